@@ -1,0 +1,42 @@
+# Thin wrapper over CMake: set-up, build, run, test. README shows the two
+# commands that matter: 'make run' and 'make test'.
+BUILD      ?= build
+ASAN_BUILD ?= build-asan
+ARM_BUILD  ?= build-arm
+JOBS       ?= $(shell nproc)
+DEB_PKGS   := libcpuid-dev libsqlite3-dev gnuplot-nox libcriterion-dev cmake pkg-config
+MOBENCH    := $(BUILD)/cli/mobench
+
+.PHONY: all deps build run test test-asan test-arm clean
+
+all: build
+
+deps:
+	@sh .ci/install-deps $(DEB_PKGS)
+
+$(BUILD)/CMakeCache.txt: | deps
+	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo
+
+build: deps $(BUILD)/CMakeCache.txt
+	cmake --build $(BUILD) -j $(JOBS)
+
+# The main job: probe the device.
+run: build
+	$(MOBENCH) probe
+
+test: build
+	ctest --test-dir $(BUILD) --output-on-failure -j $(JOBS)
+	@if command -v aarch64-linux-gnu-gcc >/dev/null && command -v qemu-aarch64-static >/dev/null; then \
+		$(MAKE) --no-print-directory test-arm; \
+	else \
+		echo "mobench: ARM kernel tests skipped: install gcc-aarch64-linux-gnu and qemu-user-static to run them" >&2; \
+	fi
+
+test-asan: deps
+	cmake -S . -B $(ASAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DMOBENCH_SANITIZE=ON
+	cmake --build $(ASAN_BUILD) -j $(JOBS)
+	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+		ctest --test-dir $(ASAN_BUILD) --output-on-failure -j $(JOBS)
+
+clean:
+	rm -rf $(BUILD) $(ASAN_BUILD) $(ARM_BUILD)

@@ -1,0 +1,189 @@
+/*
+ * engine.h: mobench's kernel engine. Quantization formats byte-identical to
+ * GGUF's, scalar reference kernels plus ISA variants bound once at start-up,
+ * a persistent thread pool, and the forward pass over an in-memory model.
+ *
+ * Knows nothing of files, catalogs or benchmarks. Depends on common/ (mb.h)
+ * and probes/ (CPU features for kernel dispatch).
+ *
+ * Sections (each owned by one part of engine/):
+ *   1. types and block layouts         engine/quant/
+ *   2. thread pool                     engine/pool.c
+ *   3. kernels: dispatch and matmul    engine/kernels/
+ *   4. model and forward pass          engine/model/
+ */
+#ifndef ENGINE_H
+#define ENGINE_H
+
+#include "mb.h"
+#include "probes.h"
+
+/* ==== 1. types and block layouts ==========================================
+ * Enum values are GGUF/ggml type ids, so they go to and from files as is. */
+typedef enum {
+    ENGINE_TYPE_F32 = 0,
+    ENGINE_TYPE_F16 = 1,
+    ENGINE_TYPE_Q4_0 = 2,
+    ENGINE_TYPE_Q4_1 = 3,
+    ENGINE_TYPE_Q5_0 = 6,
+    ENGINE_TYPE_Q5_1 = 7,
+    ENGINE_TYPE_Q8_0 = 8,
+    ENGINE_TYPE_Q8_1 = 9,
+    ENGINE_TYPE_Q2_K = 10,
+    ENGINE_TYPE_Q3_K = 11,
+    ENGINE_TYPE_Q4_K = 12,
+    ENGINE_TYPE_Q5_K = 13,
+    ENGINE_TYPE_Q6_K = 14,
+    ENGINE_TYPE_Q8_K = 15,
+    ENGINE_TYPE_IQ4_NL = 20,
+    ENGINE_TYPE_BF16 = 30,
+    ENGINE_TYPE_COUNT = 31 /* one past the largest id; not every id below is supported */
+} engine_type_t;
+
+typedef uint16_t engine_f16_t;  /* IEEE half, raw bits */
+typedef uint16_t engine_bf16_t; /* bfloat16, raw bits */
+
+#define ENGINE_QK4_0 32
+#define ENGINE_QK4_1 32
+#define ENGINE_QK5_0 32
+#define ENGINE_QK5_1 32
+#define ENGINE_QK8_0 32
+#define ENGINE_QK8_1 32
+#define ENGINE_QK4_NL 32
+#define ENGINE_QK_K 256
+#define ENGINE_K_SCALE_SIZE 12
+
+/* Block layouts: field order and sizes exactly as GGUF stores them. */
+typedef struct { engine_f16_t d; uint8_t qs[16]; } engine_block_q4_0;                 /* 18 B */
+typedef struct { engine_f16_t d, m; uint8_t qs[16]; } engine_block_q4_1;              /* 20 B */
+typedef struct { engine_f16_t d; uint8_t qh[4]; uint8_t qs[16]; } engine_block_q5_0;  /* 22 B */
+typedef struct { engine_f16_t d, m; uint8_t qh[4]; uint8_t qs[16]; } engine_block_q5_1; /* 24 B */
+typedef struct { engine_f16_t d; int8_t qs[32]; } engine_block_q8_0;                  /* 34 B */
+typedef struct { engine_f16_t d, s; int8_t qs[32]; } engine_block_q8_1;               /* 36 B, s = d * sum(qs) */
+typedef struct { engine_f16_t d; uint8_t qs[16]; } engine_block_iq4_nl;               /* 18 B */
+typedef struct {
+    uint8_t scales[16]; /* 4-bit scale | 4-bit min per 16 weights */
+    uint8_t qs[64];     /* 2-bit quants */
+    engine_f16_t d, dmin;
+} engine_block_q2_K; /* 84 B */
+typedef struct {
+    uint8_t hmask[32];  /* high bit of each quant */
+    uint8_t qs[64];     /* low 2 bits */
+    uint8_t scales[12]; /* 16 x 6-bit scales */
+    engine_f16_t d;
+} engine_block_q3_K; /* 110 B */
+typedef struct {
+    engine_f16_t d, dmin;
+    uint8_t scales[ENGINE_K_SCALE_SIZE]; /* 8 x (6-bit scale, 6-bit min) */
+    uint8_t qs[128];
+} engine_block_q4_K; /* 144 B */
+typedef struct {
+    engine_f16_t d, dmin;
+    uint8_t scales[ENGINE_K_SCALE_SIZE];
+    uint8_t qh[32];
+    uint8_t qs[128];
+} engine_block_q5_K; /* 176 B */
+typedef struct {
+    uint8_t ql[128]; /* low 4 bits */
+    uint8_t qh[64];  /* high 2 bits */
+    int8_t scales[16];
+    engine_f16_t d;
+} engine_block_q6_K; /* 210 B */
+typedef struct {
+    float d;
+    int8_t qs[ENGINE_QK_K];
+    int16_t bsums[ENGINE_QK_K / 16]; /* sums of groups of 16 quants */
+} engine_block_q8_K; /* 292 B */
+
+/* One row of n values of one type: x is the weight row, y the activation row
+ * in the weight type's vec_dot_type; *s = sum_i x_i * y_i. n is a multiple of
+ * the block size. */
+typedef void (*engine_vec_dot_fn)(int64_t n, float *s, const void *x, const void *y);
+
+typedef struct {
+    const char *name;    /* "Q4_K", as GGUF tools print it */
+    int64_t block_size;  /* values per block */
+    size_t type_size;    /* bytes per block */
+    bool quantized;
+    double bpw;          /* bits per weight = 8 * type_size / block_size */
+    /* Dequantize n values (n a multiple of block_size). */
+    void (*to_float)(const void *x, float *y, int64_t n);
+    /* Fast quantizer for activations (round to nearest); NULL if not an activation type. */
+    void (*from_float)(const float *x, void *y, int64_t n);
+    /* Weight quantizer of the standard quality (K-quants: weighted least-squares
+     * search over scales/mins); imatrix is an optional per-column importance
+     * vector of n_per_row floats. Returns bytes written. */
+    size_t (*quantize)(const float *src, void *dst, int64_t nrows, int64_t n_per_row,
+                       const float *imatrix);
+    /* Scalar reference dot product with the partner format: the ground truth. */
+    engine_vec_dot_fn vec_dot_ref;
+    engine_type_t vec_dot_type; /* activation format this weight type is multiplied with */
+} engine_type_traits_t;
+
+/* Traits of a type, or NULL if the id is not a supported type. */
+const engine_type_traits_t *engine_type_traits(engine_type_t type);
+const char *engine_type_name(engine_type_t type); /* "?" if unsupported */
+/* Case-insensitive name -> type ("q4_k", "Q4_K", "f16"). */
+int engine_type_from_name(const char *name, engine_type_t *out);
+/* Bytes of a row of n values; 0 if n is not a multiple of the block size. */
+size_t engine_row_size(engine_type_t type, int64_t n);
+
+float engine_f16_to_f32(engine_f16_t h);
+engine_f16_t engine_f32_to_f16(float f);   /* round to nearest even */
+float engine_bf16_to_f32(engine_bf16_t h);
+engine_bf16_t engine_f32_to_bf16(float f); /* round to nearest even, NaN kept */
+
+/* ==== 2. thread pool ==================================================== */
+/* Persistent workers (spin, then sleep); the calling thread works as thread 0.
+ * Workers flush denormals. engine_pool_run returns when all threads are done. */
+typedef struct engine_pool engine_pool_t;
+typedef void (*engine_task_fn)(void *arg, int ith, int nth);
+
+int engine_pool_create(int n_threads, engine_pool_t **out);
+void engine_pool_destroy(engine_pool_t *pool); /* NULL: no-op */
+int engine_pool_threads(const engine_pool_t *pool);
+void engine_pool_run(engine_pool_t *pool, engine_task_fn fn, void *arg);
+
+/* ==== 3. kernels ======================================================== */
+/* A weight tensor: ne[0] is the row length (k), ne[1] the number of rows (n),
+ * ne[2], ne[3] are 1 for matrices. data is read-only (may be mmapped).
+ * prepared/packed belong to the engine (engine_tensor_prepare). */
+typedef struct {
+    const char *name;
+    engine_type_t type;
+    int64_t ne[4];
+    const void *data;
+    size_t nbytes;
+    void *packed;        /* engine-private repacked copy, or NULL */
+    int packed_layout;   /* 0 = none */
+} engine_tensor_t;
+
+/* Kernel variants, bound once. force = NULL binds the best capable variant
+ * for the features; a name forces one ("scalar", "avx2", "avx512", "neon",
+ * ...): unknown or not capable is MB_EINVAL / MB_EUNSUPPORTED with a message
+ * listing the variants. Calling again re-binds (tests, --kernel). */
+int engine_kernels_init(const probes_features_t *features, const char *force);
+const char *engine_kernels_name(void); /* the bound variant, recorded with results */
+/* Names of all compiled-in variants, capable or not; returns the count. */
+int engine_kernels_list(const char **names, int max, const probes_features_t *features,
+                        bool *capable);
+
+/* Checks shape/type/alignment and, if the bound variant wins from it, builds a
+ * repacked copy. Loaders call it once per weight matrix. */
+int engine_tensor_prepare(engine_tensor_t *t);
+void engine_tensor_release(engine_tensor_t *t); /* frees the packed copy */
+
+/* Matmul for decode (m = 1, GEMV) and prefill (m > 1, GEMM):
+ *   y[m][n] = x[m][k] * W[n][k]^T
+ * Activations are converted once into W's vec_dot_type (act) and can be
+ * shared by every matrix that reads the same x (q, k, v; gate, up). */
+size_t engine_act_bytes(engine_type_t wtype, int64_t k, int64_t m);
+int engine_act_quantize(engine_pool_t *pool, engine_type_t wtype, const float *x, int64_t k,
+                        int64_t m, void *act);
+int engine_matmul(engine_pool_t *pool, const engine_tensor_t *w, const void *act, int64_t m,
+                  float *y);
+
+/* ==== 4. model and forward pass ========================================= */
+/* (defined by engine/model/: hyperparameters, weights, context with KV cache) */
+
+#endif /* ENGINE_H */

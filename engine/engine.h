@@ -143,6 +143,17 @@ int engine_pool_create(int n_threads, engine_pool_t **out);
 void engine_pool_destroy(engine_pool_t *pool); /* NULL: no-op */
 int engine_pool_threads(const engine_pool_t *pool);
 void engine_pool_run(engine_pool_t *pool, engine_task_fn fn, void *arg);
+/* NULL pool: runs fn(arg, 0, 1) on the caller. */
+
+/* Dynamic work claiming inside a task: one counter per run, on its own cache
+ * line. Reset it before engine_pool_run; each thread then claims chunks with
+ * engine_counter_claim until the returned start is >= the total. */
+typedef struct {
+    _Alignas(MB_CACHE_LINE) _Atomic int64_t next;
+    char pad[MB_CACHE_LINE - sizeof(int64_t)];
+} engine_counter_t;
+void engine_counter_reset(engine_counter_t *c, int64_t start);
+int64_t engine_counter_claim(engine_counter_t *c, int64_t step); /* start of the claimed chunk */
 
 /* ==== 3. kernels ======================================================== */
 /* A weight tensor: ne[0] is the row length (k), ne[1] the number of rows (n),
@@ -184,6 +195,140 @@ int engine_matmul(engine_pool_t *pool, const engine_tensor_t *w, const void *act
                   float *y);
 
 /* ==== 4. model and forward pass ========================================= */
-/* (defined by engine/model/: hyperparameters, weights, context with KV cache) */
+/* One decoder code path; the families differ by the named switches below.
+ * A loader (GGUF, synthetic) fills engine_hparams_t and engine_model_t;
+ * engine_ctx_t holds the F16 KV cache and all scratch, allocated once. */
+typedef enum {
+    ENGINE_ARCH_LLAMA = 0, /* GQA, RoPE (+llama3 scaling), RMSNorm, SwiGLU */
+    ENGINE_ARCH_QWEN3,     /* llama + per-head RMSNorm on q and k */
+    ENGINE_ARCH_PHI3,      /* llama with fused qkv and fused gate|up tensors */
+    ENGINE_ARCH_SMOLLM3,   /* llama without RoPE on every nope_interval-th layer */
+    ENGINE_ARCH_GEMMA3N,   /* gemma-style decoder, Gemma 3n text model (docs/MODELS.md) */
+    ENGINE_ARCH_COUNT
+} engine_arch_t;
+
+const char *engine_arch_name(engine_arch_t arch); /* "llama", "qwen3", ... ("?" if bad) */
+int engine_arch_from_name(const char *name, engine_arch_t *out);
+
+typedef enum { ENGINE_ROPE_NORM = 0, ENGINE_ROPE_NEOX = 1 } engine_rope_mode_t;
+typedef enum { ENGINE_FFN_SILU = 0, ENGINE_FFN_GELU_TANH = 1 } engine_ffn_act_t;
+
+#define ENGINE_MAX_LAYERS 128
+
+typedef struct {
+    engine_arch_t arch;
+    int n_vocab, n_embd, n_layer;
+    int n_head, n_head_kv, head_dim; /* q has n_head*head_dim rows, k and v n_head_kv*head_dim */
+    int n_ff;                        /* FFN inner size */
+    int n_ctx_train;
+    float norm_eps;
+    bool tied;                       /* output projection = token embedding */
+    engine_ffn_act_t ffn_act;        /* SwiGLU (silu) or GeGLU (gelu tanh) */
+    /* RoPE: theta_i = pos * rope_theta^(-2i/head_dim), pairs per rope_mode */
+    engine_rope_mode_t rope_mode;    /* NORM: (x[2i], x[2i+1]); NEOX: (x[i], x[i+d/2]) */
+    float rope_theta;
+    bool rope_llama3;                /* llama3 frequency scaling: */
+    float rope_factor, rope_low_freq, rope_high_freq;
+    int rope_orig_ctx;
+    int nope_interval;               /* >0: layer il has no RoPE when (il+1) % nope_interval == 0 */
+    bool qk_norm;                    /* per-head RMSNorm on q and k (weights attn_q_norm/attn_k_norm) */
+    float attn_scale;                /* 0 = 1/sqrt(head_dim) */
+    /* gemma-style switches */
+    float embd_scale;                /* 0 = 1; gemma: sqrt(n_embd) */
+    bool v_norm;                     /* RMSNorm without weight on each v head */
+    bool post_norms;                 /* RMSNorm on attention and FFN outputs before the residual add */
+    int swa_window;                  /* >0: sliding-window layers attend to the last swa_window positions */
+    int swa_pattern;                 /* >0: layer il is full attention when (il+1) % swa_pattern == 0, else sliding */
+    float rope_theta_swa;            /* RoPE base of the sliding layers */
+    int n_kv_shared;                 /* the last n_kv_shared layers reuse the KV of the last earlier layer of their kind */
+    int n_layer_sparse;              /* first n layers: gaussian top-k on the gate, keeping act_sparsity */
+    float act_sparsity;              /* e.g. 0.95: zero the gate below mean + icdf(0.95)*std */
+    int laurel_rank;                 /* >0: LAuReL low-rank residual branch */
+    int n_embd_per_layer;            /* >0: per-layer embeddings (PLE) of this width */
+    int n_vocab_per_layer;           /* rows of the per-layer embedding table */
+    float final_softcap;             /* >0: logits = c * tanh(logits / c) */
+} engine_hparams_t;
+
+/* Checks ranges and consistency; MB_EINVAL with the offending field. */
+int engine_hparams_validate(const engine_hparams_t *hp);
+/* Does layer il apply RoPE / use sliding-window attention / own its KV? */
+bool engine_layer_has_rope(const engine_hparams_t *hp, int il);
+bool engine_layer_is_swa(const engine_hparams_t *hp, int il);
+/* Layer whose KV cache layer il reads (il itself unless KV-shared). */
+int engine_layer_kv_source(const engine_hparams_t *hp, int il);
+
+/* Per-layer weights. Tensors not used by the architecture have data == NULL.
+ * Shapes (ne[0] = row length first, llama.cpp order), E = n_embd, D = head_dim,
+ * Hq = n_head*D, Hk = n_head_kv*D, F = n_ff, R = laurel_rank, P = n_embd_per_layer: */
+typedef struct {
+    engine_tensor_t attn_norm;      /* [E] */
+    engine_tensor_t wq, wk, wv;     /* [E, Hq], [E, Hk], [E, Hk] (k, v absent on KV-shared layers) */
+    engine_tensor_t wqkv;           /* phi3: [E, Hq + 2*Hk] (q rows, then k, then v) */
+    engine_tensor_t q_norm, k_norm; /* [D] */
+    engine_tensor_t wo;             /* [Hq, E] */
+    engine_tensor_t post_attn_norm; /* [E] */
+    engine_tensor_t ffn_norm;       /* [E] */
+    engine_tensor_t w_gate, w_up;   /* [E, F] */
+    engine_tensor_t w_gate_up;      /* phi3: [E, 2F] (gate rows, then up) */
+    engine_tensor_t w_down;         /* [F, E] */
+    engine_tensor_t post_ffn_norm;  /* [E] */
+    engine_tensor_t laurel_l;       /* [E, R] */
+    engine_tensor_t laurel_r;       /* [R, E] */
+    engine_tensor_t laurel_norm;    /* [E] */
+    engine_tensor_t ple_gate;       /* [E, P] */
+    engine_tensor_t ple_proj;       /* [P, E] */
+    engine_tensor_t ple_norm;       /* [E] */
+} engine_layer_t;
+
+typedef struct {
+    engine_hparams_t hp;
+    engine_tensor_t tok_embd;       /* [E, n_vocab] */
+    engine_tensor_t output_norm;    /* [E] */
+    engine_tensor_t output;         /* [E, n_vocab]; data NULL when tied */
+    engine_tensor_t ple_embd;       /* [n_layer*P, n_vocab_per_layer] */
+    engine_tensor_t ple_model_proj; /* [E, n_layer*P] */
+    engine_tensor_t ple_proj_norm;  /* [P] */
+    engine_layer_t *layers;         /* n_layer entries */
+} engine_model_t;
+
+/* Checks every tensor the architecture uses: present, shape, type. */
+int engine_model_validate(const engine_model_t *m);
+/* Calls engine_tensor_prepare on every weight matrix (once, after loading). */
+int engine_model_prepare(engine_model_t *m);
+void engine_model_release(engine_model_t *m); /* engine_tensor_release on all */
+/* Bytes of weight data (plus repacked copies) the model holds. */
+size_t engine_model_weight_bytes(const engine_model_t *m);
+
+typedef struct {
+    int n_ctx;   /* KV cache positions (max sequence length), <= 1<<20 */
+    int n_batch; /* max tokens per internal step; longer inputs are split (0 = 512) */
+} engine_ctx_params_t;
+
+typedef struct {
+    size_t weights; /* engine_model_weight_bytes */
+    size_t kv;      /* F16 K and V for n_ctx positions, owned layers only */
+    size_t scratch; /* activations, quantized activations, logits */
+} engine_mem_t;
+
+typedef struct engine_ctx engine_ctx_t;
+
+/* The model and pool must outlive the context. */
+int engine_ctx_create(const engine_model_t *m, engine_pool_t *pool,
+                      const engine_ctx_params_t *params, engine_ctx_t **out);
+void engine_ctx_destroy(engine_ctx_t *ctx); /* NULL: no-op */
+void engine_ctx_reset(engine_ctx_t *ctx);   /* empty the KV cache */
+int engine_ctx_pos(const engine_ctx_t *ctx); /* tokens in the cache */
+engine_mem_t engine_ctx_memory(const engine_ctx_t *ctx);
+
+/* Runs n tokens at positions pos..pos+n-1 (causal, appended to the cache).
+ * logits: n_vocab floats for the last token, or, if all_logits, n x n_vocab
+ * (row-major, position then vocab); NULL computes no logits (KV fill only).
+ * n = 1 is decode. MB_ERANGE if the cache would overflow. */
+int engine_eval(engine_ctx_t *ctx, const int32_t *tokens, int n, float *logits, bool all_logits);
+
+/* Naive F32 reference forward (engine/model/reference.c): straight loops,
+ * one thread, weights dequantized with to_float, K and V rounded to F16 as
+ * the cache stores them. Logits for all n positions from an empty cache. */
+int engine_ref_forward(const engine_model_t *m, const int32_t *tokens, int n, float *logits);
 
 #endif /* ENGINE_H */

@@ -1,0 +1,89 @@
+/*
+ * quant_impl.h: engine/quant's private declarations (not part of the public
+ * API; engine/engine.h section 1 is). The per-format functions the type table
+ * in types.c points at, and the rounding helper the quantizers share.
+ */
+#ifndef ENGINE_QUANT_IMPL_H
+#define ENGINE_QUANT_IMPL_H
+
+#include <math.h>
+#include <string.h>
+
+#include "engine.h"
+
+/* Round to nearest, ties to even, as ggml's nearest_int (valid for |f| < 2^22). */
+static inline int quant_nearest_int(float f)
+{
+    float v = f + 12582912.f; /* 1.5 * 2^23: the integer lands in the low mantissa bits */
+    int32_t i;
+    memcpy(&i, &v, sizeof i);
+    return (i & 0x007fffff) - 0x00400000;
+}
+
+/* Non-linear 4-bit codebook of IQ4_NL (ggml's kvalues_iq4nl). */
+extern const int8_t engine_quant_iq4nl_values[16];
+
+/* ---- dequantizers (dequant.c) ---- */
+void quant_f32_to_float(const void *x, float *y, int64_t n);
+void quant_f16_to_float(const void *x, float *y, int64_t n);
+void quant_bf16_to_float(const void *x, float *y, int64_t n);
+void quant_q4_0_to_float(const void *x, float *y, int64_t n);
+void quant_q4_1_to_float(const void *x, float *y, int64_t n);
+void quant_q5_0_to_float(const void *x, float *y, int64_t n);
+void quant_q5_1_to_float(const void *x, float *y, int64_t n);
+void quant_q8_0_to_float(const void *x, float *y, int64_t n);
+void quant_q8_1_to_float(const void *x, float *y, int64_t n);
+void quant_q2_K_to_float(const void *x, float *y, int64_t n);
+void quant_q3_K_to_float(const void *x, float *y, int64_t n);
+void quant_q4_K_to_float(const void *x, float *y, int64_t n);
+void quant_q5_K_to_float(const void *x, float *y, int64_t n);
+void quant_q6_K_to_float(const void *x, float *y, int64_t n);
+void quant_q8_K_to_float(const void *x, float *y, int64_t n);
+void quant_iq4_nl_to_float(const void *x, float *y, int64_t n);
+
+/* 6-bit scale and min j (0..7) of a Q4_K/Q5_K block's 12 packed bytes. */
+void quant_get_scale_min_k4(int j, const uint8_t *q, uint8_t *sc, uint8_t *m);
+/* 6-bit scale j (0..15) of a Q3_K block, unbiased (-32..31). */
+int quant_q3_K_scale(const uint8_t *scales, int j);
+
+/* ---- activation quantizers (act.c) ---- */
+void quant_f32_from_float(const float *x, void *y, int64_t n);
+void quant_f16_from_float(const float *x, void *y, int64_t n);
+void quant_bf16_from_float(const float *x, void *y, int64_t n);
+void quant_q8_0_from_float(const float *x, void *y, int64_t n);
+void quant_q8_1_from_float(const float *x, void *y, int64_t n);
+void quant_q8_K_from_float(const float *x, void *y, int64_t n);
+
+/* ---- scalar reference dot products (vec_dot_ref.c) ---- */
+void quant_vec_dot_f32(int64_t n, float *s, const void *x, const void *y);
+void quant_vec_dot_f16(int64_t n, float *s, const void *x, const void *y);
+void quant_vec_dot_bf16(int64_t n, float *s, const void *x, const void *y);
+void quant_vec_dot_q4_0_q8_0(int64_t n, float *s, const void *x, const void *y);
+void quant_vec_dot_q4_1_q8_1(int64_t n, float *s, const void *x, const void *y);
+void quant_vec_dot_q5_0_q8_0(int64_t n, float *s, const void *x, const void *y);
+void quant_vec_dot_q5_1_q8_1(int64_t n, float *s, const void *x, const void *y);
+void quant_vec_dot_q8_0_q8_0(int64_t n, float *s, const void *x, const void *y);
+void quant_vec_dot_iq4_nl_q8_0(int64_t n, float *s, const void *x, const void *y);
+void quant_vec_dot_q2_K_q8_K(int64_t n, float *s, const void *x, const void *y);
+void quant_vec_dot_q3_K_q8_K(int64_t n, float *s, const void *x, const void *y);
+void quant_vec_dot_q4_K_q8_K(int64_t n, float *s, const void *x, const void *y);
+void quant_vec_dot_q5_K_q8_K(int64_t n, float *s, const void *x, const void *y);
+void quant_vec_dot_q6_K_q8_K(int64_t n, float *s, const void *x, const void *y);
+
+/* ---- weight quantizers (quantize.c, quantize_k.c) ---- */
+size_t quant_quantize_f32(const float *src, void *dst, int64_t nrows, int64_t n_per_row, const float *imatrix);
+size_t quant_quantize_f16(const float *src, void *dst, int64_t nrows, int64_t n_per_row, const float *imatrix);
+size_t quant_quantize_bf16(const float *src, void *dst, int64_t nrows, int64_t n_per_row, const float *imatrix);
+size_t quant_quantize_q4_0(const float *src, void *dst, int64_t nrows, int64_t n_per_row, const float *imatrix);
+size_t quant_quantize_q4_1(const float *src, void *dst, int64_t nrows, int64_t n_per_row, const float *imatrix);
+size_t quant_quantize_q5_0(const float *src, void *dst, int64_t nrows, int64_t n_per_row, const float *imatrix);
+size_t quant_quantize_q5_1(const float *src, void *dst, int64_t nrows, int64_t n_per_row, const float *imatrix);
+size_t quant_quantize_q8_0(const float *src, void *dst, int64_t nrows, int64_t n_per_row, const float *imatrix);
+size_t quant_quantize_iq4_nl(const float *src, void *dst, int64_t nrows, int64_t n_per_row, const float *imatrix);
+size_t quant_quantize_q2_K(const float *src, void *dst, int64_t nrows, int64_t n_per_row, const float *imatrix);
+size_t quant_quantize_q3_K(const float *src, void *dst, int64_t nrows, int64_t n_per_row, const float *imatrix);
+size_t quant_quantize_q4_K(const float *src, void *dst, int64_t nrows, int64_t n_per_row, const float *imatrix);
+size_t quant_quantize_q5_K(const float *src, void *dst, int64_t nrows, int64_t n_per_row, const float *imatrix);
+size_t quant_quantize_q6_K(const float *src, void *dst, int64_t nrows, int64_t n_per_row, const float *imatrix);
+
+#endif /* ENGINE_QUANT_IMPL_H */

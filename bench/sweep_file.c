@@ -1,0 +1,410 @@
+/* sweep_file.c: the sweep file (INI, docs/SWEEP.md) into a bench_sweep_t.
+ * Every error names FILE:LINE and what was expected there. */
+#include "bench.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+const char *bench_cooldown_mode_name(bench_cooldown_mode_t m)
+{
+    switch (m) {
+    case BENCH_COOLDOWN_THERMAL: return "thermal";
+    case BENCH_COOLDOWN_FIXED: return "fixed";
+    case BENCH_COOLDOWN_NONE: return "none";
+    }
+    return "?";
+}
+
+void bench_sweep_free(bench_sweep_t *sw)
+{
+    if (!sw)
+        return;
+    free(sw->path);
+    free(sw->name);
+    free(sw->db_path);
+    free(sw->kernel);
+    mb_strv_free(sw->models, sw->n_models);
+    mb_strv_free(sw->recipes, sw->n_recipes);
+    free(sw->tests);
+    free(sw->depths);
+    free(sw->threads);
+    free(sw->quality_ref);
+    free(sw);
+}
+
+size_t bench_sweep_n_cells(const bench_sweep_t *sw)
+{
+    return sw->n_models * sw->n_recipes * sw->n_tests * sw->n_depths * sw->n_threads;
+}
+
+/* The keys each section accepts (anything else is a typo worth an error). */
+static const struct {
+    const char *section;
+    const char *keys;
+} known[] = {
+    {"sweep", "name, db, seed, kernel"},
+    {"models", "names, recipes"},
+    {"tests", "pp, tg, pg, depth, threads"},
+    {"reps", "min, max, cv_target, warmup"},
+    {"limits", "cell_time, memory_headroom"},
+    {"cooldown", "mode, within, max_wait, delay"},
+    {"quality", "enabled, reference, tokens"},
+};
+
+static int check_key(const char *file, const mb_ini_entry_t *e)
+{
+    for (size_t i = 0; i < MB_ARRAY_LEN(known); i++) {
+        if (strcmp(known[i].section, e->section))
+            continue;
+        /* whole-word match inside the comma-separated list */
+        const char *k = known[i].keys;
+        size_t n = strlen(e->key);
+        for (const char *p = strstr(k, e->key); p; p = strstr(p + 1, e->key))
+            if ((p == k || (p - k >= 2 && p[-2] == ',')) && (p[n] == ',' || p[n] == '\0'))
+                return MB_OK;
+        return mb_err_set(MB_EFORMAT, "%s:%d: unknown key '%s' in [%s]; expected one of: %s", file,
+                          e->line, e->key, e->section, known[i].keys);
+    }
+    if (!*e->section)
+        return mb_err_set(MB_EFORMAT, "%s:%d: key '%s' before any section; expected a section "
+                          "header such as [sweep] first", file, e->line, e->key);
+    return mb_err_set(MB_EFORMAT, "%s:%d: unknown section [%s]; expected one of: [sweep], [models], "
+                      "[tests], [reps], [limits], [cooldown], [quality]", file, e->line, e->section);
+}
+
+static int parse_bool(const char *s, bool *out)
+{
+    if (!strcasecmp(s, "true") || !strcasecmp(s, "yes") || !strcasecmp(s, "on") || !strcmp(s, "1"))
+        *out = true;
+    else if (!strcasecmp(s, "false") || !strcasecmp(s, "no") || !strcasecmp(s, "off") || !strcmp(s, "0"))
+        *out = false;
+    else
+        return MB_EINVAL;
+    return MB_OK;
+}
+
+/* Appends the integers of a comma list to *v (growing it). */
+static int append_ints(const char *file, const mb_ini_entry_t *e, int lo, int hi, int **v,
+                       size_t *n)
+{
+    char **parts;
+    size_t np;
+    int rc = mb_split_csv(e->value, &parts, &np);
+    if (rc)
+        return rc;
+    if (np == 0) {
+        mb_strv_free(parts, np);
+        return mb_err_set(MB_EFORMAT, "%s:%d: %s: expected a list of integers from %d to %d, got nothing",
+                          file, e->line, e->key, lo, hi);
+    }
+    int *nv = realloc(*v, (*n + np) * sizeof *nv);
+    if (!nv) {
+        mb_strv_free(parts, np);
+        return mb_err_set(MB_ENOMEM, "out of memory reading %s", file);
+    }
+    *v = nv;
+    for (size_t i = 0; i < np; i++) {
+        int64_t x;
+        if (mb_parse_i64(parts[i], &x) || x < lo || x > hi) {
+            rc = mb_err_set(MB_EFORMAT, "%s:%d: %s: expected integers from %d to %d, got '%s'", file,
+                            e->line, e->key, lo, hi, parts[i]);
+            mb_strv_free(parts, np);
+            return rc;
+        }
+        nv[(*n)++] = (int)x;
+    }
+    mb_strv_free(parts, np);
+    return MB_OK;
+}
+
+static int add_test(bench_sweep_t *sw, const bench_test_t *t)
+{
+    bench_test_t *nt = realloc(sw->tests, (sw->n_tests + 1) * sizeof *nt);
+    if (!nt)
+        return mb_err_set(MB_ENOMEM, "out of memory reading %s", sw->path);
+    sw->tests = nt;
+    sw->tests[sw->n_tests++] = *t;
+    return MB_OK;
+}
+
+static int set_str(char **dst, const char *v, const char *file)
+{
+    free(*dst);
+    if (!(*dst = mb_strdup(v)))
+        return mb_err_set(MB_ENOMEM, "out of memory reading %s", file);
+    return MB_OK;
+}
+
+static int set_list(char ***v, size_t *n, const char *file, const mb_ini_entry_t *e)
+{
+    mb_strv_free(*v, *n);
+    *v = NULL;
+    *n = 0;
+    int rc = mb_split_csv(e->value, v, n);
+    if (rc)
+        return rc;
+    if (*n == 0)
+        return mb_err_set(MB_EFORMAT, "%s:%d: %s: expected a comma-separated list, got nothing", file,
+                          e->line, e->key);
+    for (size_t i = 0; i < *n; i++)
+        if (!*(*v)[i])
+            return mb_err_set(MB_EFORMAT, "%s:%d: %s: empty name in the list '%s'", file, e->line,
+                              e->key, e->value);
+    return MB_OK;
+}
+
+/* One entry into the sweep. */
+static int apply(bench_sweep_t *sw, const mb_ini_entry_t *e, bool *threads_set, bool *depth_set)
+{
+    const char *f = sw->path, *sec = e->section, *key = e->key, *val = e->value;
+    int line = e->line;
+#define IS(s, k) (!strcmp(sec, s) && !strcmp(key, k))
+    if (IS("sweep", "name"))
+        return set_str(&sw->name, val, f);
+    if (IS("sweep", "db"))
+        return set_str(&sw->db_path, val, f);
+    if (IS("sweep", "kernel"))
+        return strcasecmp(val, "auto") ? set_str(&sw->kernel, val, f) : MB_OK;
+    if (IS("sweep", "seed")) {
+        int64_t v;
+        if (mb_parse_i64(val, &v) || v < 0)
+            return mb_err_set(MB_EFORMAT, "%s:%d: seed: expected a non-negative integer, got '%s'", f,
+                              line, val);
+        sw->seed = (uint64_t)v;
+        return MB_OK;
+    }
+    if (IS("models", "names"))
+        return set_list(&sw->models, &sw->n_models, f, e);
+    if (IS("models", "recipes"))
+        return set_list(&sw->recipes, &sw->n_recipes, f, e);
+    if (IS("tests", "pp") || IS("tests", "tg")) {
+        int *v = NULL;
+        size_t n = 0;
+        int rc = append_ints(f, e, 1, 1 << 20, &v, &n);
+        for (size_t i = 0; !rc && i < n; i++) {
+            bench_test_t t = {.kind = key[0] == 'p' ? BENCH_TEST_PP : BENCH_TEST_TG};
+            if (t.kind == BENCH_TEST_PP)
+                t.n_prompt = v[i];
+            else
+                t.n_gen = v[i];
+            rc = add_test(sw, &t);
+        }
+        free(v);
+        return rc;
+    }
+    if (IS("tests", "pg")) {
+        /* One pair per line ("pg = 512,128"); the key may repeat. */
+        int *v = NULL;
+        size_t n = 0;
+        int rc = append_ints(f, e, 1, 1 << 20, &v, &n);
+        if (!rc && n != 2)
+            rc = mb_err_set(MB_EFORMAT, "%s:%d: pg: expected one pair 'PROMPT,GEN' such as 512,128 "
+                            "(repeat the key for more), got '%s'", f, line, val);
+        if (!rc)
+            rc = add_test(sw, &(bench_test_t){.kind = BENCH_TEST_PG, .n_prompt = v[0], .n_gen = v[1]});
+        free(v);
+        return rc;
+    }
+    if (IS("tests", "depth")) {
+        if (!*depth_set) {
+            sw->n_depths = 0;
+            *depth_set = true;
+        }
+        return append_ints(f, e, 0, 1 << 20, &sw->depths, &sw->n_depths);
+    }
+    if (IS("tests", "threads")) {
+        if (!*threads_set) {
+            sw->n_threads = 0;
+            *threads_set = true;
+        }
+        return append_ints(f, e, 1, 1024, &sw->threads, &sw->n_threads);
+    }
+    if (IS("reps", "min") || IS("reps", "max")) {
+        int64_t v;
+        if (mb_parse_i64(val, &v) || v < 1 || v > 10000)
+            return mb_err_set(MB_EFORMAT, "%s:%d: %s: expected a repetition count from 1 to 10000, got '%s'",
+                              f, line, key, val);
+        *(key[1] == 'i' ? &sw->reps.min_reps : &sw->reps.max_reps) = (int)v;
+        return MB_OK;
+    }
+    if (IS("reps", "cv_target")) {
+        if (mb_parse_fraction(val, &sw->reps.cv_target) || sw->reps.cv_target >= 1)
+            return mb_err_set(MB_EFORMAT, "%s:%d: cv_target: expected a percentage like 2%% (0 = fixed "
+                              "repetitions), got '%s'", f, line, val);
+        return MB_OK;
+    }
+    if (IS("reps", "warmup") || IS("quality", "enabled")) {
+        if (parse_bool(val, key[0] == 'w' ? &sw->warmup : &sw->quality))
+            return mb_err_set(MB_EFORMAT, "%s:%d: %s: expected true or false, got '%s'", f, line, key, val);
+        return MB_OK;
+    }
+    if (IS("limits", "cell_time") || IS("cooldown", "max_wait") || IS("cooldown", "delay")) {
+        double *dst = key[0] == 'c' ? &sw->cell_time_s
+                      : key[0] == 'm' ? &sw->cooldown.max_wait_s : &sw->cooldown.delay_s;
+        if (mb_parse_duration(val, dst))
+            return mb_err_set(MB_EFORMAT, "%s:%d: %s: expected a duration like 30s, 10m or 2h, got '%s'",
+                              f, line, key, val);
+        if (dst == &sw->cell_time_s && *dst <= 0)
+            return mb_err_set(MB_EFORMAT, "%s:%d: cell_time: expected a duration above zero, got '%s'",
+                              f, line, val);
+        return MB_OK;
+    }
+    if (IS("limits", "memory_headroom")) {
+        if (mb_parse_bytes(val, &sw->headroom))
+            return mb_err_set(MB_EFORMAT, "%s:%d: memory_headroom: expected a size like 512M or 1G, got '%s'",
+                              f, line, val);
+        return MB_OK;
+    }
+    if (IS("cooldown", "mode")) {
+        if (!strcmp(val, "thermal"))
+            sw->cooldown.mode = BENCH_COOLDOWN_THERMAL;
+        else if (!strcmp(val, "fixed"))
+            sw->cooldown.mode = BENCH_COOLDOWN_FIXED;
+        else if (!strcmp(val, "none"))
+            sw->cooldown.mode = BENCH_COOLDOWN_NONE;
+        else
+            return mb_err_set(MB_EFORMAT, "%s:%d: mode: expected thermal, fixed or none, got '%s'", f,
+                              line, val);
+        return MB_OK;
+    }
+    if (IS("cooldown", "within")) {
+        if (mb_parse_f64(val, &sw->cooldown.within_c) || sw->cooldown.within_c < 0 ||
+            sw->cooldown.within_c > 50)
+            return mb_err_set(MB_EFORMAT, "%s:%d: within: expected degrees C from 0 to 50, got '%s'", f,
+                              line, val);
+        return MB_OK;
+    }
+    if (IS("quality", "reference"))
+        return set_str(&sw->quality_ref, val, f);
+    if (IS("quality", "tokens")) {
+        int64_t v;
+        if (mb_parse_i64(val, &v) || v < 8 || v > 65536)
+            return mb_err_set(MB_EFORMAT, "%s:%d: tokens: expected a token count from 8 to 65536, got '%s'",
+                              f, line, val);
+        sw->quality_tokens = (int)v;
+        return MB_OK;
+    }
+#undef IS
+    return mb_err_set(MB_EFORMAT, "%s:%d: key '%s' is not handled in [%s]", f, line, key, sec);
+}
+
+static const mb_ini_entry_t *first_in(const mb_ini_t *ini, const char *section, const char *key)
+{
+    for (size_t i = 0; i < ini->n; i++)
+        if (!strcmp(ini->entries[i].section, section) && !strcmp(ini->entries[i].key, key))
+            return &ini->entries[i];
+    return NULL;
+}
+
+static int from_ini(const mb_ini_t *ini, const bench_names_t *names, bench_sweep_t *sw)
+{
+    const char *f = sw->path;
+    int rc;
+    bool threads_set = false, depth_set = false;
+    for (size_t i = 0; i < ini->n; i++) {
+        if ((rc = check_key(f, &ini->entries[i])) || (rc = apply(sw, &ini->entries[i], &threads_set, &depth_set)))
+            return rc;
+    }
+    /* Required: something to run. Point at the section (or the file end). */
+    if (!sw->n_models)
+        return mb_err_set(MB_EFORMAT, "%s: no models: expected a [models] section with 'names = NAME, ...'", f);
+    if (!sw->n_recipes)
+        return mb_err_set(MB_EFORMAT, "%s: no recipes: expected 'recipes = Q4_0, Q4_K_M, ...' in [models]", f);
+    if (!sw->n_tests)
+        return mb_err_set(MB_EFORMAT, "%s: no tests: expected 'pp = N', 'tg = N' or 'pg = P,N' in [tests]", f);
+    const mb_ini_entry_t *e;
+    if (sw->reps.cv_target > 0 && sw->reps.max_reps < sw->reps.min_reps) {
+        e = first_in(ini, "reps", "max");
+        return mb_err_set(MB_EFORMAT, "%s:%d: max = %d is below min = %d: expected max >= min", f,
+                          e ? e->line : 0, sw->reps.max_reps, sw->reps.min_reps);
+    }
+    if (sw->quality && !sw->quality_ref && !(sw->quality_ref = mb_strdup("F16")))
+        return mb_err_set(MB_ENOMEM, "out of memory reading %s", f);
+    /* Names last, so that a format error is reported first. */
+    for (size_t i = 0; names && names->check_model && i < sw->n_models; i++)
+        if ((rc = names->check_model(names->ctx, sw->models[i]))) {
+            e = first_in(ini, "models", "names");
+            char msg[2048];
+            snprintf(msg, sizeof msg, "%s", mb_err_msg());
+            return mb_err_set(rc, "%s:%d: %s", f, e ? e->line : 0, msg);
+        }
+    for (size_t i = 0; names && names->check_recipe && i < sw->n_recipes; i++)
+        if ((rc = names->check_recipe(names->ctx, sw->recipes[i]))) {
+            e = first_in(ini, "models", "recipes");
+            char msg[2048];
+            snprintf(msg, sizeof msg, "%s", mb_err_msg());
+            return mb_err_set(rc, "%s:%d: %s", f, e ? e->line : 0, msg);
+        }
+    if (sw->quality && names && names->check_recipe &&
+        (rc = names->check_recipe(names->ctx, sw->quality_ref))) {
+        e = first_in(ini, "quality", "reference");
+        char msg[2048];
+        snprintf(msg, sizeof msg, "%s", mb_err_msg());
+        return mb_err_set(rc, "%s:%d: %s", f, e ? e->line : 0, msg);
+    }
+    return MB_OK;
+}
+
+int bench_sweep_parse(const char *text, const char *name, const bench_names_t *names,
+                      bench_sweep_t **out)
+{
+    *out = NULL;
+    mb_ini_t *ini = NULL;
+    int rc = mb_ini_parse(text, name, &ini);
+    if (rc)
+        return rc;
+    bench_sweep_t *sw = calloc(1, sizeof *sw);
+    if (!sw || !(sw->path = mb_strdup(name)) || !(sw->depths = calloc(1, sizeof(int))) ||
+        !(sw->threads = calloc(1, sizeof(int)))) {
+        rc = mb_err_set(MB_ENOMEM, "out of memory reading %s", name);
+        goto err;
+    }
+    /* Defaults (docs/SWEEP.md). */
+    long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+    sw->threads[0] = ncpu > 0 ? (int)ncpu : 1;
+    sw->n_threads = 1;
+    sw->depths[0] = 0;
+    sw->n_depths = 1;
+    sw->seed = 42;
+    sw->reps = (bench_reps_policy_t){.min_reps = 5, .max_reps = 20, .cv_target = 0};
+    sw->warmup = true;
+    sw->cell_time_s = 600;
+    sw->headroom = 512ull << 20;
+    sw->cooldown = (bench_cooldown_t){BENCH_COOLDOWN_THERMAL, 2.0, 120.0, 10.0};
+    sw->quality_tokens = 128;
+    if ((rc = from_ini(ini, names, sw)))
+        goto err;
+    if (!sw->name) {
+        const char *base = strrchr(name, '/');
+        base = base ? base + 1 : name;
+        size_t len = strcspn(base, ".");
+        if (!(sw->name = malloc(len + 1))) {
+            rc = mb_err_set(MB_ENOMEM, "out of memory reading %s", name);
+            goto err;
+        }
+        memcpy(sw->name, base, len);
+        sw->name[len] = '\0';
+    }
+    mb_ini_free(ini);
+    *out = sw;
+    return MB_OK;
+err:
+    mb_ini_free(ini);
+    bench_sweep_free(sw);
+    return rc;
+}
+
+int bench_sweep_load(const char *path, const bench_names_t *names, bench_sweep_t **out)
+{
+    *out = NULL;
+    char *text = NULL;
+    size_t len;
+    int rc = mb_file_read(path, 1 << 20, &text, &len);
+    if (rc)
+        return rc;
+    rc = bench_sweep_parse(text, path, names, out);
+    free(text);
+    return rc;
+}

@@ -24,6 +24,20 @@ void quant_bf16_from_float(const float *x, void *y, int64_t n)
         h[i] = engine_f32_to_bf16(x[i]);
 }
 
+/* A sticky NaN max: a NaN input makes the block scale NaN, so the failure
+ * shows in every result instead of being silently dropped. */
+static inline float nan_max(float a, float b)
+{
+    return (a > b || a != a) ? a : b;
+}
+
+/* roundf (half away from zero) of a value already within [-127, 127]; the
+ * clamp only keeps a NaN from reaching the (undefined) float->int cast. */
+static inline int8_t round_q8(float v)
+{
+    return (int8_t)roundf(fminf(fmaxf(v, -127.0f), 127.0f));
+}
+
 /* d = amax / 127, q = round(x / d) (half away from zero). */
 void quant_q8_0_from_float(const float *x, void *vy, int64_t n)
 {
@@ -31,12 +45,12 @@ void quant_q8_0_from_float(const float *x, void *vy, int64_t n)
     for (int64_t i = 0; i < n / ENGINE_QK8_0; i++, x += ENGINE_QK8_0) {
         float amax = 0.0f;
         for (int j = 0; j < ENGINE_QK8_0; j++)
-            amax = fmaxf(amax, fabsf(x[j]));
+            amax = nan_max(amax, fabsf(x[j]));
         const float d = amax / 127.0f;
         const float id = d != 0.0f ? 1.0f / d : 0.0f;
         y[i].d = engine_f32_to_f16(d);
         for (int j = 0; j < ENGINE_QK8_0; j++)
-            y[i].qs[j] = (int8_t)roundf(x[j] * id);
+            y[i].qs[j] = round_q8(x[j] * id);
     }
 }
 
@@ -47,13 +61,13 @@ void quant_q8_1_from_float(const float *x, void *vy, int64_t n)
     for (int64_t i = 0; i < n / ENGINE_QK8_1; i++, x += ENGINE_QK8_1) {
         float amax = 0.0f;
         for (int j = 0; j < ENGINE_QK8_1; j++)
-            amax = fmaxf(amax, fabsf(x[j]));
+            amax = nan_max(amax, fabsf(x[j]));
         const float d = amax / 127.0f;
         const float id = d != 0.0f ? 1.0f / d : 0.0f;
         y[i].d = engine_f32_to_f16(d);
         int sum = 0;
         for (int j = 0; j < ENGINE_QK8_1; j++) {
-            y[i].qs[j] = (int8_t)roundf(x[j] * id);
+            y[i].qs[j] = round_q8(x[j] * id);
             sum += y[i].qs[j];
         }
         y[i].s = engine_f32_to_f16((float)sum * d);
@@ -68,8 +82,10 @@ void quant_q8_K_from_float(const float *x, void *vy, int64_t n)
     engine_block_q8_K *y = vy;
     for (int64_t i = 0; i < n / ENGINE_QK_K; i++, x += ENGINE_QK_K) {
         float max = 0.0f, amax = 0.0f;
+        bool nan = false;
         for (int j = 0; j < ENGINE_QK_K; j++) {
             const float ax = fabsf(x[j]);
+            nan |= ax != ax;
             if (ax > amax) {
                 amax = ax;
                 max = x[j];
@@ -92,6 +108,6 @@ void quant_q8_K_from_float(const float *x, void *vy, int64_t n)
                 sum += y[i].qs[16 * g + l];
             y[i].bsums[g] = (int16_t)sum;
         }
-        y[i].d = 1.0f / iscale;
+        y[i].d = nan ? NAN : 1.0f / iscale;
     }
 }

@@ -30,6 +30,7 @@ static const engine_type_traits_t type_table[ENGINE_TYPE_COUNT] = {
         .to_float = quant_f32_to_float,
         .from_float = quant_f32_from_float,
         .vec_dot_ref = quant_vec_dot_f32,
+        .quantize = quant_quantize_f32,
         .vec_dot_type = ENGINE_TYPE_F32,
     },
     [ENGINE_TYPE_F16] = {
@@ -38,6 +39,7 @@ static const engine_type_traits_t type_table[ENGINE_TYPE_COUNT] = {
         .to_float = quant_f16_to_float,
         .from_float = quant_f16_from_float,
         .vec_dot_ref = quant_vec_dot_f16,
+        .quantize = quant_quantize_f16,
         .vec_dot_type = ENGINE_TYPE_F16,
     },
     [ENGINE_TYPE_BF16] = {
@@ -46,6 +48,7 @@ static const engine_type_traits_t type_table[ENGINE_TYPE_COUNT] = {
         .to_float = quant_bf16_to_float,
         .from_float = quant_bf16_from_float,
         .vec_dot_ref = quant_vec_dot_bf16,
+        .quantize = quant_quantize_bf16,
         .vec_dot_type = ENGINE_TYPE_BF16,
     },
     [ENGINE_TYPE_Q4_0] = {
@@ -53,6 +56,7 @@ static const engine_type_traits_t type_table[ENGINE_TYPE_COUNT] = {
         .quantized = true, .bpw = BPW(sizeof(engine_block_q4_0), ENGINE_QK4_0),
         .to_float = quant_q4_0_to_float,
         .vec_dot_ref = quant_vec_dot_q4_0_q8_0,
+        .quantize = quant_quantize_q4_0,
         .vec_dot_type = ENGINE_TYPE_Q8_0,
     },
     [ENGINE_TYPE_Q4_1] = {
@@ -60,6 +64,7 @@ static const engine_type_traits_t type_table[ENGINE_TYPE_COUNT] = {
         .quantized = true, .bpw = BPW(sizeof(engine_block_q4_1), ENGINE_QK4_1),
         .to_float = quant_q4_1_to_float,
         .vec_dot_ref = quant_vec_dot_q4_1_q8_1,
+        .quantize = quant_quantize_q4_1,
         .vec_dot_type = ENGINE_TYPE_Q8_1,
     },
     [ENGINE_TYPE_Q5_0] = {
@@ -67,6 +72,7 @@ static const engine_type_traits_t type_table[ENGINE_TYPE_COUNT] = {
         .quantized = true, .bpw = BPW(sizeof(engine_block_q5_0), ENGINE_QK5_0),
         .to_float = quant_q5_0_to_float,
         .vec_dot_ref = quant_vec_dot_q5_0_q8_0,
+        .quantize = quant_quantize_q5_0,
         .vec_dot_type = ENGINE_TYPE_Q8_0,
     },
     [ENGINE_TYPE_Q5_1] = {
@@ -74,6 +80,7 @@ static const engine_type_traits_t type_table[ENGINE_TYPE_COUNT] = {
         .quantized = true, .bpw = BPW(sizeof(engine_block_q5_1), ENGINE_QK5_1),
         .to_float = quant_q5_1_to_float,
         .vec_dot_ref = quant_vec_dot_q5_1_q8_1,
+        .quantize = quant_quantize_q5_1,
         .vec_dot_type = ENGINE_TYPE_Q8_1,
     },
     [ENGINE_TYPE_Q8_0] = {
@@ -82,6 +89,7 @@ static const engine_type_traits_t type_table[ENGINE_TYPE_COUNT] = {
         .to_float = quant_q8_0_to_float,
         .from_float = quant_q8_0_from_float,
         .vec_dot_ref = quant_vec_dot_q8_0_q8_0,
+        .quantize = quant_quantize_q8_0,
         .vec_dot_type = ENGINE_TYPE_Q8_0,
     },
     [ENGINE_TYPE_Q8_1] = {
@@ -96,6 +104,7 @@ static const engine_type_traits_t type_table[ENGINE_TYPE_COUNT] = {
         .quantized = true, .bpw = BPW(sizeof(engine_block_q2_K), ENGINE_QK_K),
         .to_float = quant_q2_K_to_float,
         .vec_dot_ref = quant_vec_dot_q2_K_q8_K,
+        .quantize = quant_quantize_q2_K,
         .vec_dot_type = ENGINE_TYPE_Q8_K,
     },
     [ENGINE_TYPE_Q3_K] = {
@@ -103,6 +112,7 @@ static const engine_type_traits_t type_table[ENGINE_TYPE_COUNT] = {
         .quantized = true, .bpw = BPW(sizeof(engine_block_q3_K), ENGINE_QK_K),
         .to_float = quant_q3_K_to_float,
         .vec_dot_ref = quant_vec_dot_q3_K_q8_K,
+        .quantize = quant_quantize_q3_K,
         .vec_dot_type = ENGINE_TYPE_Q8_K,
     },
     [ENGINE_TYPE_Q4_K] = {
@@ -110,6 +120,7 @@ static const engine_type_traits_t type_table[ENGINE_TYPE_COUNT] = {
         .quantized = true, .bpw = BPW(sizeof(engine_block_q4_K), ENGINE_QK_K),
         .to_float = quant_q4_K_to_float,
         .vec_dot_ref = quant_vec_dot_q4_K_q8_K,
+        .quantize = quant_quantize_q4_K,
         .vec_dot_type = ENGINE_TYPE_Q8_K,
     },
     [ENGINE_TYPE_Q5_K] = {
@@ -117,6 +128,7 @@ static const engine_type_traits_t type_table[ENGINE_TYPE_COUNT] = {
         .quantized = true, .bpw = BPW(sizeof(engine_block_q5_K), ENGINE_QK_K),
         .to_float = quant_q5_K_to_float,
         .vec_dot_ref = quant_vec_dot_q5_K_q8_K,
+        .quantize = quant_quantize_q5_K,
         .vec_dot_type = ENGINE_TYPE_Q8_K,
     },
     [ENGINE_TYPE_Q6_K] = {
@@ -124,6 +136,7 @@ static const engine_type_traits_t type_table[ENGINE_TYPE_COUNT] = {
         .quantized = true, .bpw = BPW(sizeof(engine_block_q6_K), ENGINE_QK_K),
         .to_float = quant_q6_K_to_float,
         .vec_dot_ref = quant_vec_dot_q6_K_q8_K,
+        .quantize = quant_quantize_q6_K,
         .vec_dot_type = ENGINE_TYPE_Q8_K,
     },
     [ENGINE_TYPE_Q8_K] = {
@@ -138,6 +151,7 @@ static const engine_type_traits_t type_table[ENGINE_TYPE_COUNT] = {
         .quantized = true, .bpw = BPW(sizeof(engine_block_iq4_nl), ENGINE_QK4_NL),
         .to_float = quant_iq4_nl_to_float,
         .vec_dot_ref = quant_vec_dot_iq4_nl_q8_0,
+        .quantize = quant_quantize_iq4_nl,
         .vec_dot_type = ENGINE_TYPE_Q8_0,
     },
 };

@@ -1,0 +1,664 @@
+/* forward.c: the decoder forward pass over an in-memory model, one code path
+ * for every family (named switches in engine_hparams_t). Prefill runs a batch
+ * of tokens with causal attention; decode is a batch of one. The KV cache is
+ * F16; all scratch is allocated once in engine_ctx_create.
+ *
+ * Per layer (T tokens, E = n_embd, x the residual stream [T][E]):
+ *   xn  = rmsnorm(x) * attn_norm
+ *   q,k,v = xn Wq, xn Wk, xn Wv          (phi3: one fused Wqkv)
+ *   q,k = rmsnorm per head (qwen3, gemma3n); v = rmsnorm per head (gemma3n)
+ *   q,k = rope(pos)                       (not on smollm3's NoPE layers)
+ *   K,V cache[pos] = k,v (F16)            (not on gemma3n's KV-shared layers)
+ *   o   = softmax(q K^T * scale, causal[, window]) V  Wo
+ *   x  += post_norm(o)                    (gemma: sandwich norm; + LAuReL)
+ *   xn  = rmsnorm(x) * ffn_norm
+ *   x  += post_norm(act(xn Wg) * (xn Wu) Wd)
+ *   x  += per-layer-embedding branch      (gemma3n)
+ * then rmsnorm * output_norm, logits = xn Wout (soft-capped for gemma3n). */
+#include "engine.h"
+
+#include <math.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- F16 -> F32 by table (the KV cache is read in the attention loop) ---- */
+static float f16_table[65536];
+static pthread_once_t f16_once = PTHREAD_ONCE_INIT;
+
+static void f16_table_init(void)
+{
+    for (uint32_t i = 0; i < 65536; i++)
+        f16_table[i] = engine_f16_to_f32((engine_f16_t)i);
+}
+
+/* Norm weights as F32 (converted once at context creation). */
+typedef struct {
+    const float *attn_norm, *q_norm, *k_norm, *post_attn_norm, *ffn_norm, *post_ffn_norm;
+    const float *laurel_norm, *ple_norm;
+} layer_vecs_t;
+
+struct engine_ctx {
+    const engine_model_t *m;
+    engine_pool_t *pool;
+    int n_ctx, n_batch, pos;
+    int nth;
+
+    /* KV cache: per layer [n_ctx][Hk] F16, NULL for KV-shared layers */
+    engine_f16_t **k_cache, **v_cache;
+    size_t kv_bytes;
+
+    layer_vecs_t *lv;
+    const float *output_norm, *ple_proj_norm;
+    float *vec_store; /* owned F32 copies of non-F32 norm vectors */
+
+    float *inv_freq, *inv_freq_swa; /* [D/2] RoPE frequencies */
+
+    /* scratch, sized for n_batch tokens */
+    float *x, *xn, *q, *k, *v, *att, *o, *ff, *lr, *lr2, *ple_in, *ple_tmp, *ple_row, *rope_cs;
+    float *scores; /* [nth][n_ctx] */
+    void *act;
+    size_t act_size;
+    size_t scratch_bytes;
+};
+
+/* ---- helpers ------------------------------------------------------------- */
+
+static const float *vec_f32(engine_ctx_t *c, const engine_tensor_t *t, size_t *used)
+{
+    if (!t->data)
+        return NULL;
+    if (t->type == ENGINE_TYPE_F32)
+        return t->data;
+    float *dst = c->vec_store + *used;
+    engine_type_traits(t->type)->to_float(t->data, dst, t->ne[0]);
+    *used += (size_t)t->ne[0];
+    return dst;
+}
+
+static void rmsnorm(float *out, const float *x, const float *w, int n, float eps)
+{
+    double ss = 0;
+    for (int i = 0; i < n; i++)
+        ss += (double)x[i] * x[i];
+    float s = (float)(1.0 / sqrt(ss / n + eps));
+    if (w)
+        for (int i = 0; i < n; i++)
+            out[i] = x[i] * s * w[i];
+    else
+        for (int i = 0; i < n; i++)
+            out[i] = x[i] * s;
+}
+
+static float gelu_tanh(float x)
+{
+    const float c = 0.7978845608028654f; /* sqrt(2/pi) */
+    return 0.5f * x * (1.0f + tanhf(c * (x + 0.044715f * x * x * x)));
+}
+
+static float silu(float x)
+{
+    return x / (1.0f + expf(-x));
+}
+
+static void rope_freqs(const engine_hparams_t *hp, float theta, bool llama3, float *out)
+{
+    int half = hp->head_dim / 2;
+    for (int i = 0; i < half; i++) {
+        double f = pow((double)theta, -2.0 * i / hp->head_dim);
+        if (llama3) {
+            double wavelen = 2.0 * M_PI / f;
+            double lo = hp->rope_orig_ctx / hp->rope_low_freq;
+            double hi = hp->rope_orig_ctx / hp->rope_high_freq;
+            if (wavelen > lo) {
+                f /= hp->rope_factor;
+            } else if (wavelen >= hi) {
+                double sm = (hp->rope_orig_ctx / wavelen - hp->rope_low_freq) /
+                            (hp->rope_high_freq - hp->rope_low_freq);
+                f = (1 - sm) * f / hp->rope_factor + sm * f;
+            }
+        }
+        out[i] = (float)f;
+    }
+}
+
+/* Rotates one head in place; cs holds cos/sin pairs for this position. */
+static void rope_head(float *x, const float *cs, int D, engine_rope_mode_t mode)
+{
+    int half = D / 2;
+    for (int i = 0; i < half; i++) {
+        float c = cs[2 * i], s = cs[2 * i + 1];
+        int a = mode == ENGINE_ROPE_NEOX ? i : 2 * i;
+        int b = mode == ENGINE_ROPE_NEOX ? i + half : 2 * i + 1;
+        float x0 = x[a], x1 = x[b];
+        x[a] = x0 * c - x1 * s;
+        x[b] = x0 * s + x1 * c;
+    }
+}
+
+/* y[m][n] = x[m][k] W^T for every weight in ws that reads the same x; the
+ * activation is converted once per distinct vec_dot_type. */
+static int matmul_group(engine_ctx_t *c, const float *x, int64_t k, int64_t m, int nw,
+                        const engine_tensor_t *const *ws, float *const *ys)
+{
+    engine_type_t have = ENGINE_TYPE_COUNT;
+    for (int i = 0; i < nw; i++) {
+        const engine_type_traits_t *tr = engine_type_traits(ws[i]->type);
+        if (tr->vec_dot_type != have) {
+            int rc = engine_act_quantize(c->pool, ws[i]->type, x, k, m, c->act);
+            if (rc)
+                return rc;
+            have = tr->vec_dot_type;
+        }
+        int rc = engine_matmul(c->pool, ws[i], c->act, m, ys[i]);
+        if (rc)
+            return rc;
+    }
+    return MB_OK;
+}
+
+static int matmul1(engine_ctx_t *c, const engine_tensor_t *w, const float *x, int64_t m, float *y)
+{
+    return matmul_group(c, x, w->ne[0], m, 1, &w, &y);
+}
+
+/* ---- attention, split over (token, head) across the pool ----------------- */
+
+typedef struct {
+    engine_ctx_t *c;
+    int T, pos0, kv_layer;
+    bool swa;
+    float scale;
+    engine_counter_t counter;
+} attn_task_t;
+
+static void attn_task(void *arg, int ith, int nth)
+{
+    (void)nth;
+    attn_task_t *a = arg;
+    engine_ctx_t *c = a->c;
+    const engine_hparams_t *hp = &c->m->hp;
+    const int D = hp->head_dim, H = hp->n_head, Hk = hp->n_head_kv * D;
+    const int group = hp->n_head / hp->n_head_kv;
+    const engine_f16_t *K = c->k_cache[a->kv_layer], *V = c->v_cache[a->kv_layer];
+    float *sc = c->scores + (size_t)ith * (size_t)c->n_ctx;
+    const int64_t total = (int64_t)a->T * H;
+    for (int64_t w = engine_counter_claim(&a->counter, 1); w < total;
+         w = engine_counter_claim(&a->counter, 1)) {
+        int t = (int)(w / H), h = (int)(w % H), g = h / group;
+        int p = a->pos0 + t;
+        int j0 = a->swa ? MB_MAX(0, p - hp->swa_window + 1) : 0;
+        const float *q = c->q + (size_t)t * H * D + (size_t)h * D;
+        float mx = -INFINITY;
+        for (int j = j0; j <= p; j++) {
+            const engine_f16_t *kr = K + (size_t)j * Hk + (size_t)g * D;
+            float s = 0;
+            for (int d = 0; d < D; d++)
+                s += q[d] * f16_table[kr[d]];
+            s *= a->scale;
+            sc[j] = s;
+            if (s > mx)
+                mx = s;
+        }
+        float sum = 0;
+        for (int j = j0; j <= p; j++) {
+            sc[j] = expf(sc[j] - mx);
+            sum += sc[j];
+        }
+        float inv = 1.0f / sum;
+        float *out = c->att + (size_t)t * H * D + (size_t)h * D;
+        memset(out, 0, (size_t)D * sizeof *out);
+        for (int j = j0; j <= p; j++) {
+            const engine_f16_t *vr = V + (size_t)j * Hk + (size_t)g * D;
+            float pj = sc[j] * inv;
+            for (int d = 0; d < D; d++)
+                out[d] += pj * f16_table[vr[d]];
+        }
+    }
+}
+
+/* ---- context --------------------------------------------------------------- */
+
+static size_t act_need(const engine_tensor_t *t, int64_t m)
+{
+    return t->data ? engine_act_bytes(t->type, t->ne[0], m) : 0;
+}
+
+int engine_ctx_create(const engine_model_t *m, engine_pool_t *pool,
+                      const engine_ctx_params_t *params, engine_ctx_t **out)
+{
+    *out = NULL;
+    int rc = engine_model_validate(m);
+    if (rc)
+        return rc;
+    if (!params || params->n_ctx <= 0 || params->n_ctx > (1 << 20) || params->n_batch < 0)
+        return mb_err_set(MB_EINVAL, "context: n_ctx must be 1..2^20 and n_batch >= 0 (got %d, %d)",
+                          params ? params->n_ctx : 0, params ? params->n_batch : 0);
+    pthread_once(&f16_once, f16_table_init);
+    const engine_hparams_t *hp = &m->hp;
+    engine_ctx_t *c = calloc(1, sizeof *c);
+    if (!c)
+        return mb_err_set(MB_ENOMEM, "context: out of memory");
+    c->m = m;
+    c->pool = pool;
+    c->n_ctx = params->n_ctx;
+    c->n_batch = MB_MIN(params->n_batch ? params->n_batch : 512, params->n_ctx);
+    c->nth = engine_pool_threads(pool);
+    const size_t T = (size_t)c->n_batch, E = (size_t)hp->n_embd, D = (size_t)hp->head_dim;
+    const size_t Hq = (size_t)hp->n_head * D, Hk = (size_t)hp->n_head_kv * D;
+    const size_t F = (size_t)hp->n_ff, L = (size_t)hp->n_layer, P = (size_t)hp->n_embd_per_layer;
+    const size_t R = (size_t)hp->laurel_rank;
+
+    c->k_cache = calloc(L, sizeof *c->k_cache);
+    c->v_cache = calloc(L, sizeof *c->v_cache);
+    c->lv = calloc(L, sizeof *c->lv);
+    if (!c->k_cache || !c->v_cache || !c->lv)
+        goto nomem;
+    for (int il = 0; il < hp->n_layer; il++) {
+        if (engine_layer_kv_source(hp, il) != il)
+            continue;
+        size_t n = (size_t)c->n_ctx * Hk;
+        c->k_cache[il] = malloc(n * sizeof(engine_f16_t));
+        c->v_cache[il] = malloc(n * sizeof(engine_f16_t));
+        if (!c->k_cache[il] || !c->v_cache[il])
+            goto nomem;
+        c->kv_bytes += 2 * n * sizeof(engine_f16_t);
+    }
+
+    /* norm vectors as F32 */
+    size_t nvec = E + P + L * (6 * E + 2 * D);
+    c->vec_store = malloc(nvec * sizeof(float));
+    if (!c->vec_store)
+        goto nomem;
+    size_t used = 0;
+    c->output_norm = vec_f32(c, &m->output_norm, &used);
+    c->ple_proj_norm = vec_f32(c, &m->ple_proj_norm, &used);
+    for (int il = 0; il < hp->n_layer; il++) {
+        const engine_layer_t *l = &m->layers[il];
+        layer_vecs_t *v = &c->lv[il];
+        v->attn_norm = vec_f32(c, &l->attn_norm, &used);
+        v->q_norm = vec_f32(c, &l->q_norm, &used);
+        v->k_norm = vec_f32(c, &l->k_norm, &used);
+        v->post_attn_norm = vec_f32(c, &l->post_attn_norm, &used);
+        v->ffn_norm = vec_f32(c, &l->ffn_norm, &used);
+        v->post_ffn_norm = vec_f32(c, &l->post_ffn_norm, &used);
+        v->laurel_norm = vec_f32(c, &l->laurel_norm, &used);
+        v->ple_norm = vec_f32(c, &l->ple_norm, &used);
+    }
+
+    c->inv_freq = malloc(D / 2 * sizeof(float));
+    c->inv_freq_swa = malloc(D / 2 * sizeof(float));
+    if (!c->inv_freq || !c->inv_freq_swa)
+        goto nomem;
+    rope_freqs(hp, hp->rope_theta, hp->rope_llama3, c->inv_freq);
+    rope_freqs(hp, hp->rope_theta_swa > 0 ? hp->rope_theta_swa : hp->rope_theta, false,
+               c->inv_freq_swa);
+
+    /* scratch */
+    struct {
+        float **p;
+        size_t n;
+    } bufs[] = {
+        {&c->x, T * E},       {&c->xn, T * E},
+        {&c->q, T * (Hq + 2 * Hk)}, /* also the fused qkv output */
+        {&c->k, T * Hk},      {&c->v, T * Hk},
+        {&c->att, T * Hq},    {&c->o, T * E},
+        {&c->ff, T * 2 * F},  {&c->lr, T * (R ? R : 1)},
+        {&c->lr2, T * E},     {&c->ple_in, T * (P ? L * P : 1)},
+        {&c->ple_tmp, T * (P ? P : 1)}, {&c->ple_row, P ? L * P : 1}, {&c->rope_cs, D},
+        {&c->scores, (size_t)c->nth * (size_t)c->n_ctx},
+    };
+    for (size_t i = 0; i < MB_ARRAY_LEN(bufs); i++) {
+        *bufs[i].p = malloc(bufs[i].n * sizeof(float));
+        if (!*bufs[i].p)
+            goto nomem;
+        c->scratch_bytes += bufs[i].n * sizeof(float);
+    }
+    size_t act = 0;
+    const engine_tensor_t *out_w = hp->tied ? &m->tok_embd : &m->output;
+    act = MB_MAX(act, act_need(out_w, (int64_t)T));
+    act = MB_MAX(act, act_need(&m->ple_model_proj, (int64_t)T));
+    for (int il = 0; il < hp->n_layer; il++) {
+        const engine_layer_t *l = &m->layers[il];
+        const engine_tensor_t *ts[] = {&l->wq, &l->wk, &l->wv, &l->wqkv, &l->wo, &l->w_gate,
+                                       &l->w_up, &l->w_gate_up, &l->w_down, &l->laurel_l,
+                                       &l->laurel_r, &l->ple_gate, &l->ple_proj};
+        for (size_t i = 0; i < MB_ARRAY_LEN(ts); i++)
+            act = MB_MAX(act, act_need(ts[i], (int64_t)T));
+    }
+    c->act_size = act;
+    c->act = aligned_alloc(MB_CACHE_LINE, (act + MB_CACHE_LINE - 1) / MB_CACHE_LINE * MB_CACHE_LINE);
+    if (!c->act)
+        goto nomem;
+    c->scratch_bytes += act + nvec * sizeof(float) + D * sizeof(float);
+    *out = c;
+    return MB_OK;
+nomem:
+    engine_ctx_destroy(c);
+    return mb_err_set(MB_ENOMEM, "context: out of memory for n_ctx %d, n_batch %d "
+                      "(KV cache and scratch); use a shorter context", params->n_ctx,
+                      params->n_batch);
+}
+
+void engine_ctx_destroy(engine_ctx_t *c)
+{
+    if (!c)
+        return;
+    for (int il = 0; c->k_cache && il < c->m->hp.n_layer; il++) {
+        free(c->k_cache[il]);
+        free(c->v_cache[il]);
+    }
+    free(c->k_cache);
+    free(c->v_cache);
+    free(c->lv);
+    free(c->vec_store);
+    free(c->inv_freq);
+    free(c->inv_freq_swa);
+    float *bufs[] = {c->x,  c->xn, c->q,  c->k,      c->v,      c->att,     c->o,
+                     c->ff, c->lr, c->lr2, c->ple_in, c->ple_tmp, c->ple_row, c->rope_cs, c->scores};
+    for (size_t i = 0; i < MB_ARRAY_LEN(bufs); i++)
+        free(bufs[i]);
+    free(c->act);
+    free(c);
+}
+
+void engine_ctx_reset(engine_ctx_t *c)
+{
+    c->pos = 0;
+}
+
+int engine_ctx_pos(const engine_ctx_t *c)
+{
+    return c->pos;
+}
+
+engine_mem_t engine_ctx_memory(const engine_ctx_t *c)
+{
+    engine_mem_t mem = {engine_model_weight_bytes(c->m), c->kv_bytes, c->scratch_bytes};
+    return mem;
+}
+
+/* ---- one batch --------------------------------------------------------------- */
+
+static int embed(engine_ctx_t *c, const int32_t *tokens, int T)
+{
+    const engine_model_t *m = c->m;
+    const engine_hparams_t *hp = &m->hp;
+    const int E = hp->n_embd;
+    const engine_type_traits_t *tr = engine_type_traits(m->tok_embd.type);
+    size_t row = engine_row_size(m->tok_embd.type, E);
+    float scale = hp->embd_scale > 0 ? hp->embd_scale : 1.0f;
+    for (int t = 0; t < T; t++) {
+        float *x = c->x + (size_t)t * E;
+        tr->to_float((const char *)m->tok_embd.data + (size_t)tokens[t] * row, x, E);
+        if (scale != 1.0f)
+            for (int i = 0; i < E; i++)
+                x[i] *= scale;
+    }
+    if (hp->n_embd_per_layer <= 0)
+        return MB_OK;
+    /* per-layer inputs: (rmsnorm(x W_ple / sqrt(E)) + table[token] * sqrt(P)) / sqrt(2) */
+    const int P = hp->n_embd_per_layer, LP = hp->n_layer * P;
+    int rc = matmul1(c, &m->ple_model_proj, c->x, T, c->ple_in);
+    if (rc)
+        return rc;
+    const engine_type_traits_t *ptr = engine_type_traits(m->ple_embd.type);
+    size_t prow = engine_row_size(m->ple_embd.type, LP);
+    const float in_scale = 1.0f / sqrtf((float)E), tab_scale = sqrtf((float)P);
+    const float mix = 1.0f / sqrtf(2.0f);
+    float *tab = c->ple_row;
+    for (int t = 0; t < T; t++) {
+        float *pl = c->ple_in + (size_t)t * LP;
+        int32_t tok = tokens[t] < hp->n_vocab_per_layer ? tokens[t] : 0;
+        ptr->to_float((const char *)m->ple_embd.data + (size_t)tok * prow, tab, LP);
+        for (int il = 0; il < hp->n_layer; il++) {
+            float *s = pl + (size_t)il * P;
+            for (int i = 0; i < P; i++)
+                s[i] *= in_scale;
+            rmsnorm(s, s, c->ple_proj_norm, P, hp->norm_eps);
+            for (int i = 0; i < P; i++)
+                s[i] = (s[i] + tab[(size_t)il * P + i] * tab_scale) * mix;
+        }
+    }
+    return MB_OK;
+}
+
+static int layer_forward(engine_ctx_t *c, int il, int T)
+{
+    const engine_model_t *m = c->m;
+    const engine_hparams_t *hp = &m->hp;
+    const engine_layer_t *l = &m->layers[il];
+    const layer_vecs_t *lv = &c->lv[il];
+    const int E = hp->n_embd, D = hp->head_dim, H = hp->n_head, HK = hp->n_head_kv;
+    const int Hq = H * D, Hk = HK * D, F = hp->n_ff;
+    const float eps = hp->norm_eps;
+    const int kv_layer = engine_layer_kv_source(hp, il);
+    const bool own_kv = kv_layer == il;
+    int rc;
+
+    for (int t = 0; t < T; t++)
+        rmsnorm(c->xn + (size_t)t * E, c->x + (size_t)t * E, lv->attn_norm, E, eps);
+
+    /* q, k, v */
+    if (hp->arch == ENGINE_ARCH_PHI3) {
+        float *qkv = c->q; /* [T][Hq+2Hk], then split in place: q first */
+        if ((rc = matmul1(c, &l->wqkv, c->xn, T, qkv)))
+            return rc;
+        for (int t = 0; t < T; t++) {
+            const float *r = qkv + (size_t)t * (Hq + 2 * Hk);
+            memcpy(c->k + (size_t)t * Hk, r + Hq, (size_t)Hk * sizeof(float));
+            memcpy(c->v + (size_t)t * Hk, r + Hq + Hk, (size_t)Hk * sizeof(float));
+        }
+        for (int t = 0; t < T; t++) /* compact q rows: row t moves down, never overlapping ahead */
+            memmove(c->q + (size_t)t * Hq, qkv + (size_t)t * (Hq + 2 * Hk),
+                    (size_t)Hq * sizeof(float));
+    } else {
+        const engine_tensor_t *ws[3] = {&l->wq, &l->wk, &l->wv};
+        float *ys[3] = {c->q, c->k, c->v};
+        if ((rc = matmul_group(c, c->xn, E, T, own_kv ? 3 : 1, ws, ys)))
+            return rc;
+    }
+    for (int t = 0; t < T; t++) {
+        float *q = c->q + (size_t)t * Hq, *k = c->k + (size_t)t * Hk, *v = c->v + (size_t)t * Hk;
+        if (hp->qk_norm) {
+            for (int h = 0; h < H; h++)
+                rmsnorm(q + h * D, q + h * D, lv->q_norm, D, eps);
+            for (int h = 0; h < HK && own_kv; h++)
+                rmsnorm(k + h * D, k + h * D, lv->k_norm, D, eps);
+        }
+        if (hp->v_norm && own_kv)
+            for (int h = 0; h < HK; h++)
+                rmsnorm(v + h * D, v + h * D, NULL, D, eps);
+        if (engine_layer_has_rope(hp, il)) {
+            const float *f = engine_layer_is_swa(hp, il) ? c->inv_freq_swa : c->inv_freq;
+            float p = (float)(c->pos + t);
+            for (int i = 0; i < D / 2; i++) {
+                float th = p * f[i];
+                c->rope_cs[2 * i] = cosf(th);
+                c->rope_cs[2 * i + 1] = sinf(th);
+            }
+            for (int h = 0; h < H; h++)
+                rope_head(q + h * D, c->rope_cs, D, hp->rope_mode);
+            for (int h = 0; h < HK && own_kv; h++)
+                rope_head(k + h * D, c->rope_cs, D, hp->rope_mode);
+        }
+        if (own_kv) {
+            engine_f16_t *kc = c->k_cache[il] + (size_t)(c->pos + t) * Hk;
+            engine_f16_t *vc = c->v_cache[il] + (size_t)(c->pos + t) * Hk;
+            for (int i = 0; i < Hk; i++) {
+                kc[i] = engine_f32_to_f16(k[i]);
+                vc[i] = engine_f32_to_f16(v[i]);
+            }
+        }
+    }
+
+    attn_task_t at = {.c = c, .T = T, .pos0 = c->pos, .kv_layer = kv_layer,
+                      .swa = engine_layer_is_swa(hp, il),
+                      .scale = hp->attn_scale > 0 ? hp->attn_scale : 1.0f / sqrtf((float)D)};
+    engine_counter_reset(&at.counter, 0);
+    engine_pool_run(c->pool, attn_task, &at);
+
+    if ((rc = matmul1(c, &l->wo, c->att, T, c->o)))
+        return rc;
+    if (hp->laurel_rank > 0) {
+        /* LAuReL: lr2 = xn + rmsnorm(xn L R) * w, computed from the attention input */
+        if ((rc = matmul1(c, &l->laurel_l, c->xn, T, c->lr)) ||
+            (rc = matmul1(c, &l->laurel_r, c->lr, T, c->lr2)))
+            return rc;
+        for (int t = 0; t < T; t++) {
+            float *r = c->lr2 + (size_t)t * E;
+            rmsnorm(r, r, lv->laurel_norm, E, eps);
+            for (int i = 0; i < E; i++)
+                r[i] += c->xn[(size_t)t * E + i];
+        }
+    }
+    const float mix = 1.0f / sqrtf(2.0f);
+    for (int t = 0; t < T; t++) {
+        float *o = c->o + (size_t)t * E, *x = c->x + (size_t)t * E;
+        if (hp->post_norms)
+            rmsnorm(o, o, lv->post_attn_norm, E, eps);
+        for (int i = 0; i < E; i++)
+            x[i] += o[i];
+        if (hp->laurel_rank > 0)
+            for (int i = 0; i < E; i++)
+                x[i] = (x[i] + c->lr2[(size_t)t * E + i]) * mix;
+        rmsnorm(c->xn + (size_t)t * E, x, lv->ffn_norm, E, eps);
+    }
+
+    /* FFN: gate and up share the quantized xn; h is written over the gate rows */
+    float *gate = c->ff, *up = c->ff + (size_t)T * F;
+    size_t gstride = (size_t)F, ustride = (size_t)F;
+    if (hp->arch == ENGINE_ARCH_PHI3) {
+        if ((rc = matmul1(c, &l->w_gate_up, c->xn, T, c->ff)))
+            return rc;
+        up = c->ff + F;
+        gstride = ustride = 2 * (size_t)F;
+    } else {
+        const engine_tensor_t *ws[2] = {&l->w_gate, &l->w_up};
+        float *ys[2] = {gate, up};
+        if ((rc = matmul_group(c, c->xn, E, T, 2, ws, ys)))
+            return rc;
+    }
+    const bool sparse = il < hp->n_layer_sparse;
+    /* standard normal quantile of act_sparsity (Acklam-free: bisection on erf) */
+    float zcut = 0;
+    if (sparse) {
+        double lo = -10, hi = 10;
+        for (int it = 0; it < 100; it++) {
+            double mid = 0.5 * (lo + hi);
+            if (0.5 * erfc(-mid / sqrt(2.0)) < hp->act_sparsity)
+                lo = mid;
+            else
+                hi = mid;
+        }
+        zcut = (float)(0.5 * (lo + hi));
+    }
+    for (int t = 0; t < T; t++) {
+        float *g = gate + (size_t)t * gstride, *u = up + (size_t)t * ustride;
+        float *h = c->ff + (size_t)t * F; /* row t of h overwrites consumed input only */
+        if (sparse) {
+            double mean = 0, var = 0;
+            for (int i = 0; i < F; i++)
+                mean += g[i];
+            mean /= F;
+            for (int i = 0; i < F; i++)
+                var += (g[i] - mean) * (g[i] - mean);
+            float cut = (float)(mean + sqrt(var / F) * zcut);
+            for (int i = 0; i < F; i++)
+                g[i] = g[i] > cut ? g[i] - cut : 0.0f;
+        }
+        for (int i = 0; i < F; i++) {
+            float a = hp->ffn_act == ENGINE_FFN_GELU_TANH ? gelu_tanh(g[i]) : silu(g[i]);
+            h[i] = a * u[i];
+        }
+    }
+    if ((rc = matmul1(c, &l->w_down, c->ff, T, c->o)))
+        return rc;
+    for (int t = 0; t < T; t++) {
+        float *o = c->o + (size_t)t * E, *x = c->x + (size_t)t * E;
+        if (hp->post_norms)
+            rmsnorm(o, o, lv->post_ffn_norm, E, eps);
+        for (int i = 0; i < E; i++)
+            x[i] += o[i];
+    }
+
+    if (hp->n_embd_per_layer > 0) {
+        /* x += rmsnorm(gelu(x Wg) * ple_in[il] Wp) */
+        const int P = hp->n_embd_per_layer, LP = hp->n_layer * P;
+        if ((rc = matmul1(c, &l->ple_gate, c->x, T, c->ple_tmp)))
+            return rc;
+        for (int t = 0; t < T; t++) {
+            float *g = c->ple_tmp + (size_t)t * P;
+            const float *pin = c->ple_in + (size_t)t * LP + (size_t)il * P;
+            for (int i = 0; i < P; i++)
+                g[i] = gelu_tanh(g[i]) * pin[i];
+        }
+        if ((rc = matmul1(c, &l->ple_proj, c->ple_tmp, T, c->o)))
+            return rc;
+        for (int t = 0; t < T; t++) {
+            float *o = c->o + (size_t)t * E, *x = c->x + (size_t)t * E;
+            rmsnorm(o, o, lv->ple_norm, E, eps);
+            for (int i = 0; i < E; i++)
+                x[i] += o[i];
+        }
+    }
+    return MB_OK;
+}
+
+static int batch_forward(engine_ctx_t *c, const int32_t *tokens, int T, float *logits,
+                         bool all_logits)
+{
+    const engine_model_t *m = c->m;
+    const engine_hparams_t *hp = &m->hp;
+    const int E = hp->n_embd;
+    int rc = embed(c, tokens, T);
+    for (int il = 0; rc == MB_OK && il < hp->n_layer; il++)
+        rc = layer_forward(c, il, T);
+    if (rc)
+        return rc;
+    c->pos += T;
+    if (!logits)
+        return MB_OK;
+    int t0 = all_logits ? 0 : T - 1, n = T - t0;
+    for (int t = t0; t < T; t++)
+        rmsnorm(c->xn + (size_t)(t - t0) * E, c->x + (size_t)t * E, c->output_norm, E,
+                hp->norm_eps);
+    const engine_tensor_t *w = hp->tied ? &m->tok_embd : &m->output;
+    if ((rc = matmul1(c, w, c->xn, n, logits)))
+        return rc;
+    if (hp->final_softcap > 0) {
+        const float cap = hp->final_softcap;
+        for (size_t i = 0; i < (size_t)n * (size_t)hp->n_vocab; i++)
+            logits[i] = cap * tanhf(logits[i] / cap);
+    }
+    return MB_OK;
+}
+
+int engine_eval(engine_ctx_t *c, const int32_t *tokens, int n, float *logits, bool all_logits)
+{
+    const engine_hparams_t *hp = &c->m->hp;
+    if (n <= 0 || !tokens)
+        return mb_err_set(MB_EINVAL, "eval: need at least one token (got %d)", n);
+    if (n > c->n_ctx - c->pos)
+        return mb_err_set(MB_ERANGE, "eval: %d tokens at position %d overflow the context of %d; "
+                          "reset the context or create it with a larger n_ctx", n, c->pos,
+                          c->n_ctx);
+    for (int i = 0; i < n; i++)
+        if (tokens[i] < 0 || tokens[i] >= hp->n_vocab)
+            return mb_err_set(MB_EINVAL, "eval: token %d at index %d is outside the vocabulary "
+                              "(0..%d)", tokens[i], i, hp->n_vocab - 1);
+    for (int done = 0; done < n;) {
+        int T = MB_MIN(c->n_batch, n - done);
+        bool last = done + T == n;
+        float *out = NULL;
+        if (logits && all_logits)
+            out = logits + (size_t)done * (size_t)hp->n_vocab;
+        else if (logits && last)
+            out = logits;
+        int rc = batch_forward(c, tokens + done, T, out, all_logits);
+        if (rc)
+            return rc;
+        done += T;
+    }
+    return MB_OK;
+}

@@ -179,6 +179,10 @@ const char *engine_kernels_name(void); /* the bound variant, recorded with resul
 int engine_kernels_list(const char **names, int max, const probes_features_t *features,
                         bool *capable);
 
+/* Whether variant has its own code for weight type (false: it runs the scalar
+ * reference for that type, or the variant/type is unknown). */
+bool engine_kernels_specialized(const char *variant, engine_type_t type);
+
 /* Checks shape/type/alignment and, if the bound variant wins from it, builds a
  * repacked copy. Loaders call it once per weight matrix. */
 int engine_tensor_prepare(engine_tensor_t *t);
@@ -187,7 +191,11 @@ void engine_tensor_release(engine_tensor_t *t); /* frees the packed copy */
 /* Matmul for decode (m = 1, GEMV) and prefill (m > 1, GEMM):
  *   y[m][n] = x[m][k] * W[n][k]^T
  * Activations are converted once into W's vec_dot_type (act) and can be
- * shared by every matrix that reads the same x (q, k, v; gate, up). */
+ * shared by every matrix that reads the same x (q, k, v; gate, up).
+ * act rows are engine_act_bytes(wtype, k, 1) bytes apart. Alignment: x, y and
+ * act 4 bytes, W data 2 bytes (F32 and Q8_K: 4); else MB_EALIGN. k must be a
+ * multiple of W's block size, act from engine_act_quantize with the same k and
+ * type; a NULL pool runs on the caller. */
 size_t engine_act_bytes(engine_type_t wtype, int64_t k, int64_t m);
 int engine_act_quantize(engine_pool_t *pool, engine_type_t wtype, const float *x, int64_t k,
                         int64_t m, void *act);

@@ -1,0 +1,426 @@
+/*
+ * dispatch.c: the method table of kernel variants, binding once, argument
+ * checks, and the threaded matmul/activation drivers over the bound tile
+ * kernels. Work is split in (weight-row block x activation-row block) chunks
+ * claimed dynamically, so a thread that was descheduled does not hold up the
+ * others.
+ */
+#include "kernels.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+static const kern_variant_t *const kern_variants[] = {
+    &kern_variant_scalar,
+#if defined(__x86_64__)
+    &kern_variant_avx2,
+    &kern_variant_avx512,
+#endif
+#if defined(__aarch64__)
+    &kern_variant_neon,
+    &kern_variant_dotprod,
+#endif
+};
+#define N_VARIANTS ((int)MB_ARRAY_LEN(kern_variants))
+
+/* The bound variant with its per-type functions resolved (NULL mm = scalar). */
+static const kern_variant_t *g_variant;
+static kern_mm_fn g_mm[ENGINE_TYPE_COUNT];
+static kern_quant_fn g_quant[ENGINE_TYPE_COUNT];
+
+static bool type_ok(engine_type_t t)
+{
+    return (int)t >= 0 && (int)t < ENGINE_TYPE_COUNT && engine_type_traits(t) != NULL;
+}
+
+/* A variant's specialized mm for t, if its activation format agrees with
+ * the type table (else the reference is the only correct choice). */
+static kern_mm_fn variant_mm(const kern_variant_t *v, engine_type_t t)
+{
+    if (!type_ok(t) || !v->mm[t])
+        return NULL;
+    const engine_type_traits_t *tr = engine_type_traits(t);
+    if (!tr->vec_dot_ref || tr->vec_dot_type != v->act_type[t])
+        return NULL;
+    return v->mm[t];
+}
+
+static void bind(const kern_variant_t *v)
+{
+    g_variant = v;
+    for (int t = 0; t < ENGINE_TYPE_COUNT; t++) {
+        g_mm[t] = variant_mm(v, (engine_type_t)t);
+        g_quant[t] = type_ok((engine_type_t)t) ? v->quant[t] : NULL;
+    }
+}
+
+static void variant_names(char *buf, size_t len, const probes_features_t *f)
+{
+    size_t off = 0;
+    buf[0] = '\0';
+    for (int i = 0; i < N_VARIANTS && off < len; i++) {
+        int w = snprintf(buf + off, len - off, "%s%s%s", i ? ", " : "", kern_variants[i]->name,
+                         kern_variants[i]->capable(f) ? "" : " (not capable here)");
+        if (w < 0)
+            break;
+        off += (size_t)w;
+    }
+}
+
+int engine_kernels_init(const probes_features_t *features, const char *force)
+{
+    probes_features_t detected;
+    if (!features) {
+        probes_features_detect(&detected);
+        features = &detected;
+    }
+    char names[256];
+    if (force && *force) {
+        for (int i = 0; i < N_VARIANTS; i++) {
+            if (strcasecmp(kern_variants[i]->name, force))
+                continue;
+            if (!kern_variants[i]->capable(features)) {
+                variant_names(names, sizeof names, features);
+                return mb_err_set(MB_EUNSUPPORTED,
+                                  "kernel variant '%s' needs CPU features this machine lacks; "
+                                  "variants: %s",
+                                  force, names);
+            }
+            bind(kern_variants[i]);
+            return 0;
+        }
+        variant_names(names, sizeof names, features);
+        return mb_err_set(MB_EINVAL, "unknown kernel variant '%s'; variants: %s", force, names);
+    }
+    /* The table is ordered from plain to best: the last capable one wins. */
+    const kern_variant_t *best = &kern_variant_scalar;
+    for (int i = 0; i < N_VARIANTS; i++)
+        if (kern_variants[i]->capable(features))
+            best = kern_variants[i];
+    bind(best);
+    return 0;
+}
+
+static void ensure_bound(void)
+{
+    if (!g_variant)
+        engine_kernels_init(NULL, NULL);
+}
+
+const char *engine_kernels_name(void)
+{
+    ensure_bound();
+    return g_variant->name;
+}
+
+int engine_kernels_list(const char **names, int max, const probes_features_t *features,
+                        bool *capable)
+{
+    probes_features_t detected;
+    if (!features) {
+        probes_features_detect(&detected);
+        features = &detected;
+    }
+    for (int i = 0; i < N_VARIANTS && i < max; i++) {
+        if (names)
+            names[i] = kern_variants[i]->name;
+        if (capable)
+            capable[i] = kern_variants[i]->capable(features);
+    }
+    return N_VARIANTS;
+}
+
+bool engine_kernels_specialized(const char *variant, engine_type_t type)
+{
+    if (!variant)
+        return false;
+    for (int i = 0; i < N_VARIANTS; i++)
+        if (!strcasecmp(kern_variants[i]->name, variant)) {
+            if (kern_variants[i] == &kern_variant_scalar)
+                return false;
+            return variant_mm(kern_variants[i], type) != NULL;
+        }
+    return false;
+}
+
+/* ---- argument checks ------------------------------------------------------- */
+
+static size_t type_align(engine_type_t t)
+{
+    return (t == ENGINE_TYPE_F32 || t == ENGINE_TYPE_Q8_K) ? 4 : 2;
+}
+
+static bool aligned(const void *p, size_t a)
+{
+    return ((uintptr_t)p & (a - 1)) == 0;
+}
+
+static int check_weight(const engine_tensor_t *t, const char *what)
+{
+    if (!t)
+        return mb_err_set(MB_EINVAL, "%s: weight tensor is NULL", what);
+    const char *name = t->name ? t->name : "(unnamed)";
+    if (!type_ok(t->type))
+        return mb_err_set(MB_EUNSUPPORTED, "%s: tensor %s has unsupported type id %d", what, name,
+                          (int)t->type);
+    const engine_type_traits_t *tr = engine_type_traits(t->type);
+    if (!tr->vec_dot_ref)
+        return mb_err_set(MB_EUNSUPPORTED, "%s: tensor %s: type %s cannot be a matmul weight",
+                          what, name, tr->name);
+    if (t->ne[0] <= 0 || t->ne[1] <= 0 || t->ne[2] != 1 || t->ne[3] != 1)
+        return mb_err_set(MB_ESHAPE,
+                          "%s: tensor %s has shape [%lld, %lld, %lld, %lld]; a weight matrix "
+                          "needs k > 0, n > 0 and ne[2] = ne[3] = 1",
+                          what, name, (long long)t->ne[0], (long long)t->ne[1],
+                          (long long)t->ne[2], (long long)t->ne[3]);
+    if (t->ne[0] % tr->block_size)
+        return mb_err_set(MB_ESHAPE,
+                          "%s: tensor %s: row length %lld is not a multiple of the %s block "
+                          "size %lld; use a format with smaller blocks for this tensor",
+                          what, name, (long long)t->ne[0], tr->name, (long long)tr->block_size);
+    if (t->ne[1] > INT64_MAX / (int64_t)engine_row_size(t->type, t->ne[0]))
+        return mb_err_set(MB_ERANGE, "%s: tensor %s is too large", what, name);
+    size_t need = engine_row_size(t->type, t->ne[0]) * (size_t)t->ne[1];
+    if (!t->data)
+        return mb_err_set(MB_EINVAL, "%s: tensor %s has no data", what, name);
+    if (t->nbytes < need)
+        return mb_err_set(MB_ESHAPE, "%s: tensor %s holds %zu bytes; %lld x %lld %s needs %zu",
+                          what, name, t->nbytes, (long long)t->ne[1], (long long)t->ne[0],
+                          tr->name, need);
+    if (!aligned(t->data, type_align(t->type)))
+        return mb_err_set(MB_EALIGN, "%s: tensor %s data at %p is not %zu-byte aligned", what,
+                          name, t->data, type_align(t->type));
+    return 0;
+}
+
+int engine_tensor_prepare(engine_tensor_t *t)
+{
+    int rc = check_weight(t, "engine_tensor_prepare");
+    if (rc)
+        return rc;
+    /* No variant repacks weights: every kernel reads the rows in place
+     * (docs/PERFORMANCE.md, "Kernels"). */
+    t->packed = NULL;
+    t->packed_layout = 0;
+    return 0;
+}
+
+void engine_tensor_release(engine_tensor_t *t)
+{
+    if (!t)
+        return;
+    t->packed = NULL;
+    t->packed_layout = 0;
+}
+
+size_t engine_act_bytes(engine_type_t wtype, int64_t k, int64_t m)
+{
+    if (!type_ok(wtype) || k <= 0 || m <= 0)
+        return 0;
+    const engine_type_traits_t *tr = engine_type_traits(wtype);
+    if (k % tr->block_size)
+        return 0;
+    size_t row = engine_row_size(tr->vec_dot_type, k);
+    if (!row || (uint64_t)m > SIZE_MAX / row)
+        return 0;
+    return row * (size_t)m;
+}
+
+/* ---- activation quantization ---------------------------------------------- */
+
+typedef struct {
+    engine_type_t vdt;
+    kern_quant_fn quant;
+    void (*from_float)(const float *x, void *y, int64_t n);
+    const float *x;
+    int64_t k, m;
+    uint8_t *act;
+    size_t arow;
+} act_task_t;
+
+static void act_row(const act_task_t *t, int64_t j)
+{
+    const float *x = t->x + j * t->k;
+    void *y = t->act + (size_t)j * t->arow;
+    if (t->quant) {
+        t->quant(x, y, t->k);
+    } else if (t->from_float) {
+        t->from_float(x, y, t->k);
+    } else if (t->vdt == ENGINE_TYPE_F32) {
+        memcpy(y, x, (size_t)t->k * sizeof(float));
+    } else if (t->vdt == ENGINE_TYPE_F16) {
+        engine_f16_t *h = y;
+        for (int64_t i = 0; i < t->k; i++)
+            h[i] = engine_f32_to_f16(x[i]);
+    } else {
+        engine_bf16_t *h = y;
+        for (int64_t i = 0; i < t->k; i++)
+            h[i] = engine_f32_to_bf16(x[i]);
+    }
+}
+
+static void act_task(void *arg, int ith, int nth)
+{
+    const act_task_t *t = arg;
+    for (int64_t j = ith; j < t->m; j += nth)
+        act_row(t, j);
+}
+
+int engine_act_quantize(engine_pool_t *pool, engine_type_t wtype, const float *x, int64_t k,
+                        int64_t m, void *act)
+{
+    if (!type_ok(wtype))
+        return mb_err_set(MB_EUNSUPPORTED, "engine_act_quantize: unsupported weight type id %d",
+                          (int)wtype);
+    const engine_type_traits_t *tr = engine_type_traits(wtype);
+    if (k <= 0 || m <= 0)
+        return mb_err_set(MB_ESHAPE, "engine_act_quantize: k = %lld, m = %lld; both must be > 0",
+                          (long long)k, (long long)m);
+    if (k % tr->block_size)
+        return mb_err_set(MB_ESHAPE,
+                          "engine_act_quantize: k = %lld is not a multiple of the %s block "
+                          "size %lld",
+                          (long long)k, tr->name, (long long)tr->block_size);
+    if (!x || !act)
+        return mb_err_set(MB_EINVAL, "engine_act_quantize: %s buffer is NULL",
+                          !x ? "input" : "activation");
+    if (!aligned(x, 4) || !aligned(act, 4))
+        return mb_err_set(MB_EALIGN, "engine_act_quantize: %s buffer %p is not 4-byte aligned",
+                          !aligned(x, 4) ? "input" : "activation",
+                          !aligned(x, 4) ? (const void *)x : act);
+    engine_type_t vdt = tr->vec_dot_type;
+    const engine_type_traits_t *vt = engine_type_traits(vdt);
+    if (!vt)
+        return mb_err_set(MB_EUNSUPPORTED, "engine_act_quantize: %s has no activation format",
+                          tr->name);
+    if (!vt->from_float && vdt != ENGINE_TYPE_F32 && vdt != ENGINE_TYPE_F16 &&
+        vdt != ENGINE_TYPE_BF16)
+        return mb_err_set(MB_EUNSUPPORTED, "engine_act_quantize: no quantizer for %s activations",
+                          vt->name);
+    ensure_bound();
+    act_task_t t = {
+        .vdt = vdt,
+        .quant = g_quant[vdt],
+        .from_float = vt->from_float,
+        .x = x,
+        .k = k,
+        .m = m,
+        .act = act,
+        .arow = engine_row_size(vdt, k),
+    };
+    if (m == 1 || !pool)
+        act_task(&t, 0, 1);
+    else
+        engine_pool_run(pool, act_task, &t);
+    return 0;
+}
+
+/* ---- matmul ------------------------------------------------------------------ */
+
+void kern_scalar_mm(engine_type_t type, int64_t k, const void *w, size_t wstride, int64_t nr,
+                    const void *act, size_t astride, int64_t mr, float *y, int64_t ldy)
+{
+    engine_vec_dot_fn dot = engine_type_traits(type)->vec_dot_ref;
+    for (int64_t j = 0; j < mr; j++)
+        for (int64_t i = 0; i < nr; i++)
+            dot(k, &y[j * ldy + i], (const uint8_t *)w + (size_t)i * wstride,
+                (const uint8_t *)act + (size_t)j * astride);
+}
+
+typedef struct {
+    engine_counter_t ctr;
+    kern_mm_fn mm;
+    engine_type_t type;
+    int64_t k, n, m;
+    const uint8_t *w;
+    size_t wstride;
+    const uint8_t *act;
+    size_t astride;
+    float *y;
+    int64_t nb, mb;     /* chunk size in weight rows and activation rows */
+    int64_t n_nb, n_mb; /* chunks along n and m */
+} mm_task_t;
+
+static void mm_task(void *arg, int ith, int nth)
+{
+    (void)ith;
+    (void)nth;
+    mm_task_t *t = arg;
+    int64_t total = t->n_nb * t->n_mb;
+    for (;;) {
+        int64_t c = engine_counter_claim(&t->ctr, 1);
+        if (c >= total)
+            break;
+        /* Consecutive chunks walk down the activation rows of one weight
+         * block, so the weight block stays in cache between them. */
+        int64_t ib = c / t->n_mb, jb = c % t->n_mb;
+        int64_t i0 = ib * t->nb, j0 = jb * t->mb;
+        int64_t nr = MB_MIN(t->nb, t->n - i0), mr = MB_MIN(t->mb, t->m - j0);
+        const uint8_t *w = t->w + (size_t)i0 * t->wstride;
+        const uint8_t *a = t->act + (size_t)j0 * t->astride;
+        float *y = t->y + j0 * t->n + i0;
+        if (t->mm)
+            t->mm(t->k, w, t->wstride, nr, a, t->astride, mr, y, t->n);
+        else
+            kern_scalar_mm(t->type, t->k, w, t->wstride, nr, a, t->astride, mr, y, t->n);
+    }
+}
+
+int engine_matmul(engine_pool_t *pool, const engine_tensor_t *w, const void *act, int64_t m,
+                  float *y)
+{
+    int rc = check_weight(w, "engine_matmul");
+    if (rc)
+        return rc;
+    if (m <= 0)
+        return mb_err_set(MB_ESHAPE, "engine_matmul: %lld activation rows; need m > 0",
+                          (long long)m);
+    if (!act || !y)
+        return mb_err_set(MB_EINVAL, "engine_matmul: %s buffer is NULL",
+                          !act ? "activation" : "output");
+    if (!aligned(act, 4) || !aligned(y, 4))
+        return mb_err_set(MB_EALIGN, "engine_matmul: %s buffer %p is not 4-byte aligned",
+                          !aligned(act, 4) ? "activation" : "output",
+                          !aligned(act, 4) ? act : (const void *)y);
+    ensure_bound();
+    const engine_type_traits_t *tr = engine_type_traits(w->type);
+    int64_t k = w->ne[0], n = w->ne[1];
+    mm_task_t t = {
+        .mm = g_mm[w->type],
+        .type = w->type,
+        .k = k,
+        .n = n,
+        .m = m,
+        .w = w->data,
+        .wstride = engine_row_size(w->type, k),
+        .act = act,
+        .astride = engine_row_size(tr->vec_dot_type, k),
+        .y = y,
+    };
+    int nth = engine_pool_threads(pool);
+    if (m == 1) {
+        /* GEMV: ~16 chunks per thread balance the load; 16+ rows per chunk
+         * keep the per-chunk overhead small. Row counts are multiples of 4,
+         * the register tile of the SIMD kernels. */
+        int64_t nb = (n + (int64_t)nth * 16 - 1) / ((int64_t)nth * 16);
+        nb = MB_MAX(16, (nb + 3) & ~(int64_t)3);
+        t.nb = nb;
+        t.mb = 1;
+    } else {
+        /* GEMM: a weight block of ~64 KB and 64 activation rows per chunk
+         * keep both operands of the register tiles in L2. */
+        int64_t nb = (int64_t)(65536 / t.wstride);
+        nb = MB_MAX(4, MB_MIN(64, nb & ~(int64_t)3));
+        t.nb = nb;
+        t.mb = 64;
+    }
+    t.n_nb = (n + t.nb - 1) / t.nb;
+    t.n_mb = (m + t.mb - 1) / t.mb;
+    engine_counter_reset(&t.ctr, 0);
+    if (nth == 1 || t.n_nb * t.n_mb == 1)
+        mm_task(&t, 0, 1);
+    else
+        engine_pool_run(pool, mm_task, &t);
+    return 0;
+}

@@ -1,0 +1,52 @@
+/*
+ * kernels.h: private to engine/kernels/. The method table each ISA variant
+ * fills in, and the one kernel signature all variants share.
+ */
+#ifndef ENGINE_KERNELS_H
+#define ENGINE_KERNELS_H
+
+#include "engine.h"
+
+/* Tile kernel: for weight rows i < nr and activation rows j < mr,
+ *   y[j * ldy + i] = dot(W row i, act row j)
+ * W rows are wstride bytes apart (k values of the weight type), act rows
+ * astride bytes apart (k values of the weight type's vec_dot_type). k is a
+ * multiple of the block size. Variants tile registers over rows of both so
+ * a weight block is unpacked once for several activation rows (prefill) and
+ * an activation block is loaded once for several weight rows (decode). */
+typedef void (*kern_mm_fn)(int64_t k, const void *w, size_t wstride, int64_t nr, const void *act,
+                           size_t astride, int64_t mr, float *y, int64_t ldy);
+
+/* Activation row quantizer (x: k floats -> one row of the vec_dot_type). */
+typedef void (*kern_quant_fn)(const float *x, void *y, int64_t k);
+
+typedef struct {
+    const char *name;
+    bool (*capable)(const probes_features_t *f);
+    /* Per weight type; NULL = the variant does not specialize it and the
+     * scalar reference is used (engine_kernels_specialized says so). */
+    kern_mm_fn mm[ENGINE_TYPE_COUNT];
+    /* Per activation type (Q8_0, Q8_1, Q8_K, ...); NULL = reference from_float. */
+    kern_quant_fn quant[ENGINE_TYPE_COUNT];
+    /* The vec_dot_type each specialized mm expects; checked against the type
+     * table at bind time (a mismatch falls back to the reference). */
+    engine_type_t act_type[ENGINE_TYPE_COUNT];
+} kern_variant_t;
+
+/* Variants, each defined in its own file (scalar.c, x86/..., arm/...). */
+extern const kern_variant_t kern_variant_scalar;
+#if defined(__x86_64__)
+extern const kern_variant_t kern_variant_avx2;
+extern const kern_variant_t kern_variant_avx512;
+#endif
+#if defined(__aarch64__)
+extern const kern_variant_t kern_variant_neon;
+extern const kern_variant_t kern_variant_dotprod;
+#endif
+
+/* The scalar tile over the reference vec_dot of the type table (needs the
+ * weight type: the reference function comes from its traits). */
+void kern_scalar_mm(engine_type_t type, int64_t k, const void *w, size_t wstride, int64_t nr,
+                    const void *act, size_t astride, int64_t mr, float *y, int64_t ldy);
+
+#endif /* ENGINE_KERNELS_H */

@@ -1,0 +1,358 @@
+/*
+ * kern_avx512.c: the "avx512" variant (AVX-512 F/BW/VL/DQ + VNNI + BF16).
+ * Integer dot products with 512-bit vpdpbusd (u8 x s8 -> s32). Weight
+ * quants are made unsigned (offset +8 for Q4_0, +128 for Q8_0, 0..63 for
+ * Q6_K), and the offset times the activation block sum is folded in
+ * afterwards (computed once per activation block and tile, or from Q8_K's
+ * bsums). Register tiles of up to 4 weight rows x 4 activation rows: a
+ * weight block is unpacked once for 4 tokens (prefill), an activation block
+ * loaded once for 4 rows (decode).
+ */
+#include "../kernels.h"
+
+#include <immintrin.h>
+#include <string.h>
+
+#define AI static inline __attribute__((always_inline))
+#define RT 4 /* weight rows per register tile */
+#define CT 4 /* activation rows per register tile */
+
+/* Zero blocks stand in for the missing half of the last block pair when a
+ * row has an odd number of 32-blocks: scale 0, quants 0, so they add 0. */
+static const engine_block_q8_0 zero_q8_0;
+static const engine_block_q4_0 zero_q4_0;
+
+static bool avx512_capable(const probes_features_t *f)
+{
+    return probes_features_has(f, PROBES_FEAT_AVX2) && probes_features_has(f, PROBES_FEAT_FMA) &&
+           probes_features_has(f, PROBES_FEAT_F16C) &&
+           probes_features_has(f, PROBES_FEAT_AVX512F) &&
+           probes_features_has(f, PROBES_FEAT_AVX512BW) &&
+           probes_features_has(f, PROBES_FEAT_AVX512VL) &&
+           probes_features_has(f, PROBES_FEAT_AVX512DQ) &&
+           probes_features_has(f, PROBES_FEAT_AVX512_VNNI) &&
+           probes_features_has(f, PROBES_FEAT_AVX512_BF16);
+}
+
+/* Two f16 scales -> 16 float lanes following the lane pattern idx. */
+AI __m512 scale2(engine_f16_t d0, engine_f16_t d1, __m512i idx)
+{
+    __m128 f = _mm_cvtph_ps(_mm_cvtsi32_si128((int)((uint32_t)d0 | ((uint32_t)d1 << 16))));
+    return _mm512_permutexvar_ps(idx, _mm512_castps128_ps512(f));
+}
+
+AI float hsum(__m512 v)
+{
+    return _mm512_reduce_add_ps(v);
+}
+
+/* ---- Q8_0 x Q8_0 ---------------------------------------------------------------
+ * A pair of blocks per zmm: [w0 | w1] ^ 0x80 (unsigned), activations [a0 | a1].
+ * dot = sum (w + 128) a - 128 sum a; lanes 0-7 belong to block 0, 8-15 to 1. */
+AI void q8_0_tile(int rt, int ct, int64_t nb, const uint8_t *w, size_t wstride,
+                  const uint8_t *a, size_t astride, float *y, int64_t ldy)
+{
+    const __m512i idx = _mm512_set_epi32(1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0);
+    const __m512i x80 = _mm512_set1_epi8((char)0x80);
+    __m512 acc[RT][CT];
+#pragma GCC unroll 4
+    for (int r = 0; r < rt; r++)
+#pragma GCC unroll 4
+        for (int c = 0; c < ct; c++)
+            acc[r][c] = _mm512_setzero_ps();
+    for (int64_t b = 0; b < nb; b += 2) {
+        const bool two = b + 1 < nb;
+        __m512i A[CT], off[CT];
+        __m512 da[CT];
+#pragma GCC unroll 4
+        for (int c = 0; c < ct; c++) {
+            const engine_block_q8_0 *a0 = (const engine_block_q8_0 *)(a + c * astride) + b;
+            const engine_block_q8_0 *a1 = two ? a0 + 1 : &zero_q8_0;
+            A[c] = _mm512_inserti64x4(
+                _mm512_castsi256_si512(_mm256_loadu_si256((const __m256i *)a0->qs)),
+                _mm256_loadu_si256((const __m256i *)a1->qs), 1);
+            off[c] = _mm512_sub_epi32(_mm512_setzero_si512(),
+                                      _mm512_dpbusd_epi32(_mm512_setzero_si512(), x80, A[c]));
+            da[c] = scale2(a0->d, a1->d, idx);
+        }
+#pragma GCC unroll 4
+        for (int r = 0; r < rt; r++) {
+            const engine_block_q8_0 *w0 = (const engine_block_q8_0 *)(w + r * wstride) + b;
+            const engine_block_q8_0 *w1 = two ? w0 + 1 : &zero_q8_0;
+            __m512i W = _mm512_inserti64x4(
+                _mm512_castsi256_si512(_mm256_loadu_si256((const __m256i *)w0->qs)),
+                _mm256_loadu_si256((const __m256i *)w1->qs), 1);
+            W = _mm512_xor_si512(W, x80);
+            __m512 dw = scale2(w0->d, w1->d, idx);
+#pragma GCC unroll 4
+            for (int c = 0; c < ct; c++) {
+                __m512i dot = _mm512_dpbusd_epi32(off[c], W, A[c]);
+                acc[r][c] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(dot), _mm512_mul_ps(dw, da[c]),
+                                            acc[r][c]);
+            }
+        }
+    }
+#pragma GCC unroll 4
+    for (int r = 0; r < rt; r++)
+#pragma GCC unroll 4
+        for (int c = 0; c < ct; c++)
+            y[c * ldy + r] = hsum(acc[r][c]);
+}
+
+/* ---- Q4_0 x Q8_0 ---------------------------------------------------------------
+ * Nibbles of a block pair: [lo0 | lo1 | hi0 | hi1] (16 bytes each), so the
+ * activations are loaded as [a0[0:16] | a1[0:16] | a0[16:32] | a1[16:32]]:
+ * lanes 0-3 and 8-11 belong to block 0, 4-7 and 12-15 to block 1. */
+AI void q4_0_tile(int rt, int ct, int64_t nb, const uint8_t *w, size_t wstride,
+                  const uint8_t *a, size_t astride, float *y, int64_t ldy)
+{
+    const __m512i idx = _mm512_set_epi32(1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1, 1, 0, 0, 0, 0);
+    const __m512i x08 = _mm512_set1_epi8(8);
+    const __m512i m4 = _mm512_set1_epi8(0x0f);
+    __m512 acc[RT][CT];
+#pragma GCC unroll 4
+    for (int r = 0; r < rt; r++)
+#pragma GCC unroll 4
+        for (int c = 0; c < ct; c++)
+            acc[r][c] = _mm512_setzero_ps();
+    for (int64_t b = 0; b < nb; b += 2) {
+        const bool two = b + 1 < nb;
+        __m512i A[CT], off[CT];
+        __m512 da[CT];
+#pragma GCC unroll 4
+        for (int c = 0; c < ct; c++) {
+            const engine_block_q8_0 *a0 = (const engine_block_q8_0 *)(a + c * astride) + b;
+            const engine_block_q8_0 *a1 = two ? a0 + 1 : &zero_q8_0;
+            __m256i A0 = _mm256_loadu_si256((const __m256i *)a0->qs);
+            __m256i A1 = _mm256_loadu_si256((const __m256i *)a1->qs);
+            A[c] = _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_permute2x128_si256(A0, A1, 0x20)),
+                                      _mm256_permute2x128_si256(A0, A1, 0x31), 1);
+            off[c] = _mm512_sub_epi32(_mm512_setzero_si512(),
+                                      _mm512_dpbusd_epi32(_mm512_setzero_si512(), x08, A[c]));
+            da[c] = scale2(a0->d, a1->d, idx);
+        }
+#pragma GCC unroll 4
+        for (int r = 0; r < rt; r++) {
+            const engine_block_q4_0 *w0 = (const engine_block_q4_0 *)(w + r * wstride) + b;
+            const engine_block_q4_0 *w1 = two ? w0 + 1 : &zero_q4_0;
+            __m256i q = _mm256_inserti128_si256(
+                _mm256_castsi128_si256(_mm_loadu_si128((const __m128i *)w0->qs)),
+                _mm_loadu_si128((const __m128i *)w1->qs), 1);
+            __m512i W = _mm512_and_si512(
+                _mm512_inserti64x4(_mm512_castsi256_si512(q), _mm256_srli_epi16(q, 4), 1), m4);
+            __m512 dw = scale2(w0->d, w1->d, idx);
+#pragma GCC unroll 4
+            for (int c = 0; c < ct; c++) {
+                __m512i dot = _mm512_dpbusd_epi32(off[c], W, A[c]);
+                acc[r][c] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(dot), _mm512_mul_ps(dw, da[c]),
+                                            acc[r][c]);
+            }
+        }
+    }
+#pragma GCC unroll 4
+    for (int r = 0; r < rt; r++)
+#pragma GCC unroll 4
+        for (int c = 0; c < ct; c++)
+            y[c * ldy + r] = hsum(acc[r][c]);
+}
+
+/* ---- Q4_K x Q8_K ---------------------------------------------------------------
+ * Chunk j (64 values) of a super-block: [low nibbles | high nibbles] of
+ * qs[32j..32j+32] = values 64j..64j+63 in order; lanes 0-7 are sub-block 2j,
+ * 8-15 sub-block 2j+1. Scales multiply the int32 lanes; the mins term comes
+ * from Q8_K's bsums. */
+AI void q4_K_scales(const uint8_t *s12, uint8_t out[16])
+{
+    const uint32_t km1 = 0x3f3f3f3f, km2 = 0x0f0f0f0f, km3 = 0x03030303;
+    uint32_t u[4];
+    memcpy(u, s12, 12);
+    u[3] = ((u[2] >> 4) & km2) | (((u[1] >> 6) & km3) << 4);
+    const uint32_t t = u[1] & km1;
+    u[1] = (u[2] & km2) | (((u[0] >> 6) & km3) << 4);
+    u[2] = t;
+    u[0] &= km1;
+    memcpy(out, u, 16); /* bytes 0-7 scales, 8-15 mins */
+}
+
+AI void q4_K_tile(int rt, int ct, int64_t nb, const uint8_t *w, size_t wstride,
+                  const uint8_t *a, size_t astride, float *y, int64_t ldy)
+{
+    const __m512i m4 = _mm512_set1_epi8(0x0f);
+    const __m256i midx = _mm256_set_epi16(15, 15, 14, 14, 13, 13, 12, 12, 11, 11, 10, 10, 9, 9, 8, 8);
+    __m512 acc[RT][CT];
+#pragma GCC unroll 4
+    for (int r = 0; r < rt; r++)
+#pragma GCC unroll 4
+        for (int c = 0; c < ct; c++)
+            acc[r][c] = _mm512_setzero_ps();
+    for (int64_t b = 0; b < nb; b++) {
+#pragma GCC unroll 4
+        for (int r = 0; r < rt; r++) {
+            const engine_block_q4_K *x = (const engine_block_q4_K *)(w + r * wstride) + b;
+            uint8_t s[16];
+            q4_K_scales(x->scales, s);
+            __m128i s8 = _mm_loadu_si128((const __m128i *)s);
+            __m512i sc32 = _mm512_cvtepu8_epi32(s8);
+            __m256i md = _mm256_permutexvar_epi16(midx, _mm256_cvtepu8_epi16(s8));
+            __m512i W[4], SC[4];
+#pragma GCC unroll 4
+            for (int j = 0; j < 4; j++) {
+                __m256i q = _mm256_loadu_si256((const __m256i *)(x->qs + 32 * j));
+                W[j] = _mm512_and_si512(
+                    _mm512_inserti64x4(_mm512_castsi256_si512(q), _mm256_srli_epi16(q, 4), 1), m4);
+                SC[j] = _mm512_permutexvar_epi32(
+                    _mm512_set_epi32(2 * j + 1, 2 * j + 1, 2 * j + 1, 2 * j + 1, 2 * j + 1,
+                                     2 * j + 1, 2 * j + 1, 2 * j + 1, 2 * j, 2 * j, 2 * j, 2 * j,
+                                     2 * j, 2 * j, 2 * j, 2 * j),
+                    sc32);
+            }
+            const float d = engine_f16_to_f32(x->d), dmin = engine_f16_to_f32(x->dmin);
+#pragma GCC unroll 4
+            for (int c = 0; c < ct; c++) {
+                const engine_block_q8_K *q8 = (const engine_block_q8_K *)(a + c * astride) + b;
+                __m512i isum = _mm512_setzero_si512();
+#pragma GCC unroll 4
+                for (int j = 0; j < 4; j++) {
+                    __m512i dot = _mm512_dpbusd_epi32(
+                        _mm512_setzero_si512(), W[j],
+                        _mm512_loadu_si512((const void *)(q8->qs + 64 * j)));
+                    isum = _mm512_add_epi32(isum, _mm512_mullo_epi32(dot, SC[j]));
+                }
+                __m256i mn = _mm256_madd_epi16(_mm256_loadu_si256((const __m256i *)q8->bsums), md);
+                acc[r][c] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(isum), _mm512_set1_ps(d * q8->d),
+                                            acc[r][c]);
+                acc[r][c] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_zextsi256_si512(mn)),
+                                            _mm512_set1_ps(-dmin * q8->d), acc[r][c]);
+            }
+        }
+    }
+#pragma GCC unroll 4
+    for (int r = 0; r < rt; r++)
+#pragma GCC unroll 4
+        for (int c = 0; c < ct; c++)
+            y[c * ldy + r] = hsum(acc[r][c]);
+}
+
+/* ---- Q6_K x Q8_K ---------------------------------------------------------------
+ * Half h of a super-block (128 values) gives two zmm of 6-bit quants 0..63:
+ * V0 = values 128h + 0..63, V1 = 128h + 64..127; lane l of chunk t covers
+ * values 64t + 4l.., i.e. scale 4t + l/4. The -32 offset is folded in with
+ * the bsums: -32 * sum_s scale_s * bsum_s. */
+AI void q6_K_tile(int rt, int ct, int64_t nb, const uint8_t *w, size_t wstride,
+                  const uint8_t *a, size_t astride, float *y, int64_t ldy)
+{
+    const __m512i m4 = _mm512_set1_epi8(0x0f);
+    const __m512i m30 = _mm512_set1_epi8(0x30);
+    __m512 acc[RT][CT];
+#pragma GCC unroll 4
+    for (int r = 0; r < rt; r++)
+#pragma GCC unroll 4
+        for (int c = 0; c < ct; c++)
+            acc[r][c] = _mm512_setzero_ps();
+    for (int64_t b = 0; b < nb; b++) {
+#pragma GCC unroll 4
+        for (int r = 0; r < rt; r++) {
+            const engine_block_q6_K *x = (const engine_block_q6_K *)(w + r * wstride) + b;
+            __m128i s8 = _mm_loadu_si128((const __m128i *)x->scales);
+            __m512i sc32 = _mm512_cvtepi8_epi32(s8);
+            __m256i sc16 = _mm256_cvtepi8_epi16(s8);
+            __m512i V[4], SC[4];
+#pragma GCC unroll 2
+            for (int h = 0; h < 2; h++) {
+                __m512i ql = _mm512_loadu_si512((const void *)(x->ql + 64 * h));
+                __m256i qh = _mm256_loadu_si256((const __m256i *)(x->qh + 32 * h));
+                __m512i qha = _mm512_and_si512(
+                    _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_slli_epi16(qh, 4)),
+                                       _mm256_slli_epi16(qh, 2), 1),
+                    m30);
+                __m512i qhb = _mm512_and_si512(
+                    _mm512_inserti64x4(_mm512_castsi256_si512(qh), _mm256_srli_epi16(qh, 2), 1),
+                    m30);
+                V[2 * h] = _mm512_or_si512(_mm512_and_si512(ql, m4), qha);
+                V[2 * h + 1] = _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi16(ql, 4), m4), qhb);
+            }
+#pragma GCC unroll 4
+            for (int t = 0; t < 4; t++) {
+                const int s0 = 4 * t;
+                SC[t] = _mm512_permutexvar_epi32(
+                    _mm512_set_epi32(s0 + 3, s0 + 3, s0 + 3, s0 + 3, s0 + 2, s0 + 2, s0 + 2, s0 + 2,
+                                     s0 + 1, s0 + 1, s0 + 1, s0 + 1, s0, s0, s0, s0),
+                    sc32);
+            }
+            const float d = engine_f16_to_f32(x->d);
+#pragma GCC unroll 4
+            for (int c = 0; c < ct; c++) {
+                const engine_block_q8_K *q8 = (const engine_block_q8_K *)(a + c * astride) + b;
+                __m512i isum = _mm512_setzero_si512();
+#pragma GCC unroll 4
+                for (int t = 0; t < 4; t++) {
+                    __m512i dot = _mm512_dpbusd_epi32(
+                        _mm512_setzero_si512(), V[t],
+                        _mm512_loadu_si512((const void *)(q8->qs + 64 * t)));
+                    isum = _mm512_add_epi32(isum, _mm512_mullo_epi32(dot, SC[t]));
+                }
+                __m256i mo = _mm256_madd_epi16(_mm256_loadu_si256((const __m256i *)q8->bsums), sc16);
+                isum = _mm512_sub_epi32(isum, _mm512_zextsi256_si512(_mm256_slli_epi32(mo, 5)));
+                acc[r][c] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(isum), _mm512_set1_ps(d * q8->d),
+                                            acc[r][c]);
+            }
+        }
+    }
+#pragma GCC unroll 4
+    for (int r = 0; r < rt; r++)
+#pragma GCC unroll 4
+        for (int c = 0; c < ct; c++)
+            y[c * ldy + r] = hsum(acc[r][c]);
+}
+
+/* ---- drivers: full tiles, then the row and column remainders one by one ---- */
+#define DEFINE_MM(fmt, BS)                                                                      \
+    static void mm_##fmt(int64_t k, const void *w, size_t wstride, int64_t nr, const void *act, \
+                         size_t astride, int64_t mr, float *y, int64_t ldy)                     \
+    {                                                                                           \
+        const uint8_t *W = w, *A = act;                                                         \
+        const int64_t nb = k / (BS);                                                            \
+        int64_t j = 0;                                                                          \
+        for (; j + CT <= mr; j += CT) {                                                         \
+            int64_t i = 0;                                                                      \
+            for (; i + RT <= nr; i += RT)                                                       \
+                fmt##_tile(RT, CT, nb, W + i * wstride, wstride, A + j * astride, astride,      \
+                           y + j * ldy + i, ldy);                                               \
+            for (; i < nr; i++)                                                                 \
+                fmt##_tile(1, CT, nb, W + i * wstride, wstride, A + j * astride, astride,       \
+                           y + j * ldy + i, ldy);                                               \
+        }                                                                                       \
+        for (; j < mr; j++) {                                                                   \
+            int64_t i = 0;                                                                      \
+            for (; i + RT <= nr; i += RT)                                                       \
+                fmt##_tile(RT, 1, nb, W + i * wstride, wstride, A + j * astride, astride,       \
+                           y + j * ldy + i, ldy);                                               \
+            for (; i < nr; i++)                                                                 \
+                fmt##_tile(1, 1, nb, W + i * wstride, wstride, A + j * astride, astride,        \
+                           y + j * ldy + i, ldy);                                               \
+        }                                                                                       \
+    }
+
+DEFINE_MM(q8_0, ENGINE_QK8_0)
+DEFINE_MM(q4_0, ENGINE_QK4_0)
+DEFINE_MM(q4_K, ENGINE_QK_K)
+DEFINE_MM(q6_K, ENGINE_QK_K)
+
+const kern_variant_t kern_variant_avx512 = {
+    .name = "avx512",
+    .capable = avx512_capable,
+    .mm =
+        {
+            [ENGINE_TYPE_Q8_0] = mm_q8_0,
+            [ENGINE_TYPE_Q4_0] = mm_q4_0,
+            [ENGINE_TYPE_Q4_K] = mm_q4_K,
+            [ENGINE_TYPE_Q6_K] = mm_q6_K,
+        },
+    .act_type =
+        {
+            [ENGINE_TYPE_Q8_0] = ENGINE_TYPE_Q8_0,
+            [ENGINE_TYPE_Q4_0] = ENGINE_TYPE_Q8_0,
+            [ENGINE_TYPE_Q4_K] = ENGINE_TYPE_Q8_K,
+            [ENGINE_TYPE_Q6_K] = ENGINE_TYPE_Q8_K,
+        },
+};

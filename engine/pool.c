@@ -1,0 +1,235 @@
+/*
+ * pool.c: persistent thread pool. Workers spin a little on a generation
+ * counter (a run starts with low latency during a forward pass), then sleep
+ * on a futex until the next run. The caller is thread 0. Nothing is
+ * allocated per run.
+ */
+#include "engine.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <linux/futex.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+#define POOL_PAUSE() _mm_pause()
+#elif defined(__aarch64__)
+#define POOL_PAUSE() __asm__ __volatile__("yield" ::: "memory")
+#else
+#define POOL_PAUSE() ((void)0)
+#endif
+
+#define POOL_MAX_THREADS 256
+/* Spin iterations before sleeping: ~tens of microseconds, enough to bridge
+ * the gap between two matmuls of a forward pass without burning a core
+ * while the pool idles (the build machines are shared). */
+#define POOL_SPIN 20000
+
+/* Per-worker state, one cache line each so workers never share a line. */
+typedef struct {
+    _Alignas(MB_CACHE_LINE) pthread_t tid;
+    struct engine_pool *pool;
+    int ith;
+    char pad[MB_CACHE_LINE - sizeof(pthread_t) - sizeof(void *) - sizeof(int)];
+} pool_worker_t;
+
+struct engine_pool {
+    /* Written by the caller per run, read by workers. */
+    _Alignas(MB_CACHE_LINE) _Atomic uint32_t gen; /* futex word: bumped once per run */
+    engine_task_fn fn;
+    void *arg;
+    atomic_bool stop;
+    /* Written by workers: on its own line. */
+    _Alignas(MB_CACHE_LINE) _Atomic int n_done;
+    _Alignas(MB_CACHE_LINE) _Atomic int n_sleeping;
+    _Alignas(MB_CACHE_LINE) int n_threads;
+    pool_worker_t *workers; /* n_threads - 1 entries */
+};
+
+/* Flush-to-zero and denormals-are-zero: denormal inputs/outputs would make
+ * some FP ops ~100x slower, and results must not depend on the thread. */
+static void pool_set_ftz(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+    _mm_setcsr(_mm_getcsr() | 0x8040); /* FTZ (bit 15) | DAZ (bit 6) */
+#elif defined(__aarch64__)
+    uint64_t fpcr;
+    __asm__ __volatile__("mrs %0, fpcr" : "=r"(fpcr));
+    fpcr |= (uint64_t)1 << 24; /* FZ */
+    __asm__ __volatile__("msr fpcr, %0" ::"r"(fpcr));
+#endif
+}
+
+typedef struct {
+    unsigned long v;
+} pool_fpstate_t;
+
+static pool_fpstate_t pool_fp_save(void)
+{
+    pool_fpstate_t s = {0};
+#if defined(__x86_64__) || defined(__i386__)
+    s.v = _mm_getcsr();
+#elif defined(__aarch64__)
+    uint64_t fpcr;
+    __asm__ __volatile__("mrs %0, fpcr" : "=r"(fpcr));
+    s.v = fpcr;
+#endif
+    return s;
+}
+
+static void pool_fp_restore(pool_fpstate_t s)
+{
+#if defined(__x86_64__) || defined(__i386__)
+    _mm_setcsr((unsigned)s.v);
+#elif defined(__aarch64__)
+    uint64_t fpcr = s.v;
+    __asm__ __volatile__("msr fpcr, %0" ::"r"(fpcr));
+#else
+    (void)s;
+#endif
+}
+
+static void futex_wait(_Atomic uint32_t *addr, uint32_t expected)
+{
+    syscall(SYS_futex, (uint32_t *)addr, FUTEX_WAIT_PRIVATE, expected, NULL, NULL, 0);
+}
+
+static void futex_wake_all(_Atomic uint32_t *addr)
+{
+    syscall(SYS_futex, (uint32_t *)addr, FUTEX_WAKE_PRIVATE, INT_MAX, NULL, NULL, 0);
+}
+
+static void *pool_worker_main(void *p)
+{
+    pool_worker_t *w = p;
+    struct engine_pool *pool = w->pool;
+    pool_set_ftz();
+    uint32_t seen = 0;
+    for (;;) {
+        uint32_t g;
+        int spins = 0;
+        while ((g = atomic_load_explicit(&pool->gen, memory_order_acquire)) == seen) {
+            if (++spins < POOL_SPIN) {
+                POOL_PAUSE();
+                continue;
+            }
+            atomic_fetch_add_explicit(&pool->n_sleeping, 1, memory_order_seq_cst);
+            /* Re-check after announcing: a run started in between is not missed,
+             * since the caller reads n_sleeping after bumping gen. */
+            if (atomic_load_explicit(&pool->gen, memory_order_seq_cst) == seen)
+                futex_wait(&pool->gen, seen);
+            atomic_fetch_sub_explicit(&pool->n_sleeping, 1, memory_order_seq_cst);
+            spins = 0;
+        }
+        seen = g;
+        if (atomic_load_explicit(&pool->stop, memory_order_acquire))
+            break;
+        pool->fn(pool->arg, w->ith, pool->n_threads);
+        atomic_fetch_add_explicit(&pool->n_done, 1, memory_order_release);
+    }
+    return NULL;
+}
+
+int engine_pool_create(int n_threads, engine_pool_t **out)
+{
+    if (!out)
+        return mb_err_set(MB_EINVAL, "engine_pool_create: out is NULL");
+    *out = NULL;
+    if (n_threads < 1 || n_threads > POOL_MAX_THREADS)
+        return mb_err_set(MB_EINVAL, "thread count %d out of range; use 1..%d", n_threads,
+                          POOL_MAX_THREADS);
+    struct engine_pool *pool = aligned_alloc(MB_CACHE_LINE, sizeof *pool);
+    if (!pool)
+        return mb_err_set(MB_ENOMEM, "cannot allocate the thread pool");
+    memset(pool, 0, sizeof *pool);
+    atomic_init(&pool->gen, 0);
+    atomic_init(&pool->n_done, 0);
+    atomic_init(&pool->n_sleeping, 0);
+    atomic_init(&pool->stop, false);
+    pool->n_threads = 1;
+    if (n_threads > 1) {
+        size_t bytes = sizeof(pool_worker_t) * (size_t)(n_threads - 1);
+        pool->workers = aligned_alloc(MB_CACHE_LINE, bytes);
+        if (!pool->workers) {
+            free(pool);
+            return mb_err_set(MB_ENOMEM, "cannot allocate %d pool workers", n_threads - 1);
+        }
+        memset(pool->workers, 0, bytes);
+    }
+    for (int i = 1; i < n_threads; i++) {
+        pool_worker_t *w = &pool->workers[i - 1];
+        w->pool = pool;
+        w->ith = i;
+        int rc = pthread_create(&w->tid, NULL, pool_worker_main, w);
+        if (rc) {
+            engine_pool_destroy(pool);
+            return mb_err_set(MB_ENOMEM, "cannot start pool thread %d of %d: %s", i, n_threads,
+                              strerror(rc));
+        }
+        pool->n_threads = i + 1; /* destroy joins only started threads */
+    }
+    *out = pool;
+    return 0;
+}
+
+void engine_pool_destroy(engine_pool_t *pool)
+{
+    if (!pool)
+        return;
+    atomic_store_explicit(&pool->stop, true, memory_order_release);
+    atomic_fetch_add_explicit(&pool->gen, 1, memory_order_seq_cst);
+    futex_wake_all(&pool->gen);
+    for (int i = 1; i < pool->n_threads; i++)
+        pthread_join(pool->workers[i - 1].tid, NULL);
+    free(pool->workers);
+    free(pool);
+}
+
+int engine_pool_threads(const engine_pool_t *pool)
+{
+    return pool ? pool->n_threads : 1;
+}
+
+void engine_pool_run(engine_pool_t *pool, engine_task_fn fn, void *arg)
+{
+    pool_fpstate_t fp = pool_fp_save();
+    pool_set_ftz(); /* same FP mode as the workers while thread 0 works */
+    if (!pool || pool->n_threads == 1) {
+        fn(arg, 0, 1);
+        pool_fp_restore(fp);
+        return;
+    }
+    pool->fn = fn;
+    pool->arg = arg;
+    atomic_store_explicit(&pool->n_done, 0, memory_order_relaxed);
+    atomic_fetch_add_explicit(&pool->gen, 1, memory_order_seq_cst);
+    if (atomic_load_explicit(&pool->n_sleeping, memory_order_seq_cst) > 0)
+        futex_wake_all(&pool->gen);
+    fn(arg, 0, pool->n_threads);
+    int want = pool->n_threads - 1;
+    int spins = 0;
+    while (atomic_load_explicit(&pool->n_done, memory_order_acquire) < want) {
+        if (++spins < POOL_SPIN)
+            POOL_PAUSE();
+        else
+            sched_yield(); /* a worker was descheduled (busy machine): give it the core */
+    }
+    pool_fp_restore(fp);
+}
+
+void engine_counter_reset(engine_counter_t *c, int64_t start)
+{
+    atomic_store_explicit(&c->next, start, memory_order_relaxed);
+}
+
+int64_t engine_counter_claim(engine_counter_t *c, int64_t step)
+{
+    return atomic_fetch_add_explicit(&c->next, step, memory_order_relaxed);
+}

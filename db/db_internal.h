@@ -1,0 +1,50 @@
+/* db_internal.h: shared by the .c files of db/ only; never included outside db/.
+ * The public API is db.h. */
+#ifndef DB_INTERNAL_H
+#define DB_INTERNAL_H
+
+#include "db.h"
+
+#include <sqlite3.h>
+
+#define DB_STMT_CACHE 48
+
+struct db {
+    sqlite3 *h;
+    char *path;
+    unsigned flags;
+    int busy_ms;
+    struct {
+        const char *sql; /* a string literal: cached by address */
+        sqlite3_stmt *st;
+    } cache[DB_STMT_CACHE];
+    int n_cache;
+};
+
+/* Maps a SQLite result code to an MB_E* code with a message that says what
+ * was being done, on which file, and what to do. */
+int db_sqlite_err(sqlite3 *h, const char *path, int rc, const char *what);
+int db_fail(db_t *db, int rc, const char *what);
+/* Version check, creation and upgrades (db_schema.c). */
+int db_schema_apply(sqlite3 *h, const char *path, bool readonly);
+/* A cached prepared statement for a string literal, reset and unbound. */
+int db_stmt(db_t *db, const char *sql, sqlite3_stmt **out);
+/* BEGIN IMMEDIATE (waits up to the busy timeout) / COMMIT / ROLLBACK. */
+int db_begin(db_t *db, const char *what);
+int db_commit(db_t *db, const char *what);
+void db_rollback(db_t *db);
+
+/* Binding helpers: NULL strings, NAN doubles and negative sizes become NULL. */
+void db_bind_text(sqlite3_stmt *st, int i, const char *s);
+void db_bind_real(sqlite3_stmt *st, int i, double v);
+void db_bind_size(sqlite3_stmt *st, int i, int64_t v);
+double db_col_real(sqlite3_stmt *st, int i);
+int64_t db_col_size(sqlite3_stmt *st, int i);
+const char *db_col_text(sqlite3_stmt *st, int i);
+void db_col_uuid(sqlite3_stmt *st, int i, char out[DB_UUID_LEN]);
+
+/* Decodes a stored enum name ("run_status", "run_kind", "cell_status",
+ * "test", "weights"); the schema's CHECK constraints keep them valid. */
+int db_enum_value(const char *kind, const char *s);
+
+#endif

@@ -1,0 +1,265 @@
+/* db_schema.c: the schema text, the upgrade steps and their application.
+ * SCHEMA_SQL is db/schema.sql verbatim (test_db_schema checks they are equal);
+ * edit both together. A schema change bumps DB_SCHEMA_VERSION in db.h and
+ * appends one step to MIGRATIONS, which upgrades version N to N+1. */
+#include "db_internal.h"
+
+#include <string.h>
+
+static const char SCHEMA_SQL[] =
+    "-- mobench store schema, version 2 (PRAGMA user_version = 2).\n"
+    "-- Fresh databases get this text; older ones are upgraded by the steps in\n"
+    "-- db/db_schema.c (docs/DB.md). Rows carry uuids so that databases from\n"
+    "-- different devices merge without collisions; integer ids are local.\n"
+    "-- Times are wall-clock seconds since the epoch; NULL means \"not known\".\n"
+    "\n"
+    "CREATE TABLE devices (\n"
+    "    id            INTEGER PRIMARY KEY,\n"
+    "    uuid          TEXT NOT NULL UNIQUE,\n"
+    "    fingerprint   TEXT NOT NULL UNIQUE,\n"
+    "    label         TEXT,\n"
+    "    probe_json    TEXT,\n"
+    "    ceilings_json TEXT,\n"
+    "    first_seen    REAL NOT NULL,\n"
+    "    last_seen     REAL NOT NULL\n"
+    ");\n"
+    "\n"
+    "CREATE TABLE runs (\n"
+    "    id              INTEGER PRIMARY KEY,\n"
+    "    uuid            TEXT NOT NULL UNIQUE,\n"
+    "    device_id       INTEGER NOT NULL REFERENCES devices(id),\n"
+    "    started         REAL NOT NULL,\n"
+    "    ended           REAL,\n"
+    "    mobench_version TEXT NOT NULL,\n"
+    "    mobench_commit  TEXT NOT NULL,\n"
+    "    cmdline         TEXT,\n"
+    "    status          TEXT NOT NULL CHECK (status IN ('running', 'done', 'interrupted', 'failed')),\n"
+    "    kind            TEXT NOT NULL CHECK (kind IN ('bench', 'sweep')),\n"
+    "    sweep_file      TEXT\n"
+    ");\n"
+    "CREATE INDEX runs_started ON runs(started);\n"
+    "CREATE INDEX runs_device ON runs(device_id, started);\n"
+    "\n"
+    "CREATE TABLE cells (\n"
+    "    id             INTEGER PRIMARY KEY,\n"
+    "    uuid           TEXT NOT NULL UNIQUE,\n"
+    "    run_id         INTEGER NOT NULL REFERENCES runs(id),\n"
+    "    model          TEXT NOT NULL,\n"
+    "    model_params   INTEGER,\n"
+    "    weights        TEXT NOT NULL CHECK (weights IN ('synthetic', 'file')),\n"
+    "    weights_sha256 TEXT,\n"
+    "    recipe         TEXT NOT NULL,\n"
+    "    model_size     INTEGER,\n"
+    "    test           TEXT NOT NULL CHECK (test IN ('pp', 'tg', 'pg', 'depth')),\n"
+    "    n_prompt       INTEGER NOT NULL,\n"
+    "    n_gen          INTEGER NOT NULL,\n"
+    "    n_depth        INTEGER NOT NULL,\n"
+    "    n_threads      INTEGER NOT NULL,\n"
+    "    kernel         TEXT,\n"
+    "    status         TEXT NOT NULL CHECK (status IN ('ok', 'skipped', 'failed', 'oom', 'timeout', 'interrupted')),\n"
+    "    reason         TEXT,\n"
+    "    n              INTEGER NOT NULL,\n"
+    "    mean_ts        REAL,\n"
+    "    median_ts      REAL,\n"
+    "    stddev_ts      REAL,\n"
+    "    min_ts         REAL,\n"
+    "    max_ts         REAL,\n"
+    "    cv             REAL,\n"
+    "    ci95_ts        REAL,\n"
+    "    ttft_ms        REAL,\n"
+    "    peak_rss       INTEGER,\n"
+    "    started        REAL NOT NULL,\n"
+    "    ended          REAL NOT NULL,\n"
+    "    roofline_pct   REAL,\n"
+    "    throttled_reps INTEGER NOT NULL DEFAULT 0,\n"
+    "    stop_reason    TEXT\n"
+    ");\n"
+    "CREATE INDEX cells_run ON cells(run_id, started);\n"
+    "CREATE INDEX cells_model ON cells(model, recipe, test);\n"
+    "\n"
+    "CREATE TABLE reps (\n"
+    "    cell_id      INTEGER NOT NULL REFERENCES cells(id),\n"
+    "    idx          INTEGER NOT NULL,\n"
+    "    wall_ns      INTEGER NOT NULL,\n"
+    "    tokens_per_s REAL,\n"
+    "    ttft_ms      REAL,\n"
+    "    lat_p50_ms   REAL,\n"
+    "    lat_p90_ms   REAL,\n"
+    "    lat_p99_ms   REAL,\n"
+    "    temp_min     REAL,\n"
+    "    temp_mean    REAL,\n"
+    "    temp_max     REAL,\n"
+    "    freq_min     REAL,\n"
+    "    freq_mean    REAL,\n"
+    "    freq_max     REAL,\n"
+    "    energy_j     REAL,\n"
+    "    throttled    INTEGER NOT NULL,\n"
+    "    PRIMARY KEY (cell_id, idx)\n"
+    ") WITHOUT ROWID;\n"
+    "\n"
+    "CREATE TABLE samples (\n"
+    "    id      INTEGER PRIMARY KEY,\n"
+    "    run_id  INTEGER NOT NULL REFERENCES runs(id),\n"
+    "    cell_id INTEGER REFERENCES cells(id),\n"
+    "    t       REAL NOT NULL,\n"
+    "    kind    TEXT NOT NULL,\n"
+    "    sensor  TEXT NOT NULL,\n"
+    "    value   REAL\n"
+    ");\n"
+    "CREATE INDEX samples_run ON samples(run_id, t);\n"
+    "CREATE INDEX samples_cell ON samples(cell_id, t);\n"
+    "\n"
+    "CREATE TABLE quality (\n"
+    "    id         INTEGER PRIMARY KEY,\n"
+    "    uuid       TEXT NOT NULL UNIQUE,\n"
+    "    run_id     INTEGER NOT NULL REFERENCES runs(id),\n"
+    "    model      TEXT NOT NULL,\n"
+    "    recipe     TEXT NOT NULL,\n"
+    "    ref_recipe TEXT NOT NULL,\n"
+    "    weights    TEXT NOT NULL CHECK (weights IN ('synthetic', 'file')),\n"
+    "    mean_kld   REAL,\n"
+    "    p99_kld    REAL,\n"
+    "    top1_agree REAL,\n"
+    "    ppl_ratio  REAL,\n"
+    "    n_tokens   INTEGER NOT NULL,\n"
+    "    created    REAL NOT NULL\n"
+    ");\n"
+    "CREATE INDEX quality_run ON quality(run_id);\n"
+    "CREATE INDEX quality_model ON quality(model, recipe);\n";
+
+/* MIGRATIONS[i] upgrades version i+1 to i+2. */
+static const char *const MIGRATIONS[] = {
+    /* v1 -> v2: roofline share, throttled reps and the adaptive stop reason
+     * per cell; quality (KLD) results. */
+    "ALTER TABLE cells ADD COLUMN roofline_pct REAL;\n"
+    "ALTER TABLE cells ADD COLUMN throttled_reps INTEGER NOT NULL DEFAULT 0;\n"
+    "ALTER TABLE cells ADD COLUMN stop_reason TEXT;\n"
+    "CREATE TABLE quality (\n"
+    "    id         INTEGER PRIMARY KEY,\n"
+    "    uuid       TEXT NOT NULL UNIQUE,\n"
+    "    run_id     INTEGER NOT NULL REFERENCES runs(id),\n"
+    "    model      TEXT NOT NULL,\n"
+    "    recipe     TEXT NOT NULL,\n"
+    "    ref_recipe TEXT NOT NULL,\n"
+    "    weights    TEXT NOT NULL CHECK (weights IN ('synthetic', 'file')),\n"
+    "    mean_kld   REAL,\n"
+    "    p99_kld    REAL,\n"
+    "    top1_agree REAL,\n"
+    "    ppl_ratio  REAL,\n"
+    "    n_tokens   INTEGER NOT NULL,\n"
+    "    created    REAL NOT NULL\n"
+    ");\n"
+    "CREATE INDEX quality_run ON quality(run_id);\n"
+    "CREATE INDEX quality_model ON quality(model, recipe);\n",
+};
+_Static_assert(sizeof MIGRATIONS / sizeof MIGRATIONS[0] == DB_SCHEMA_VERSION - 1,
+               "one migration step per schema version");
+
+const char *db_schema_sql(void)
+{
+    return SCHEMA_SQL;
+}
+
+static int read_user_version(sqlite3 *h, const char *path, int *out)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = sqlite3_prepare_v2(h, "PRAGMA user_version", -1, &st, NULL);
+    if (rc == SQLITE_OK) {
+        rc = sqlite3_step(st);
+        if (rc == SQLITE_ROW) {
+            *out = sqlite3_column_int(st, 0);
+            rc = SQLITE_OK;
+        }
+    }
+    if (rc != SQLITE_OK) {
+        int e = db_sqlite_err(h, path, rc, "reading the schema version");
+        sqlite3_finalize(st);
+        return e;
+    }
+    sqlite3_finalize(st);
+    return 0;
+}
+
+static int count_objects(sqlite3 *h, const char *path, int64_t *out)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = sqlite3_prepare_v2(h, "SELECT count(*) FROM sqlite_master", -1, &st, NULL);
+    if (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+        *out = sqlite3_column_int64(st, 0);
+        sqlite3_finalize(st);
+        return 0;
+    }
+    int e = db_sqlite_err(h, path, rc, "reading the schema");
+    sqlite3_finalize(st);
+    return e;
+}
+
+static int exec(sqlite3 *h, const char *path, const char *sql, const char *what)
+{
+    int rc = sqlite3_exec(h, sql, NULL, NULL, NULL);
+    return rc == SQLITE_OK ? 0 : db_sqlite_err(h, path, rc, what);
+}
+
+int db_schema_apply(sqlite3 *h, const char *path, bool readonly)
+{
+    int v = 0;
+    int err = read_user_version(h, path, &v);
+    if (err)
+        return err;
+    if (v > DB_SCHEMA_VERSION)
+        return mb_err_set(MB_EVERSION,
+                          "%s has schema version %d, newer than the version %d this mobench "
+                          "(%s) knows: it was written by a newer mobench; use that version "
+                          "(the file was left untouched)",
+                          path, v, DB_SCHEMA_VERSION, mb_version());
+    if (v == DB_SCHEMA_VERSION)
+        return 0;
+    if (readonly)
+        return mb_err_set(MB_EVERSION,
+                          "%s has schema version %d, older than %d, and was opened read-only: "
+                          "open it once for writing (e.g. 'mobench db check --db %s') to "
+                          "upgrade it",
+                          path, v, DB_SCHEMA_VERSION, path);
+
+    /* IMMEDIATE: two processes opening a fresh file at once serialize here,
+     * and the second one sees the first one's work when it re-reads. */
+    if ((err = exec(h, path, "BEGIN IMMEDIATE", "locking the database to set up its schema")))
+        return err;
+    if ((err = read_user_version(h, path, &v)))
+        goto err;
+    if (v > DB_SCHEMA_VERSION) {
+        err = mb_err_set(MB_EVERSION, "%s was upgraded to schema version %d by a newer "
+                         "mobench meanwhile; use that version", path, v);
+        goto err;
+    }
+    if (v == 0) {
+        int64_t n = 0;
+        if ((err = count_objects(h, path, &n)))
+            goto err;
+        if (n > 0) {
+            err = mb_err_set(MB_EFORMAT, "%s is a SQLite database but not a mobench one "
+                             "(it has tables but no mobench schema version): choose another "
+                             "file with --db", path);
+            goto err;
+        }
+        if ((err = exec(h, path, SCHEMA_SQL, "creating the schema")))
+            goto err;
+    } else {
+        for (; v < DB_SCHEMA_VERSION; v++) {
+            MB_INFO("db: upgrading %s from schema version %d to %d", path, v, v + 1);
+            if ((err = exec(h, path, MIGRATIONS[v - 1], "upgrading the schema")))
+                goto err;
+        }
+    }
+    char sql[64];
+    snprintf(sql, sizeof sql, "PRAGMA user_version = %d", DB_SCHEMA_VERSION);
+    if ((err = exec(h, path, sql, "recording the schema version")))
+        goto err;
+    if ((err = exec(h, path, "COMMIT", "committing the schema")))
+        goto err;
+    return 0;
+err:
+    if (!sqlite3_get_autocommit(h))
+        sqlite3_exec(h, "ROLLBACK", NULL, NULL, NULL);
+    return err;
+}

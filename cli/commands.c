@@ -4,5 +4,7 @@
 const mb_command_t mb_commands[] = {
     {"help", cmd_help, "list the commands, or explain one: mobench help COMMAND"},
     {"version", cmd_version, "print the version and the git commit of this build"},
+    {"probe", cmd_probe, "what the device is: CPU, ISA, clusters, memory, thermal, power (--roofline: measured ceilings)"},
+    {"db", cmd_db, "check, export (csv/json) or merge results databases"},
 };
 const int mb_n_commands = (int)(sizeof mb_commands / sizeof mb_commands[0]);

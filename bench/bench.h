@@ -159,4 +159,161 @@ void bench_sweep_free(bench_sweep_t *sw);
 /* Number of cells: models x recipes x tests x depths x threads. */
 size_t bench_sweep_n_cells(const bench_sweep_t *sw);
 
+/* A workload: one model in one context (KV cache), driven token by token.
+ * The real one is the engine forward pass (bench/workload.c); tests use a
+ * fake. All calls return 0 or a negative MB_E* code. */
+typedef struct {
+    void *impl;
+    int n_ctx;   /* cache positions */
+    int n_vocab; /* token ids are drawn from [0, n_vocab) */
+    /* Appends n tokens to the cache (n = 1 is a decode step); with logits the
+     * last token's logits are computed, as a generation step needs. */
+    int (*eval)(void *impl, const int32_t *tokens, int n, bool logits);
+    int (*reset)(void *impl); /* empty the cache */
+    /* Keeps the first n_pos cache positions, dropping the rest. NULL when the
+     * engine cannot: the depth is then refilled (untimed) before each rep. */
+    int (*truncate)(void *impl, int n_pos);
+    void (*close)(void *impl);
+} bench_workload_t;
+
+/* Sensor readings summarized over a time window. NAN / 0 samples = none. */
+typedef struct {
+    int n_samples;
+    double temp_min, temp_mean, temp_max; /* hottest zone, degrees C */
+    double freq_min, freq_mean, freq_max; /* mean over CPUs, MHz */
+    double energy_j;                      /* energy used in the window (RAPL) */
+    bool trip;                            /* a trip point was crossed */
+} bench_sensor_window_t;
+
+/* Sensors: a background sampler started in the process that measures. */
+typedef struct {
+    void *ctx;
+    int (*start)(void *ctx);
+    void (*stop)(void *ctx);
+    /* Summary of the readings between two mb_clock_ns() times. */
+    int (*window)(void *ctx, uint64_t t0_ns, uint64_t t1_ns, bench_sensor_window_t *out);
+    /* The hottest zone now (cooldown); NAN without thermal sensors. */
+    double (*hottest_c)(void *ctx);
+} bench_sensors_t;
+
+/* One repetition of a test. */
+typedef struct {
+    int64_t wall_ns;     /* timed part of the rep */
+    double ts;           /* tokens/s: pp n_prompt/prefill, tg n_gen/decode, pg (P+N)/total */
+    double ttft_ms;      /* pp, pg: prefill of the prompt until the first token's logits; tg: NAN */
+    double prefill_ts;   /* pp, pg; NAN for tg */
+    double decode_ts;    /* tg, pg; NAN for pp */
+    double lat_p50_ms, lat_p90_ms, lat_p99_ms; /* per-token decode latency; NAN for pp */
+    bench_sensor_window_t sensors;
+    bool throttled;      /* frequency fell below 90% of the cell's peak, or a trip point */
+} bench_rep_t;
+
+/* A time-series point (sensor windows, sustained windows, cooldown). */
+typedef struct {
+    double t;        /* wall-clock seconds */
+    char kind[16];   /* "tps", "temp", "freq", "energy", "cooldown", "sustained", ... */
+    char sensor[48]; /* "window", "hottest", "burst_ts", ... */
+    double value;
+} bench_sample_t;
+
+/* Sustained mode: decode continuously, in windows. */
+#define BENCH_SUSTAINED_WINDOW_S 5.0
+#define BENCH_SUSTAINED_BURST_S 30.0
+#define BENCH_SUSTAINED_TAIL_S 120.0
+typedef struct {
+    double t0_s;     /* window start, seconds since the run began */
+    double dur_s;
+    int64_t tokens;
+    double ts;
+    bench_sensor_window_t sensors;
+} bench_window_t;
+
+typedef struct {
+    bench_window_t *windows;
+    size_t n_windows;
+    double duration_s;
+    double burst_ts;           /* tokens/s over the first 30 s */
+    double sustained_ts;       /* tokens/s over the last 2 min (the whole run if shorter) */
+    double ratio;              /* sustained / burst */
+    double time_to_throttle_s; /* start of the first window under 90% of burst; NAN: never */
+    double j_per_token;        /* NAN without an energy counter */
+    bool sensors;              /* false: "no sensors" */
+} bench_sustained_t;
+
+/* Summarizes windows (already filled) into burst, sustained, ratio, ... */
+void bench_sustained_summarize(bench_sustained_t *s);
+
+/* ==== 4. cells and results ================================================= */
+typedef enum {
+    BENCH_CELL_OK, BENCH_CELL_SKIPPED, BENCH_CELL_FAILED, BENCH_CELL_OOM, BENCH_CELL_TIMEOUT,
+    BENCH_CELL_INTERRUPTED
+} bench_status_t;
+const char *bench_status_name(bench_status_t s); /* "ok", "skipped", "failed", "oom", ... */
+
+/* One cell: model x recipe x test (with depth) x threads. */
+typedef struct {
+    char model[256]; /* catalog name or GGUF path */
+    char recipe[32];
+    bench_test_t test;
+    int n_threads;
+    int index;       /* position in the run, 0-based */
+} bench_cell_t;
+/* "qwen3-0.6b/Q4_0/pp512@d0/t2": the identity --resume matches on. */
+void bench_cell_key(const bench_cell_t *c, char *buf, size_t len);
+
+/* What the backend knows about a cell's model before and after loading. */
+typedef struct {
+    char model_type[96];   /* llama-bench's model_type: "qwen3 0.6B Q4_0" */
+    uint64_t model_size;   /* weight bytes */
+    uint64_t n_params;
+    char weights[16];      /* "synthetic" | "file" */
+    char weights_sha256[65]; /* GGUF file hash ("" for synthetic) */
+    char kernel[32];       /* kernel variant bound */
+    uint64_t kv_bytes;     /* KV cache for the cell's context */
+    uint64_t scratch_bytes;
+    int n_ctx_max;         /* longest context the model supports */
+} bench_model_info_t;
+
+typedef struct {
+    bench_cell_t cell;
+    bench_model_info_t info;
+    bench_status_t status;
+    char reason[512];        /* why not ok; "" when ok */
+    bench_rep_t *reps;
+    size_t n_reps;
+    bench_stats_t ts;        /* tokens/s over reps */
+    double ttft_ms;          /* median TTFT over reps (pp, pg); NAN otherwise */
+    double decode_ts;        /* median decode t/s (tg, pg); NAN for pp */
+    bench_stop_t stop;
+    int throttled_reps;
+    int64_t peak_rss;        /* bytes; -1 unknown */
+    double roofline_pct;     /* NAN unless ceilings are known */
+    double started, ended;   /* wall clock */
+    double cooldown_s;       /* waited before this cell */
+    bench_sample_t *samples; /* sensor series of the cell */
+    size_t n_samples;
+    bench_sustained_t sustained; /* n_windows > 0 in sustained mode */
+} bench_result_t;
+
+void bench_result_init(bench_result_t *r, const bench_cell_t *cell);
+void bench_result_clear(bench_result_t *r); /* frees reps, samples, windows */
+int bench_result_add_sample(bench_result_t *r, double t, const char *kind, const char *sensor,
+                            double value);
+/* The pipe protocol between a cell's child and the runner: one JSON object. */
+int bench_result_write_json(FILE *f, const bench_result_t *r);
+int bench_result_read_json(const char *text, size_t len, bench_result_t *r);
+
+/* Runs one cell in this process: depth fill, warm-up, reps per the policy
+ * (or sustained_s > 0: sustained mode), statistics. Fills r (status ok or
+ * the error). sensors may be NULL. */
+typedef struct {
+    bench_reps_policy_t reps;
+    bool warmup;
+    uint64_t seed;
+    double sustained_s;
+    const bench_clock_t *clock;
+    const bench_sensors_t *sensors;
+} bench_measure_opts_t;
+int bench_cell_measure(const bench_measure_opts_t *o, bench_workload_t *w, bench_result_t *r);
+
 #endif /* BENCH_H */

@@ -222,6 +222,7 @@ typedef struct {
     char label[96];
     double min_tg;        /* tokens/s floor (0 = none) */
     double max_ttft_s;    /* seconds (0 = none) */
+    int prompt;           /* prompt tokens behind the TTFT check */
     int context;          /* tokens of KV the budget must hold */
     double max_kld;       /* 0 = none */
     reports_rank_t rank;
@@ -240,6 +241,7 @@ typedef struct {
     reports_use_case_t *use_cases; size_t n_use_cases;
     reports_quoted_t *quoted_mem; size_t n_quoted_mem;
     reports_quoted_t *quoted_ppl; size_t n_quoted_ppl;
+    reports_quoted_t *kv; size_t n_kv; /* model pattern -> F16 KV bytes per token */
     double scratch_share; /* runtime scratch on top of weights + KV, share of weights */
 } reports_classes_t;
 
@@ -261,7 +263,9 @@ typedef struct {
     char device_id[64], device_name[128];
     uint64_t n_params;
     uint64_t model_bytes, kv_bytes_per_token, peak_rss;
+    int rss_ctx;          /* context (prompt + gen + depth) at which peak_rss was taken */
     double tg_ts, pp_ts, ttft_s; /* NaN = not measured */
+    double t;             /* start of the newest cell behind the figures */
     double kld, ppl_delta;
     int pp_tokens;        /* prompt size behind pp_ts */
 } reports_candidate_t;
@@ -278,6 +282,9 @@ typedef struct {
     char reason[160];     /* why rejected ("needs 2.3 GB > 2.0 GB budget") */
     char speed_basis[160]; /* "measured on class device X" / "not measured on this class: figures from X" */
     bool speed_on_class;  /* speed measured on a device of this class */
+    double tg_ts, ttft_s; /* figures used for this class (see speed_basis) */
+    bool ttft_derived;    /* prompt / prefill rate, no pg cell */
+    char mem_basis[96];   /* how resident was computed */
 } reports_pick_t;
 
 typedef struct {

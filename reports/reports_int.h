@@ -1,0 +1,33 @@
+/* reports_int.h: helpers shared inside mb_reports (not public). */
+#ifndef REPORTS_INT_H
+#define REPORTS_INT_H
+
+#include "reports.h"
+
+#include <stdio.h>
+
+/* A document written as markdown or HTML: headings, paragraphs, tables. */
+typedef struct {
+    FILE *f;
+    reports_fmt_t fmt; /* MD or HTML */
+    int row;           /* rows written in the current table */
+} reports_doc_t;
+
+void reports_doc_h(reports_doc_t *d, int level, const char *fmt, ...) MB_PRINTF(3, 4);
+void reports_doc_p(reports_doc_t *d, const char *fmt, ...) MB_PRINTF(2, 3);
+/* Table: header cells separated by '|' ("model|recipe|t/s"). */
+void reports_doc_table(reports_doc_t *d, const char *header);
+void reports_doc_row(reports_doc_t *d, int n, const char *const *cells);
+void reports_doc_table_end(reports_doc_t *d);
+void reports_doc_li(reports_doc_t *d, const char *fmt, ...) MB_PRINTF(2, 3);
+void reports_doc_list_end(reports_doc_t *d);
+
+/* "1.9 GB" or "-" when 0. */
+void reports_fmt_bytes(uint64_t b, char *buf, size_t len);
+/* v with digits decimals, or "-" for NaN. */
+void reports_fmt_num(char *buf, size_t len, int digits, double v);
+
+/* The CSS of every HTML page mobench writes (inline, no external refs). */
+extern const char reports_css[];
+
+#endif

@@ -175,7 +175,8 @@ Test(recommend, chat_least_kld_with_reasons)
     cr_assert(r.picks[1].ok && !strcmp(r.picks[1].c->model, "llama-3.2-1b"));
     cr_assert(r.picks[2].ok && !strcmp(r.picks[2].c->model, "llama-3.2-3b"));
     /* the 3B at Q4_K_M holds 4096 tokens of KV: 1.9 GiB * 1.1 + 112 KiB * 4096 */
-    cr_assert_eq(r.picks[2].resident, (uint64_t)(1.90 * GB * 1.1) + 114688ull * 4096);
+    cr_assert_eq(r.picks[2].resident,
+                 (uint64_t)((double)(uint64_t)(1.90 * GB) * 1.1) + 114688ull * 4096);
     reports_rec_free(&r);
 }
 

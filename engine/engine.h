@@ -246,7 +246,8 @@ typedef struct {
     bool v_norm;                     /* RMSNorm without weight on each v head */
     bool post_norms;                 /* RMSNorm on attention and FFN outputs before the residual add */
     int swa_window;                  /* >0: sliding-window layers attend to the last swa_window positions */
-    int swa_pattern;                 /* >0: layer il is full attention when (il+1) % swa_pattern == 0, else sliding */
+    int swa_pattern;                 /* >0: layer il is full attention when (il+1) % swa_pattern == 0,
+                                      * else sliding; 0 (with swa_window > 0): every layer slides */
     float rope_theta_swa;            /* RoPE base of the sliding layers */
     int n_kv_shared;                 /* the last n_kv_shared layers reuse the KV of the last earlier layer of their kind */
     int n_layer_sparse;              /* first n layers: gaussian top-k on the gate, keeping act_sparsity */
@@ -310,6 +311,7 @@ size_t engine_model_weight_bytes(const engine_model_t *m);
 typedef struct {
     int n_ctx;   /* KV cache positions (max sequence length), <= 1<<20 */
     int n_batch; /* max tokens per internal step; longer inputs are split (0 = 512) */
+    bool kv_f32; /* F32 cache instead of F16 (exactness checks; twice the memory) */
 } engine_ctx_params_t;
 
 typedef struct {
@@ -335,8 +337,10 @@ engine_mem_t engine_ctx_memory(const engine_ctx_t *ctx);
 int engine_eval(engine_ctx_t *ctx, const int32_t *tokens, int n, float *logits, bool all_logits);
 
 /* Naive F32 reference forward (engine/model/reference.c): straight loops,
- * one thread, weights dequantized with to_float, K and V rounded to F16 as
- * the cache stores them. Logits for all n positions from an empty cache. */
-int engine_ref_forward(const engine_model_t *m, const int32_t *tokens, int n, float *logits);
+ * one thread, weights dequantized with to_float; kv_f16 rounds K and V to F16
+ * as the default cache stores them. Logits for all n positions (n x n_vocab)
+ * from an empty cache. */
+int engine_ref_forward(const engine_model_t *m, const int32_t *tokens, int n, bool kv_f16,
+                       float *logits);
 
 #endif /* ENGINE_H */

@@ -44,8 +44,9 @@ struct engine_ctx {
     int n_ctx, n_batch, pos;
     int nth;
 
-    /* KV cache: per layer [n_ctx][Hk] F16, NULL for KV-shared layers */
-    engine_f16_t **k_cache, **v_cache;
+    /* KV cache: per layer [n_ctx][Hk] F16 (F32 if kv_f32), NULL for KV-shared layers */
+    void **k_cache, **v_cache;
+    bool kv_f32;
     size_t kv_bytes;
 
     layer_vecs_t *lv;
@@ -181,6 +182,7 @@ static void attn_task(void *arg, int ith, int nth)
     const int D = hp->head_dim, H = hp->n_head, Hk = hp->n_head_kv * D;
     const int group = hp->n_head / hp->n_head_kv;
     const engine_f16_t *K = c->k_cache[a->kv_layer], *V = c->v_cache[a->kv_layer];
+    const float *K32 = c->k_cache[a->kv_layer], *V32 = c->v_cache[a->kv_layer];
     float *sc = c->scores + (size_t)ith * (size_t)c->n_ctx;
     const int64_t total = (int64_t)a->T * H;
     for (int64_t w = engine_counter_claim(&a->counter, 1); w < total;
@@ -191,10 +193,14 @@ static void attn_task(void *arg, int ith, int nth)
         const float *q = c->q + (size_t)t * H * D + (size_t)h * D;
         float mx = -INFINITY;
         for (int j = j0; j <= p; j++) {
-            const engine_f16_t *kr = K + (size_t)j * Hk + (size_t)g * D;
+            size_t off = (size_t)j * Hk + (size_t)g * D;
             float s = 0;
-            for (int d = 0; d < D; d++)
-                s += q[d] * f16_table[kr[d]];
+            if (c->kv_f32)
+                for (int d = 0; d < D; d++)
+                    s += q[d] * K32[off + d];
+            else
+                for (int d = 0; d < D; d++)
+                    s += q[d] * f16_table[K[off + d]];
             s *= a->scale;
             sc[j] = s;
             if (s > mx)
@@ -209,10 +215,14 @@ static void attn_task(void *arg, int ith, int nth)
         float *out = c->att + (size_t)t * H * D + (size_t)h * D;
         memset(out, 0, (size_t)D * sizeof *out);
         for (int j = j0; j <= p; j++) {
-            const engine_f16_t *vr = V + (size_t)j * Hk + (size_t)g * D;
+            size_t off = (size_t)j * Hk + (size_t)g * D;
             float pj = sc[j] * inv;
-            for (int d = 0; d < D; d++)
-                out[d] += pj * f16_table[vr[d]];
+            if (c->kv_f32)
+                for (int d = 0; d < D; d++)
+                    out[d] += pj * V32[off + d];
+            else
+                for (int d = 0; d < D; d++)
+                    out[d] += pj * f16_table[V[off + d]];
         }
     }
 }
@@ -244,6 +254,8 @@ int engine_ctx_create(const engine_model_t *m, engine_pool_t *pool,
     c->n_ctx = params->n_ctx;
     c->n_batch = MB_MIN(params->n_batch ? params->n_batch : 512, params->n_ctx);
     c->nth = engine_pool_threads(pool);
+    c->kv_f32 = params->kv_f32;
+    const size_t kv_elt = c->kv_f32 ? sizeof(float) : sizeof(engine_f16_t);
     const size_t T = (size_t)c->n_batch, E = (size_t)hp->n_embd, D = (size_t)hp->head_dim;
     const size_t Hq = (size_t)hp->n_head * D, Hk = (size_t)hp->n_head_kv * D;
     const size_t F = (size_t)hp->n_ff, L = (size_t)hp->n_layer, P = (size_t)hp->n_embd_per_layer;
@@ -258,11 +270,11 @@ int engine_ctx_create(const engine_model_t *m, engine_pool_t *pool,
         if (engine_layer_kv_source(hp, il) != il)
             continue;
         size_t n = (size_t)c->n_ctx * Hk;
-        c->k_cache[il] = malloc(n * sizeof(engine_f16_t));
-        c->v_cache[il] = malloc(n * sizeof(engine_f16_t));
+        c->k_cache[il] = malloc(n * kv_elt);
+        c->v_cache[il] = malloc(n * kv_elt);
         if (!c->k_cache[il] || !c->v_cache[il])
             goto nomem;
-        c->kv_bytes += 2 * n * sizeof(engine_f16_t);
+        c->kv_bytes += 2 * n * kv_elt;
     }
 
     /* norm vectors as F32 */
@@ -482,9 +494,13 @@ static int layer_forward(engine_ctx_t *c, int il, int T)
             for (int h = 0; h < HK && own_kv; h++)
                 rope_head(k + h * D, c->rope_cs, D, hp->rope_mode);
         }
-        if (own_kv) {
-            engine_f16_t *kc = c->k_cache[il] + (size_t)(c->pos + t) * Hk;
-            engine_f16_t *vc = c->v_cache[il] + (size_t)(c->pos + t) * Hk;
+        if (own_kv && c->kv_f32) {
+            size_t off = (size_t)(c->pos + t) * Hk;
+            memcpy((float *)c->k_cache[il] + off, k, (size_t)Hk * sizeof(float));
+            memcpy((float *)c->v_cache[il] + off, v, (size_t)Hk * sizeof(float));
+        } else if (own_kv) {
+            engine_f16_t *kc = (engine_f16_t *)c->k_cache[il] + (size_t)(c->pos + t) * Hk;
+            engine_f16_t *vc = (engine_f16_t *)c->v_cache[il] + (size_t)(c->pos + t) * Hk;
             for (int i = 0; i < Hk; i++) {
                 kc[i] = engine_f32_to_f16(k[i]);
                 vc[i] = engine_f32_to_f16(v[i]);

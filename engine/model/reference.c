@@ -1,8 +1,8 @@
 /* reference.c: the naive F32 forward pass the engine is checked against.
  * Straight loops, one thread, no SIMD, no KV cache: every position of the
  * sequence is computed from scratch. Weights are dequantized with the
- * format's to_float; K and V are rounded to F16 because the engine's cache
- * stores them so (the one rounding both share). Written for reading, not
+ * format's to_float; with kv_f16, K and V are rounded to F16 as the engine's
+ * default cache stores them. Written for reading, not
  * speed: keep it that way. */
 #include "engine.h"
 
@@ -102,7 +102,8 @@ static double normal_quantile(double p)
     return (lo + hi) / 2;
 }
 
-int engine_ref_forward(const engine_model_t *m, const int32_t *tokens, int n, float *logits)
+int engine_ref_forward(const engine_model_t *m, const int32_t *tokens, int n, bool kv_f16,
+                       float *logits)
 {
     int rc = engine_model_validate(m);
     if (rc)
@@ -238,7 +239,7 @@ int engine_ref_forward(const engine_model_t *m, const int32_t *tokens, int n, fl
                     rms_norm(vh, vh, NULL, D, eps);
                 if (engine_layer_has_rope(hp, il))
                     rope(kh, D, t, theta, hp, hp->rope_llama3 && !swa);
-                for (int d = 0; d < D; d++) {
+                for (int d = 0; d < D && kv_f16; d++) {
                     kh[d] = round_f16(kh[d]);
                     vh[d] = round_f16(vh[d]);
                 }

@@ -1,0 +1,383 @@
+/* The forward pass against the naive F32 reference, for every architecture,
+ * and the KV cache: decode after prefill equals prefill of the whole
+ * sequence. Tiny random F32 models (built here: engine tests link only the
+ * engine). */
+#include <criterion/criterion.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine.h"
+
+/* ---- a tiny random model ----------------------------------------------------- */
+
+typedef struct {
+    engine_model_t m;
+    float *blobs[512];
+    int n_blobs;
+    uint64_t rng;
+} tiny_t;
+
+static double rnd_u(tiny_t *t)
+{
+    t->rng ^= t->rng << 13;
+    t->rng ^= t->rng >> 7;
+    t->rng ^= t->rng << 17;
+    return ((t->rng >> 11) + 0.5) / 9007199254740992.0;
+}
+
+static double rnd_n(tiny_t *t)
+{
+    return sqrt(-2 * log(rnd_u(t))) * cos(2 * M_PI * rnd_u(t));
+}
+
+/* mode 0: gaussian std s; 1: 1 + s*gaussian (norm weights) */
+static void mk(tiny_t *t, engine_tensor_t *dst, int64_t ne0, int64_t ne1, int mode, double s)
+{
+    float *d = malloc((size_t)(ne0 * ne1) * sizeof(float));
+    cr_assert(d);
+    for (int64_t i = 0; i < ne0 * ne1; i++)
+        d[i] = (float)(mode ? 1 + s * rnd_n(t) : s * rnd_n(t));
+    t->blobs[t->n_blobs++] = d;
+    memset(dst, 0, sizeof *dst);
+    dst->type = ENGINE_TYPE_F32;
+    dst->ne[0] = ne0;
+    dst->ne[1] = ne1;
+    dst->ne[2] = dst->ne[3] = 1;
+    dst->data = d;
+    dst->nbytes = (size_t)(ne0 * ne1) * sizeof(float);
+}
+
+static engine_hparams_t base_hp(engine_arch_t arch)
+{
+    engine_hparams_t hp = {0};
+    hp.arch = arch;
+    hp.n_vocab = 256;
+    hp.n_embd = 64;
+    hp.n_layer = 4;
+    hp.n_head = 4;
+    hp.n_head_kv = 2;
+    hp.head_dim = 16;
+    hp.n_ff = 128;
+    hp.n_ctx_train = 2048;
+    hp.norm_eps = 1e-5f;
+    hp.tied = true;
+    hp.rope_theta = 10000;
+    hp.rope_mode = ENGINE_ROPE_NORM;
+    switch (arch) {
+    case ENGINE_ARCH_LLAMA: /* untied, llama3 scaling with a short original context */
+        hp.tied = false;
+        hp.rope_llama3 = true;
+        hp.rope_factor = 8;
+        hp.rope_low_freq = 1;
+        hp.rope_high_freq = 4;
+        hp.rope_orig_ctx = 64;
+        hp.rope_theta = 500000;
+        break;
+    case ENGINE_ARCH_QWEN3:
+        hp.qk_norm = true;
+        hp.rope_mode = ENGINE_ROPE_NEOX;
+        break;
+    case ENGINE_ARCH_PHI3:
+        hp.tied = false;
+        hp.rope_mode = ENGINE_ROPE_NEOX;
+        hp.n_head_kv = 4;
+        hp.swa_window = 7; /* every layer slides, short enough to matter in the test */
+        break;
+    case ENGINE_ARCH_SMOLLM3:
+        hp.nope_interval = 2;
+        break;
+    case ENGINE_ARCH_GEMMA3N:
+        hp.n_layer = 10;
+        hp.ffn_act = ENGINE_FFN_GELU_TANH;
+        hp.rope_mode = ENGINE_ROPE_NEOX;
+        hp.rope_theta = 1000000;
+        hp.rope_theta_swa = 10000;
+        hp.qk_norm = hp.v_norm = hp.post_norms = true;
+        hp.attn_scale = 1;
+        hp.embd_scale = 8;
+        hp.swa_window = 6;
+        hp.swa_pattern = 5;
+        hp.n_kv_shared = 4;
+        hp.n_layer_sparse = 3;
+        hp.act_sparsity = 0.95f;
+        hp.laurel_rank = 8;
+        hp.n_embd_per_layer = 8;
+        hp.n_vocab_per_layer = 200; /* tokens >= 200 use row 0 */
+        hp.final_softcap = 30;
+        break;
+    default:
+        break;
+    }
+    return hp;
+}
+
+static tiny_t *tiny_build(engine_hparams_t hp, uint64_t seed)
+{
+    tiny_t *t = calloc(1, sizeof *t);
+    cr_assert(t);
+    t->rng = seed * 0x9E3779B97F4A7C15ull + 1;
+    engine_model_t *m = &t->m;
+    m->hp = hp;
+    const int64_t E = hp.n_embd, D = hp.head_dim, F = hp.n_ff, V = hp.n_vocab;
+    const int64_t Hq = hp.n_head * D, Hk = hp.n_head_kv * D, P = hp.n_embd_per_layer;
+    const double se = 1 / sqrt((double)E);
+    mk(t, &m->tok_embd, E, V, 0, hp.embd_scale > 0 ? 1.0 / hp.embd_scale : 3 * se);
+    mk(t, &m->output_norm, E, 1, 1, 0.1);
+    if (!hp.tied)
+        mk(t, &m->output, E, V, 0, se);
+    if (P) {
+        mk(t, &m->ple_embd, hp.n_layer * P, hp.n_vocab_per_layer, 0, 0.3);
+        mk(t, &m->ple_model_proj, E, hp.n_layer * P, 0, se);
+        mk(t, &m->ple_proj_norm, P, 1, 1, 0.1);
+    }
+    m->layers = calloc((size_t)hp.n_layer, sizeof *m->layers);
+    cr_assert(m->layers);
+    for (int il = 0; il < hp.n_layer; il++) {
+        engine_layer_t *l = &m->layers[il];
+        mk(t, &l->attn_norm, E, 1, 1, 0.1);
+        if (hp.arch == ENGINE_ARCH_PHI3) {
+            mk(t, &l->wqkv, E, Hq + 2 * Hk, 0, se);
+        } else {
+            mk(t, &l->wq, E, Hq, 0, se);
+            if (engine_layer_kv_source(&hp, il) == il) {
+                mk(t, &l->wk, E, Hk, 0, se);
+                mk(t, &l->wv, E, Hk, 0, se);
+            }
+        }
+        if (hp.qk_norm) {
+            mk(t, &l->q_norm, D, 1, 1, 0.1);
+            mk(t, &l->k_norm, D, 1, 1, 0.1);
+        }
+        mk(t, &l->wo, Hq, E, 0, 1 / sqrt((double)Hq));
+        mk(t, &l->ffn_norm, E, 1, 1, 0.1);
+        if (hp.arch == ENGINE_ARCH_PHI3) {
+            mk(t, &l->w_gate_up, E, 2 * F, 0, se);
+        } else {
+            mk(t, &l->w_gate, E, F, 0, se);
+            mk(t, &l->w_up, E, F, 0, se);
+        }
+        mk(t, &l->w_down, F, E, 0, 1 / sqrt((double)F));
+        if (hp.post_norms) {
+            mk(t, &l->post_attn_norm, E, 1, 1, 0.1);
+            mk(t, &l->post_ffn_norm, E, 1, 1, 0.1);
+        }
+        if (hp.laurel_rank) {
+            mk(t, &l->laurel_l, E, hp.laurel_rank, 0, se);
+            mk(t, &l->laurel_r, hp.laurel_rank, E, 0, 1 / sqrt((double)hp.laurel_rank));
+            mk(t, &l->laurel_norm, E, 1, 1, 0.1);
+        }
+        if (P) {
+            mk(t, &l->ple_gate, E, P, 0, se);
+            mk(t, &l->ple_proj, P, E, 0, 1 / sqrt((double)P));
+            mk(t, &l->ple_norm, E, 1, 1, 0.1);
+        }
+    }
+    cr_assert_eq(engine_model_validate(m), MB_OK, "%s", mb_err_msg());
+    cr_assert_eq(engine_model_prepare(m), MB_OK, "%s", mb_err_msg());
+    return t;
+}
+
+static void tiny_free(tiny_t *t)
+{
+    engine_model_release(&t->m);
+    for (int i = 0; i < t->n_blobs; i++)
+        free(t->blobs[i]);
+    free(t->m.layers);
+    free(t);
+}
+
+static void make_tokens(int32_t *tok, int n, int vocab, uint32_t seed)
+{
+    for (int i = 0; i < n; i++) {
+        seed = seed * 1664525u + 1013904223u;
+        tok[i] = (int32_t)((seed >> 8) % (uint32_t)vocab);
+    }
+}
+
+/* max |a-b| / max |b| over one row of n */
+static double row_rel_err(const float *a, const float *b, int n)
+{
+    double md = 0, mb = 0;
+    for (int i = 0; i < n; i++) {
+        md = fmax(md, fabs((double)a[i] - b[i]));
+        mb = fmax(mb, fabs((double)b[i]));
+    }
+    return mb > 0 ? md / mb : md;
+}
+
+/* ---- tests ------------------------------------------------------------------- */
+
+#define NTOK 24
+
+/* kv_f32: exact comparison (<= 1e-4); F16 cache against the reference that
+ * rounds K/V alike: a value a hair from a rounding midpoint can round the
+ * other way, so that one is held to 1e-3. */
+static void check_vs_reference_kv(engine_arch_t arch, int n_threads, int n_batch, bool kv_f32)
+{
+    tiny_t *t = tiny_build(base_hp(arch), 1 + (uint64_t)arch);
+    const int V = t->m.hp.n_vocab;
+    int32_t tok[NTOK];
+    make_tokens(tok, NTOK, V, 7 + (uint32_t)arch);
+    tok[3] = V - 1; /* beyond gemma3n's per-layer vocabulary in the test model */
+    float *ref = malloc((size_t)NTOK * V * sizeof(float));
+    float *got = malloc((size_t)NTOK * V * sizeof(float));
+    float *last = malloc((size_t)V * sizeof(float));
+    cr_assert(ref && got && last);
+    cr_assert_eq(engine_ref_forward(&t->m, tok, NTOK, !kv_f32, ref), MB_OK, "%s", mb_err_msg());
+
+    engine_pool_t *pool = NULL;
+    cr_assert_eq(engine_pool_create(n_threads, &pool), MB_OK);
+    engine_ctx_t *ctx = NULL;
+    engine_ctx_params_t p = {.n_ctx = 64, .n_batch = n_batch, .kv_f32 = kv_f32};
+    cr_assert_eq(engine_ctx_create(&t->m, pool, &p, &ctx), MB_OK, "%s", mb_err_msg());
+    cr_assert_eq(engine_eval(ctx, tok, NTOK, got, true), MB_OK, "%s", mb_err_msg());
+    cr_assert_eq(engine_ctx_pos(ctx), NTOK);
+    double worst = 0;
+    for (int i = 0; i < NTOK; i++)
+        worst = fmax(worst, row_rel_err(got + (size_t)i * V, ref + (size_t)i * V, V));
+    const double tol = kv_f32 ? 1e-4 : 1e-3;
+    cr_assert(worst <= tol, "%s (kv %s): engine vs reference max relative error %.3g > %g",
+              engine_arch_name(arch), kv_f32 ? "F32" : "F16", worst, tol);
+    /* the logits are not degenerate: positions differ */
+    cr_assert(row_rel_err(ref, ref + (size_t)(NTOK - 1) * V, V) > 1e-2);
+
+    /* last-token-only logits are the last row */
+    engine_ctx_reset(ctx);
+    cr_assert_eq(engine_eval(ctx, tok, NTOK, last, false), MB_OK);
+    cr_assert(row_rel_err(last, ref + (size_t)(NTOK - 1) * V, V) <= tol);
+
+    engine_mem_t mem = engine_ctx_memory(ctx);
+    cr_assert_eq(mem.weights, engine_model_weight_bytes(&t->m));
+    cr_assert(mem.kv > 0 && mem.scratch > 0);
+    engine_ctx_destroy(ctx);
+    engine_pool_destroy(pool);
+    free(ref);
+    free(got);
+    free(last);
+    tiny_free(t);
+}
+
+static void check_vs_reference(engine_arch_t arch, int n_threads, int n_batch)
+{
+    check_vs_reference_kv(arch, n_threads, n_batch, true);
+    check_vs_reference_kv(arch, n_threads, n_batch, false);
+}
+
+Test(engine_model, llama_matches_reference) { check_vs_reference(ENGINE_ARCH_LLAMA, 2, 512); }
+Test(engine_model, qwen3_matches_reference) { check_vs_reference(ENGINE_ARCH_QWEN3, 2, 512); }
+Test(engine_model, phi3_matches_reference) { check_vs_reference(ENGINE_ARCH_PHI3, 2, 512); }
+Test(engine_model, smollm3_matches_reference) { check_vs_reference(ENGINE_ARCH_SMOLLM3, 2, 512); }
+Test(engine_model, gemma3n_matches_reference) { check_vs_reference(ENGINE_ARCH_GEMMA3N, 2, 512); }
+/* prefill split into several internal batches, one thread */
+Test(engine_model, chunked_prefill_matches_reference)
+{
+    check_vs_reference(ENGINE_ARCH_QWEN3, 1, 5);
+    check_vs_reference(ENGINE_ARCH_GEMMA3N, 1, 7);
+}
+
+/* decode after prefill == prefill over the whole sequence */
+static void check_kv_consistency(engine_arch_t arch)
+{
+    tiny_t *t = tiny_build(base_hp(arch), 11 + (uint64_t)arch);
+    const int V = t->m.hp.n_vocab, N = 20;
+    int32_t tok[20];
+    make_tokens(tok, N, V, 3);
+    float *full = malloc((size_t)N * V * sizeof(float));
+    float *step = malloc((size_t)V * sizeof(float));
+    cr_assert(full && step);
+    engine_pool_t *pool = NULL;
+    cr_assert_eq(engine_pool_create(2, &pool), MB_OK);
+    engine_ctx_t *ctx = NULL;
+    engine_ctx_params_t p = {.n_ctx = N, .n_batch = 0};
+    cr_assert_eq(engine_ctx_create(&t->m, pool, &p, &ctx), MB_OK, "%s", mb_err_msg());
+    cr_assert_eq(engine_eval(ctx, tok, N, full, true), MB_OK, "%s", mb_err_msg());
+    const int prefills[] = {1, 4, 9, 16};
+    for (size_t k = 0; k < MB_ARRAY_LEN(prefills); k++) {
+        int n0 = prefills[k];
+        engine_ctx_reset(ctx);
+        cr_assert_eq(engine_eval(ctx, tok, n0, step, false), MB_OK);
+        cr_assert(row_rel_err(step, full + (size_t)(n0 - 1) * V, V) <= 1e-4);
+        for (int i = n0; i < N; i++) {
+            cr_assert_eq(engine_eval(ctx, tok + i, 1, step, false), MB_OK);
+            double e = row_rel_err(step, full + (size_t)i * V, V);
+            cr_assert(e <= 1e-4, "%s: prefill %d, decode at %d: rel err %.3g",
+                      engine_arch_name(arch), n0, i, e);
+        }
+        /* the context is full now */
+        cr_assert_eq(engine_eval(ctx, tok, 1, step, false), MB_ERANGE);
+    }
+    engine_ctx_destroy(ctx);
+    engine_pool_destroy(pool);
+    free(full);
+    free(step);
+    tiny_free(t);
+}
+
+Test(engine_model, kv_cache_llama) { check_kv_consistency(ENGINE_ARCH_LLAMA); }
+Test(engine_model, kv_cache_phi3) { check_kv_consistency(ENGINE_ARCH_PHI3); }
+Test(engine_model, kv_cache_smollm3) { check_kv_consistency(ENGINE_ARCH_SMOLLM3); }
+Test(engine_model, kv_cache_gemma3n) { check_kv_consistency(ENGINE_ARCH_GEMMA3N); }
+
+Test(engine_model, layer_switches)
+{
+    engine_hparams_t hp = base_hp(ENGINE_ARCH_GEMMA3N);
+    /* 10 layers, pattern 5: 4 and 9 are full attention */
+    for (int il = 0; il < 10; il++)
+        cr_assert_eq(engine_layer_is_swa(&hp, il), il != 4 && il != 9);
+    /* last 4 share: 6, 7, 8 read 5 (sliding), 9 reads 4 (full) */
+    for (int il = 0; il < 6; il++)
+        cr_assert_eq(engine_layer_kv_source(&hp, il), il);
+    cr_assert_eq(engine_layer_kv_source(&hp, 6), 5);
+    cr_assert_eq(engine_layer_kv_source(&hp, 8), 5);
+    cr_assert_eq(engine_layer_kv_source(&hp, 9), 4);
+    engine_hparams_t sm = base_hp(ENGINE_ARCH_SMOLLM3);
+    sm.nope_interval = 4;
+    cr_assert(engine_layer_has_rope(&sm, 0) && !engine_layer_has_rope(&sm, 3) &&
+              engine_layer_has_rope(&sm, 4) && !engine_layer_has_rope(&sm, 7));
+    engine_arch_t a;
+    cr_assert_eq(engine_arch_from_name("gemma3n", &a), MB_OK);
+    cr_assert_eq(a, ENGINE_ARCH_GEMMA3N);
+    cr_assert_eq(engine_arch_from_name("mamba", &a), MB_EINVAL);
+    cr_assert(strstr(mb_err_msg(), "llama"));
+}
+
+Test(engine_model, bad_input_is_rejected)
+{
+    tiny_t *t = tiny_build(base_hp(ENGINE_ARCH_QWEN3), 5);
+    engine_ctx_t *ctx = NULL;
+    engine_ctx_params_t p = {.n_ctx = 8, .n_batch = 4};
+    cr_assert_eq(engine_ctx_create(&t->m, NULL, &p, &ctx), MB_OK);
+    float *lg = malloc((size_t)t->m.hp.n_vocab * 9 * sizeof(float));
+    int32_t tok[9] = {1, 2, 3, 4, 5, 6, 7, 8, 9};
+    cr_assert_eq(engine_eval(ctx, tok, 9, lg, true), MB_ERANGE);
+    cr_assert(strstr(mb_err_msg(), "overflow"));
+    cr_assert_eq(engine_ctx_pos(ctx), 0, "a rejected eval leaves the cache untouched");
+    int32_t bad[2] = {1, 256};
+    cr_assert_eq(engine_eval(ctx, bad, 2, lg, false), MB_EINVAL);
+    cr_assert_eq(engine_eval(ctx, tok, 0, lg, false), MB_EINVAL);
+    /* logits NULL: only fills the cache */
+    cr_assert_eq(engine_eval(ctx, tok, 3, NULL, false), MB_OK);
+    cr_assert_eq(engine_ctx_pos(ctx), 3);
+    engine_ctx_destroy(ctx);
+    engine_ctx_destroy(NULL);
+
+    /* a missing tensor and a wrong shape are named */
+    const void *keep = t->m.layers[2].q_norm.data;
+    t->m.layers[2].q_norm.data = NULL;
+    cr_assert_eq(engine_model_validate(&t->m), MB_EINVAL);
+    cr_assert(strstr(mb_err_msg(), "attn_q_norm") && strstr(mb_err_msg(), "layer 2"));
+    cr_assert_eq(engine_ctx_create(&t->m, NULL, &p, &ctx), MB_EINVAL);
+    t->m.layers[2].q_norm.data = keep;
+    t->m.layers[1].w_up.ne[1] = 64;
+    cr_assert_eq(engine_model_validate(&t->m), MB_ESHAPE);
+    cr_assert(strstr(mb_err_msg(), "ffn_up"));
+    t->m.layers[1].w_up.ne[1] = 128;
+    engine_hparams_t hp = t->m.hp;
+    hp.n_head = 5;
+    cr_assert_eq(engine_hparams_validate(&hp), MB_EINVAL);
+    p.n_ctx = 0;
+    cr_assert_eq(engine_ctx_create(&t->m, NULL, &p, &ctx), MB_EINVAL);
+    free(lg);
+    tiny_free(t);
+}

@@ -510,7 +510,9 @@ int db_check(db_t *db, db_check_t *out)
     sqlite3_stmt *st = NULL;
     int rc = sqlite3_prepare_v2(db->h, "PRAGMA integrity_check(20)", -1, &st, NULL);
     size_t off = 0;
-    while (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+    while (rc == SQLITE_OK || rc == SQLITE_ROW) {
+        if ((rc = sqlite3_step(st)) != SQLITE_ROW)
+            break;
         const char *line = db_col_text(st, 0);
         if (off < sizeof out->integrity)
             off += (size_t)snprintf(out->integrity + off, sizeof out->integrity - off, "%s%s",
@@ -524,8 +526,10 @@ int db_check(db_t *db, db_check_t *out)
     }
     st = NULL;
     rc = sqlite3_prepare_v2(db->h, "PRAGMA foreign_key_check", -1, &st, NULL);
-    while (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW)
-        out->fk_violations++;
+    if (rc == SQLITE_OK) {
+        while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+            out->fk_violations++;
+    }
     sqlite3_finalize(st);
     bool fk_read = rc == SQLITE_DONE || rc == SQLITE_OK;
     out->schema_version = DB_SCHEMA_VERSION;
@@ -535,8 +539,12 @@ int db_check(db_t *db, db_check_t *out)
         out->schema_version = sqlite3_column_int(v, 0);
     sqlite3_finalize(v);
     bool counted = db_counts(db, &out->counts) == 0;
+    int cmp = db_schema_compare(db->h, out->schema_diff, sizeof out->schema_diff);
+    if (cmp < 0)
+        snprintf(out->schema_diff, sizeof out->schema_diff, "%s", mb_err_msg());
+    out->schema_ok = cmp == 0;
     out->ok = !strcmp(out->integrity, "ok") && fk_read && out->fk_violations == 0 && counted &&
-              out->schema_version == DB_SCHEMA_VERSION;
+              out->schema_version == DB_SCHEMA_VERSION && out->schema_ok;
     mb_err_clear();
     return 0;
 }

@@ -234,10 +234,12 @@ typedef struct {
 } db_counts_t;
 
 typedef struct {
-    bool ok;                  /* integrity and foreign keys both ok */
+    bool ok;                  /* integrity, foreign keys, version and schema all ok */
     char integrity[512];      /* "ok" or the first problems integrity_check found */
     int64_t fk_violations;    /* rows failing PRAGMA foreign_key_check */
     int schema_version;
+    bool schema_ok;           /* tables, columns and indices as this build creates them */
+    char schema_diff[256];    /* the first difference when !schema_ok */
     db_counts_t counts;
 } db_check_t;
 

@@ -27,6 +27,9 @@ int db_sqlite_err(sqlite3 *h, const char *path, int rc, const char *what);
 int db_fail(db_t *db, int rc, const char *what);
 /* Version check, creation and upgrades (db_schema.c). */
 int db_schema_apply(sqlite3 *h, const char *path, bool readonly);
+/* Compares the live schema with the one this build creates: 0 same, 1
+ * different (first difference in diff), negative on error. */
+int db_schema_compare(sqlite3 *h, char *diff, size_t diff_len);
 /* A cached prepared statement for a string literal, reset and unbound. */
 int db_stmt(db_t *db, const char *sql, sqlite3_stmt **out);
 /* BEGIN IMMEDIATE (waits up to the busy timeout) / COMMIT / ROLLBACK. */

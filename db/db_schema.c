@@ -4,6 +4,8 @@
  * appends one step to MIGRATIONS, which upgrades version N to N+1. */
 #include "db_internal.h"
 
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static const char SCHEMA_SQL[] =
@@ -261,5 +263,81 @@ int db_schema_apply(sqlite3 *h, const char *path, bool readonly)
 err:
     if (!sqlite3_get_autocommit(h))
         sqlite3_exec(h, "ROLLBACK", NULL, NULL, NULL);
+    return err;
+}
+
+/* One line per column and per index column, in a stable order: two schemas
+ * are the same when their signatures are equal, whatever the SQL text
+ * (ALTER TABLE rewrites it differently from CREATE TABLE). */
+static int schema_signature(sqlite3 *h, char **out, size_t *len)
+{
+    static const char sql[] =
+        "SELECT 'table ' || m.name || ': ' || p.name || ' ' || p.type || "
+        "CASE WHEN p.\"notnull\" THEN ' NOT NULL' ELSE '' END || "
+        "coalesce(' DEFAULT ' || p.dflt_value, '') || CASE WHEN p.pk THEN ' PK' ELSE '' END "
+        "FROM sqlite_master m JOIN pragma_table_info(m.name) p WHERE m.type = 'table' AND "
+        "m.name NOT LIKE 'sqlite_%' "
+        "UNION ALL SELECT 'index ' || m.name || ' ON ' || m.tbl_name || ': ' || i.seqno || ' ' || "
+        "coalesce(i.name, '?') FROM sqlite_master m JOIN pragma_index_info(m.name) i WHERE "
+        "m.type = 'index' AND m.name NOT LIKE 'sqlite_%' ORDER BY 1";
+    *out = NULL;
+    *len = 0;
+    FILE *f = open_memstream(out, len);
+    if (!f)
+        return mb_err_set(MB_ENOMEM, "out of memory comparing schemas");
+    sqlite3_stmt *st = NULL;
+    int rc = sqlite3_prepare_v2(h, sql, -1, &st, NULL);
+    if (rc == SQLITE_OK) {
+        while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+            fprintf(f, "%s\n", (const char *)sqlite3_column_text(st, 0));
+    }
+    sqlite3_finalize(st);
+    fclose(f);
+    if (rc != SQLITE_DONE) {
+        free(*out);
+        *out = NULL;
+        return mb_err_set(MB_EDB, "reading the schema: %s", sqlite3_errmsg(h));
+    }
+    return 0;
+}
+
+int db_schema_compare(sqlite3 *h, char *diff, size_t diff_len)
+{
+    sqlite3 *mem = NULL;
+    char *have = NULL, *want = NULL;
+    size_t nh = 0, nw = 0;
+    int err = 0;
+    diff[0] = '\0';
+    if (sqlite3_open(":memory:", &mem) != SQLITE_OK ||
+        sqlite3_exec(mem, SCHEMA_SQL, NULL, NULL, NULL) != SQLITE_OK) {
+        err = mb_err_set(MB_EDB, "building the reference schema: %s",
+                         mem ? sqlite3_errmsg(mem) : "out of memory");
+        goto out;
+    }
+    if ((err = schema_signature(mem, &want, &nw)) || (err = schema_signature(h, &have, &nh)))
+        goto out;
+    if (!strcmp(have, want))
+        goto out;
+    /* Report the first line that differs, from whichever side has it. */
+    const char *a = have, *b = want;
+    while (*a && *b) {
+        size_t la = strcspn(a, "\n"), lb = strcspn(b, "\n");
+        if (la != lb || memcmp(a, b, la)) {
+            snprintf(diff, diff_len, "found '%.*s', expected '%.*s'", (int)la, a, (int)lb, b);
+            goto differs;
+        }
+        a += la + (a[la] ? 1 : 0);
+        b += lb + (b[lb] ? 1 : 0);
+    }
+    if (*a)
+        snprintf(diff, diff_len, "unexpected '%.*s'", (int)strcspn(a, "\n"), a);
+    else
+        snprintf(diff, diff_len, "missing '%.*s'", (int)strcspn(b, "\n"), b);
+differs:
+    err = 1;
+out:
+    free(have);
+    free(want);
+    sqlite3_close(mem);
     return err;
 }

@@ -192,31 +192,32 @@ AI void q4_K_tile(int rt, int ct, int64_t nb, const uint8_t *w, size_t wstride,
             uint8_t s[16];
             q4_K_scales(x->scales, s);
             __m128i s8 = _mm_loadu_si128((const __m128i *)s);
-            __m512i sc32 = _mm512_cvtepu8_epi32(s8);
-            __m256i md = _mm256_permutexvar_epi16(midx, _mm256_cvtepu8_epi16(s8));
+            __m256i s16 = _mm256_cvtepu8_epi16(s8); /* sc0..7, m0..7 */
+            __m256i md = _mm256_permutexvar_epi16(midx, s16);
+            __m512i s16z = _mm512_castsi256_si512(s16);
             __m512i W[4], SC[4];
 #pragma GCC unroll 4
             for (int j = 0; j < 4; j++) {
                 __m256i q = _mm256_loadu_si256((const __m256i *)(x->qs + 32 * j));
                 W[j] = _mm512_and_si512(
                     _mm512_inserti64x4(_mm512_castsi256_si512(q), _mm256_srli_epi16(q, 4), 1), m4);
-                SC[j] = _mm512_permutexvar_epi32(
-                    _mm512_set_epi32(2 * j + 1, 2 * j + 1, 2 * j + 1, 2 * j + 1, 2 * j + 1,
-                                     2 * j + 1, 2 * j + 1, 2 * j + 1, 2 * j, 2 * j, 2 * j, 2 * j,
-                                     2 * j, 2 * j, 2 * j, 2 * j),
-                    sc32);
+                /* int16 lanes 0-15 (bytes 0-31) sub-block 2j, 16-31 sub-block 2j+1 */
+                SC[j] = _mm512_permutexvar_epi16(
+                    _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_set1_epi16((short)(2 * j))),
+                                       _mm256_set1_epi16((short)(2 * j + 1)), 1),
+                    s16z);
             }
-            const float d = engine_f16_to_f32(x->d), dmin = engine_f16_to_f32(x->dmin);
+            const float d = _cvtsh_ss(x->d), dmin = _cvtsh_ss(x->dmin);
 #pragma GCC unroll 4
             for (int c = 0; c < ct; c++) {
                 const engine_block_q8_K *q8 = (const engine_block_q8_K *)(a + c * astride) + b;
                 __m512i isum = _mm512_setzero_si512();
 #pragma GCC unroll 4
                 for (int j = 0; j < 4; j++) {
-                    __m512i dot = _mm512_dpbusd_epi32(
-                        _mm512_setzero_si512(), W[j],
-                        _mm512_loadu_si512((const void *)(q8->qs + 64 * j)));
-                    isum = _mm512_add_epi32(isum, _mm512_mullo_epi32(dot, SC[j]));
+                    /* u4 x s8 pairs fit int16 (2 * 15 * 128), then x scale into int32 */
+                    __m512i p = _mm512_maddubs_epi16(
+                        W[j], _mm512_loadu_si512((const void *)(q8->qs + 64 * j)));
+                    isum = _mm512_dpwssd_epi32(isum, p, SC[j]);
                 }
                 __m256i mn = _mm256_madd_epi16(_mm256_loadu_si256((const __m256i *)q8->bsums), md);
                 acc[r][c] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(isum), _mm512_set1_ps(d * q8->d),
@@ -254,8 +255,8 @@ AI void q6_K_tile(int rt, int ct, int64_t nb, const uint8_t *w, size_t wstride,
         for (int r = 0; r < rt; r++) {
             const engine_block_q6_K *x = (const engine_block_q6_K *)(w + r * wstride) + b;
             __m128i s8 = _mm_loadu_si128((const __m128i *)x->scales);
-            __m512i sc32 = _mm512_cvtepi8_epi32(s8);
             __m256i sc16 = _mm256_cvtepi8_epi16(s8);
+            __m512i sc16z = _mm512_castsi256_si512(sc16);
             __m512i V[4], SC[4];
 #pragma GCC unroll 2
             for (int h = 0; h < 2; h++) {
@@ -271,25 +272,32 @@ AI void q6_K_tile(int rt, int ct, int64_t nb, const uint8_t *w, size_t wstride,
                 V[2 * h] = _mm512_or_si512(_mm512_and_si512(ql, m4), qha);
                 V[2 * h + 1] = _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi16(ql, 4), m4), qhb);
             }
+            /* int16 lane l of chunk t covers values 64t + 2l: scale 4t + l/8 */
 #pragma GCC unroll 4
             for (int t = 0; t < 4; t++) {
-                const int s0 = 4 * t;
-                SC[t] = _mm512_permutexvar_epi32(
-                    _mm512_set_epi32(s0 + 3, s0 + 3, s0 + 3, s0 + 3, s0 + 2, s0 + 2, s0 + 2, s0 + 2,
-                                     s0 + 1, s0 + 1, s0 + 1, s0 + 1, s0, s0, s0, s0),
-                    sc32);
+                const short s0 = (short)(4 * t);
+                SC[t] = _mm512_permutexvar_epi16(
+                    _mm512_inserti64x4(
+                        _mm512_castsi256_si512(_mm256_set_epi16(
+                            s0 + 1, s0 + 1, s0 + 1, s0 + 1, s0 + 1, s0 + 1, s0 + 1, s0 + 1, s0, s0,
+                            s0, s0, s0, s0, s0, s0)),
+                        _mm256_set_epi16(s0 + 3, s0 + 3, s0 + 3, s0 + 3, s0 + 3, s0 + 3, s0 + 3,
+                                         s0 + 3, s0 + 2, s0 + 2, s0 + 2, s0 + 2, s0 + 2, s0 + 2,
+                                         s0 + 2, s0 + 2),
+                        1),
+                    sc16z);
             }
-            const float d = engine_f16_to_f32(x->d);
+            const float d = _cvtsh_ss(x->d);
 #pragma GCC unroll 4
             for (int c = 0; c < ct; c++) {
                 const engine_block_q8_K *q8 = (const engine_block_q8_K *)(a + c * astride) + b;
                 __m512i isum = _mm512_setzero_si512();
 #pragma GCC unroll 4
                 for (int t = 0; t < 4; t++) {
-                    __m512i dot = _mm512_dpbusd_epi32(
-                        _mm512_setzero_si512(), V[t],
-                        _mm512_loadu_si512((const void *)(q8->qs + 64 * t)));
-                    isum = _mm512_add_epi32(isum, _mm512_mullo_epi32(dot, SC[t]));
+                    /* u6 x s8 pairs fit int16 (2 * 63 * 128), then x scale into int32 */
+                    __m512i p = _mm512_maddubs_epi16(
+                        V[t], _mm512_loadu_si512((const void *)(q8->qs + 64 * t)));
+                    isum = _mm512_dpwssd_epi32(isum, p, SC[t]);
                 }
                 __m256i mo = _mm256_madd_epi16(_mm256_loadu_si256((const __m256i *)q8->bsums), sc16);
                 isum = _mm512_sub_epi32(isum, _mm512_zextsi256_si512(_mm256_slli_epi32(mo, 5)));

@@ -1,0 +1,374 @@
+/* cmd_kernels.c: `mobench kernels`: speed of the matmul kernels against the
+ * machine's ceilings. Per format: GEMV (decode, m = 1) weight bytes/s over a
+ * matrix far larger than the caches, as a fraction of the measured read
+ * bandwidth; GEMM (prefill, 512 tokens x 2048 x 2048 and x 8192) GOP/s as a
+ * fraction of the measured int8 (or f32) peak. Medians of --reps runs. */
+#include "commands.h"
+#include "engine.h"
+#include "mb.h"
+#include "probes.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define KB_GEMV_K 4096
+#define KB_GEMM_M 512
+#define KB_GEMM_K 2048
+
+static const engine_type_t kb_default_formats[] = {
+    ENGINE_TYPE_Q4_0, ENGINE_TYPE_Q8_0, ENGINE_TYPE_Q4_K, ENGINE_TYPE_Q6_K, ENGINE_TYPE_Q4_1,
+    ENGINE_TYPE_Q5_0, ENGINE_TYPE_Q5_1, ENGINE_TYPE_IQ4_NL, ENGINE_TYPE_Q2_K, ENGINE_TYPE_Q3_K,
+    ENGINE_TYPE_Q5_K, ENGINE_TYPE_F16, ENGINE_TYPE_BF16, ENGINE_TYPE_F32,
+};
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+static double median(double *v, int n)
+{
+    qsort(v, (size_t)n, sizeof *v, cmp_double);
+    return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
+static void *kb_alloc(size_t bytes)
+{
+    void *p = NULL;
+    if (posix_memalign(&p, 64, (bytes + 63) & ~(size_t)63))
+        return NULL;
+    return p;
+}
+
+/* ---- read bandwidth: every thread sums its share of a buffer --------------- */
+typedef struct {
+    const uint64_t *buf;
+    size_t words;
+    uint64_t sink[64];
+} kb_read_t;
+
+static void kb_read_task(void *arg, int ith, int nth)
+{
+    kb_read_t *r = arg;
+    size_t per = (r->words / (size_t)nth) & ~(size_t)7;
+    size_t lo = per * (size_t)ith, hi = ith == nth - 1 ? r->words : lo + per;
+    uint64_t a0 = 0, a1 = 0, a2 = 0, a3 = 0, a4 = 0, a5 = 0, a6 = 0, a7 = 0;
+    size_t i = lo;
+    for (; i + 8 <= hi; i += 8) {
+        a0 += r->buf[i];
+        a1 += r->buf[i + 1];
+        a2 += r->buf[i + 2];
+        a3 += r->buf[i + 3];
+        a4 += r->buf[i + 4];
+        a5 += r->buf[i + 5];
+        a6 += r->buf[i + 6];
+        a7 += r->buf[i + 7];
+    }
+    for (; i < hi; i++)
+        a0 += r->buf[i];
+    r->sink[ith % 64] = a0 + a1 + a2 + a3 + a4 + a5 + a6 + a7;
+}
+
+static double kb_read_bw(engine_pool_t *pool, const void *buf, size_t bytes, int reps)
+{
+    kb_read_t r = {.buf = buf, .words = bytes / 8};
+    double v[64];
+    engine_pool_run(pool, kb_read_task, &r); /* warm-up: page faults, frequency */
+    for (int i = 0; i < reps; i++) {
+        uint64_t t0 = mb_clock_ns();
+        engine_pool_run(pool, kb_read_task, &r);
+        v[i] = (double)bytes / (double)(mb_clock_ns() - t0); /* bytes/ns = GB/s */
+    }
+    return median(v, reps);
+}
+
+/* ---- weights: real quantizer output, tiled ---------------------------------- */
+/* A matrix of hundreds of MB through a K-quant search would take minutes:
+ * quantize 256 rows of Gaussian data with the format's own quantizer and
+ * repeat them. The kernels see realistic scales; the bytes still come from
+ * DRAM since the matrix is far larger than the caches. */
+static int kb_fill(engine_type_t t, int64_t k, int64_t n, uint8_t *dst)
+{
+    const engine_type_traits_t *tr = engine_type_traits(t);
+    int64_t rows = MB_MIN(n, 256);
+    float *src = malloc(sizeof(float) * (size_t)(rows * k));
+    if (!src)
+        return mb_err_set(MB_ENOMEM, "cannot allocate %lld x %lld floats", (long long)rows,
+                          (long long)k);
+    uint64_t s = 0x2545f4914f6cdd1dull;
+    for (int64_t i = 0; i < rows * k; i++) {
+        /* sum of 4 uniforms: close enough to Gaussian for scales */
+        double g = 0;
+        for (int j = 0; j < 4; j++) {
+            s ^= s << 13, s ^= s >> 7, s ^= s << 17;
+            g += (double)(s >> 11) / 9007199254740992.0 - 0.5;
+        }
+        src[i] = (float)(g * 0.05);
+    }
+    size_t rs = engine_row_size(t, k);
+    tr->quantize(src, dst, rows, k, NULL);
+    free(src);
+    for (int64_t i = rows; i < n; i += rows)
+        memcpy(dst + (size_t)i * rs, dst, (size_t)MB_MIN(rows, n - i) * rs);
+    return 0;
+}
+
+typedef struct {
+    engine_type_t type;
+    bool specialized;
+    double gemv_gbs;
+    double gemm_gops[2];
+} kb_result_t;
+
+static int kb_time_matmul(engine_pool_t *pool, engine_tensor_t *w, const void *act, int64_t m,
+                          float *y, int reps, double *med_s)
+{
+    double v[64];
+    int rc = engine_matmul(pool, w, act, m, y); /* warm-up */
+    if (rc)
+        return rc;
+    for (int i = 0; i < reps; i++) {
+        uint64_t t0 = mb_clock_ns();
+        engine_matmul(pool, w, act, m, y);
+        v[i] = (double)(mb_clock_ns() - t0) * 1e-9;
+    }
+    *med_s = median(v, reps);
+    return 0;
+}
+
+static int kb_run_format(engine_pool_t *pool, engine_type_t t, size_t gemv_bytes, int reps,
+                         kb_result_t *res)
+{
+    const engine_type_traits_t *tr = engine_type_traits(t);
+    int rc = 0;
+    uint8_t *wd = NULL, *act = NULL;
+    float *x = NULL, *y = NULL;
+    res->type = t;
+    res->specialized = engine_kernels_specialized(engine_kernels_name(), t);
+    res->gemv_gbs = res->gemm_gops[0] = res->gemm_gops[1] = NAN;
+
+    /* GEMV: k = 4096, as many rows as fill gemv_bytes. */
+    size_t rs = engine_row_size(t, KB_GEMV_K);
+    int64_t n = (int64_t)(gemv_bytes / rs);
+    size_t wbytes = rs * (size_t)n;
+    size_t gemm_w = engine_row_size(t, KB_GEMM_K) * 8192;
+    wd = kb_alloc(MB_MAX(wbytes, gemm_w));
+    x = kb_alloc(sizeof(float) * KB_GEMM_M * KB_GEMM_K);
+    y = kb_alloc(sizeof(float) * (size_t)MB_MAX(n, (int64_t)KB_GEMM_M * 8192));
+    act = kb_alloc(MB_MAX(engine_act_bytes(t, KB_GEMV_K, 1), engine_act_bytes(t, KB_GEMM_K, KB_GEMM_M)));
+    if (!wd || !x || !y || !act) {
+        rc = mb_err_set(MB_ENOMEM, "cannot allocate %zu MB of %s weights for the benchmark; "
+                        "lower --gemv-mb", wbytes >> 20, tr->name);
+        goto err;
+    }
+    for (int64_t i = 0; i < KB_GEMM_M * KB_GEMM_K; i++)
+        x[i] = (float)((i * 7919) % 2001 - 1000) * 1e-3f;
+    if ((rc = kb_fill(t, KB_GEMV_K, n, wd)))
+        goto err;
+    engine_tensor_t w = {.name = "bench", .type = t, .ne = {KB_GEMV_K, n, 1, 1}, .data = wd,
+                         .nbytes = wbytes};
+    if ((rc = engine_tensor_prepare(&w)) ||
+        (rc = engine_act_quantize(pool, t, x, KB_GEMV_K, 1, act)))
+        goto err;
+    double s;
+    if ((rc = kb_time_matmul(pool, &w, act, 1, y, reps, &s)))
+        goto err;
+    res->gemv_gbs = (double)wbytes / s * 1e-9;
+    engine_tensor_release(&w);
+
+    /* GEMM: 512 tokens x 2048 x {2048, 8192}. */
+    const int64_t ns[2] = {2048, 8192};
+    if ((rc = kb_fill(t, KB_GEMM_K, 8192, wd)) ||
+        (rc = engine_act_quantize(pool, t, x, KB_GEMM_K, KB_GEMM_M, act)))
+        goto err;
+    for (int i = 0; i < 2; i++) {
+        engine_tensor_t g = {.name = "bench", .type = t, .ne = {KB_GEMM_K, ns[i], 1, 1},
+                             .data = wd, .nbytes = engine_row_size(t, KB_GEMM_K) * (size_t)ns[i]};
+        if ((rc = engine_tensor_prepare(&g)) ||
+            (rc = kb_time_matmul(pool, &g, act, KB_GEMM_M, y, reps, &s)))
+            goto err;
+        res->gemm_gops[i] = 2.0 * KB_GEMM_M * KB_GEMM_K * (double)ns[i] / s * 1e-9;
+        engine_tensor_release(&g);
+    }
+err:
+    free(wd);
+    free(act);
+    free(x);
+    free(y);
+    return rc;
+}
+
+static void kb_usage(FILE *f)
+{
+    fprintf(f,
+            "usage: mobench kernels [--format F[,F...]] [--threads N] [--kernel V] [--reps R]\n"
+            "                       [--gemv-mb MB] [--json]\n\n"
+            "Speed of the matmul kernels against this machine's ceilings, per weight format:\n"
+            "  GEMV (decode, 1 token): weight bytes/s over a k=4096 matrix of --gemv-mb MB,\n"
+            "    and its ratio to the read bandwidth measured here with the same threads;\n"
+            "  GEMM (prefill): GOP/s at 512 tokens x 2048 x 2048 and x 8192.\n"
+            "Every figure is the median of R runs (after one warm-up run).\n\n"
+            "options:\n"
+            "  --format F     formats to run (default: all); e.g. q4_0,q4_k\n"
+            "  --threads N    threads (default: all online CPUs)\n"
+            "  --kernel V     force a kernel variant (default: the best capable one)\n"
+            "  --reps R       runs per measurement, >= 5 (default 7)\n"
+            "  --gemv-mb MB   size of the GEMV matrix (default 512, at least 64)\n"
+            "  --json         JSON on stdout instead of the table\n");
+}
+
+int cmd_kernels(int argc, char **argv)
+{
+    const char *formats = NULL, *kernel = NULL;
+    int64_t threads = 0, reps = 7, gemv_mb = 512;
+    bool json = false;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+            kb_usage(stdout);
+            return MB_EXIT_OK;
+        }
+        if (!strcmp(a, "--json")) {
+            json = true;
+            continue;
+        }
+        if (i + 1 >= argc)
+            return cli_usage_error("kernels", "option '%s' needs a value or is unknown", a);
+        const char *v = argv[++i];
+        if (!strcmp(a, "--format"))
+            formats = v;
+        else if (!strcmp(a, "--kernel"))
+            kernel = v;
+        else if (!strcmp(a, "--threads")) {
+            if (mb_parse_i64(v, &threads) || threads < 1 || threads > 256)
+                return cli_usage_error("kernels", "--threads '%s': need an integer 1..256", v);
+        } else if (!strcmp(a, "--reps")) {
+            if (mb_parse_i64(v, &reps) || reps < 5 || reps > 64)
+                return cli_usage_error("kernels", "--reps '%s': need an integer 5..64", v);
+        } else if (!strcmp(a, "--gemv-mb")) {
+            if (mb_parse_i64(v, &gemv_mb) || gemv_mb < 64 || gemv_mb > 65536)
+                return cli_usage_error("kernels", "--gemv-mb '%s': need an integer 64..65536", v);
+        } else
+            return cli_usage_error("kernels", "unknown option '%s'", a);
+    }
+
+    engine_type_t types[ENGINE_TYPE_COUNT];
+    int nt = 0;
+    if (formats) {
+        char **names = NULL;
+        size_t nn = 0;
+        if (mb_split_csv(formats, &names, &nn))
+            return cli_usage_error("kernels", "--format '%s': cannot parse", formats);
+        for (size_t i = 0; i < nn && nt < ENGINE_TYPE_COUNT; i++) {
+            engine_type_t t;
+            const engine_type_traits_t *tr;
+            if (engine_type_from_name(names[i], &t) || !(tr = engine_type_traits(t)) ||
+                !tr->vec_dot_ref || !tr->quantize || t == ENGINE_TYPE_Q8_1 ||
+                t == ENGINE_TYPE_Q8_K) {
+                int rc = cli_usage_error("kernels", "--format: '%s' is not a weight format; use "
+                                         "one of Q4_0 Q8_0 Q4_K Q6_K Q4_1 Q5_0 Q5_1 IQ4_NL Q2_K "
+                                         "Q3_K Q5_K F16 BF16 F32",
+                                         names[i]);
+                mb_strv_free(names, nn);
+                return rc;
+            }
+            types[nt++] = t;
+        }
+        mb_strv_free(names, nn);
+    } else {
+        for (size_t i = 0; i < MB_ARRAY_LEN(kb_default_formats); i++)
+            types[nt++] = kb_default_formats[i];
+    }
+
+    probes_features_t feat;
+    probes_features_detect(&feat);
+    int rc = engine_kernels_init(&feat, kernel);
+    if (rc == MB_EINVAL)
+        return cli_usage_error("kernels", "%s", mb_err_msg());
+    if (rc)
+        return cli_fail("kernels", rc);
+    if (threads == 0) {
+        long nc = sysconf(_SC_NPROCESSORS_ONLN);
+        threads = nc > 0 ? nc : 1;
+    }
+    engine_pool_t *pool = NULL;
+    if ((rc = engine_pool_create((int)threads, &pool)))
+        return cli_fail("kernels", rc);
+
+    /* Read bandwidth over a buffer as large as the GEMV matrix. */
+    size_t bw_bytes = (size_t)gemv_mb << 20;
+    void *bwbuf = kb_alloc(bw_bytes);
+    if (!bwbuf) {
+        engine_pool_destroy(pool);
+        return cli_fail("kernels", mb_err_set(MB_ENOMEM, "cannot allocate %lld MB; lower --gemv-mb",
+                                              (long long)gemv_mb));
+    }
+    memset(bwbuf, 1, bw_bytes);
+    MB_INFO("kernels: measuring read bandwidth over %lld MB with %lld threads", (long long)gemv_mb,
+            (long long)threads);
+    double read_gbs = kb_read_bw(pool, bwbuf, bw_bytes, (int)reps);
+    free(bwbuf);
+
+    kb_result_t res[ENGINE_TYPE_COUNT];
+    int nres = 0;
+    for (int i = 0; i < nt; i++) {
+        MB_INFO("kernels: %s", engine_type_name(types[i]));
+        rc = kb_run_format(pool, types[i], bw_bytes, (int)reps, &res[nres]);
+        if (rc) {
+            engine_pool_destroy(pool);
+            return cli_fail("kernels", rc);
+        }
+        nres++;
+    }
+    engine_pool_destroy(pool);
+
+    if (json) {
+        mb_json_t j;
+        mb_json_init(&j, stdout, true);
+        mb_json_obj_begin(&j);
+        mb_json_key(&j, "kernel");
+        mb_json_str(&j, engine_kernels_name());
+        mb_json_key(&j, "threads");
+        mb_json_int(&j, threads);
+        mb_json_key(&j, "reps");
+        mb_json_int(&j, reps);
+        mb_json_key(&j, "read_gbs");
+        mb_json_num(&j, read_gbs);
+        mb_json_key(&j, "formats");
+        mb_json_arr_begin(&j);
+        for (int i = 0; i < nres; i++) {
+            mb_json_obj_begin(&j);
+            mb_json_key(&j, "format");
+            mb_json_str(&j, engine_type_name(res[i].type));
+            mb_json_key(&j, "specialized");
+            mb_json_bool(&j, res[i].specialized);
+            mb_json_key(&j, "gemv_gbs");
+            mb_json_num(&j, res[i].gemv_gbs);
+            mb_json_key(&j, "gemv_of_read_bw");
+            mb_json_num(&j, res[i].gemv_gbs / read_gbs);
+            mb_json_key(&j, "gemm_2048_gops");
+            mb_json_num(&j, res[i].gemm_gops[0]);
+            mb_json_key(&j, "gemm_8192_gops");
+            mb_json_num(&j, res[i].gemm_gops[1]);
+            mb_json_obj_end(&j);
+        }
+        mb_json_arr_end(&j);
+        mb_json_obj_end(&j);
+        fputc('\n', stdout);
+        return MB_EXIT_OK;
+    }
+    printf("kernel variant %s, %lld threads, median of %lld runs\n", engine_kernels_name(),
+           (long long)threads, (long long)reps);
+    printf("read bandwidth (measured here, %lld MB buffer): %.1f GB/s\n\n", (long long)gemv_mb,
+           read_gbs);
+    printf("%-7s %-11s %10s %7s %15s %15s\n", "format", "code", "GEMV GB/s", "%read",
+           "GEMM 2048 GOP/s", "GEMM 8192 GOP/s");
+    for (int i = 0; i < nres; i++)
+        printf("%-7s %-11s %10.1f %6.0f%% %15.1f %15.1f\n", engine_type_name(res[i].type),
+               res[i].specialized ? engine_kernels_name() : "reference", res[i].gemv_gbs,
+               100.0 * res[i].gemv_gbs / read_gbs, res[i].gemm_gops[0], res[i].gemm_gops[1]);
+    return MB_EXIT_OK;
+}

@@ -403,6 +403,10 @@ static int parse_header(models_gguf_t *g)
         memcpy(kv->key, kp, (size_t)klen);
         kv->key[klen] = '\0';
         g->n_kv = (int64_t)i + 1;
+        if (klen == 0 || memchr(kp, '\0', (size_t)klen))
+            return mb_err_set(MB_EFORMAT, "%s: metadata key %llu at offset %llu is %s", g->name,
+                              (unsigned long long)i, (unsigned long long)kv->offset,
+                              klen ? "not text (contains a NUL byte)" : "empty");
         uint32_t type;
         if ((rc = cur_u32(&c, &type, "a metadata value type")))
             return err_ctx(rc, "key '%s'", kv->key);
@@ -804,7 +808,7 @@ static int value_int(const models_gguf_value_t *v, bool *is_signed, uint64_t *u,
 static int get_int(const models_gguf_t *g, const char *key, int64_t lo, uint64_t hi,
                    const char *want, bool *neg, uint64_t *mag)
 {
-    const models_gguf_value_t *v;
+    const models_gguf_value_t *v = NULL;
     int rc = get_node(g, key, &v);
     if (rc)
         return rc;
@@ -835,8 +839,8 @@ range:
 
 int models_gguf_get_u32(const models_gguf_t *g, const char *key, uint32_t *out)
 {
-    bool neg;
-    uint64_t m;
+    bool neg = false;
+    uint64_t m = 0;
     int rc = get_int(g, key, 0, UINT32_MAX, "u32", &neg, &m);
     if (!rc)
         *out = (uint32_t)m;
@@ -845,8 +849,8 @@ int models_gguf_get_u32(const models_gguf_t *g, const char *key, uint32_t *out)
 
 int models_gguf_get_i32(const models_gguf_t *g, const char *key, int32_t *out)
 {
-    bool neg;
-    uint64_t m;
+    bool neg = false;
+    uint64_t m = 0;
     int rc = get_int(g, key, INT32_MIN, INT32_MAX, "i32", &neg, &m);
     if (!rc)
         *out = (int32_t)(int64_t)m;
@@ -855,8 +859,8 @@ int models_gguf_get_i32(const models_gguf_t *g, const char *key, int32_t *out)
 
 int models_gguf_get_u64(const models_gguf_t *g, const char *key, uint64_t *out)
 {
-    bool neg;
-    uint64_t m;
+    bool neg = false;
+    uint64_t m = 0;
     int rc = get_int(g, key, 0, UINT64_MAX, "u64", &neg, &m);
     if (!rc)
         *out = m;
@@ -865,8 +869,8 @@ int models_gguf_get_u64(const models_gguf_t *g, const char *key, uint64_t *out)
 
 int models_gguf_get_i64(const models_gguf_t *g, const char *key, int64_t *out)
 {
-    bool neg;
-    uint64_t m;
+    bool neg = false;
+    uint64_t m = 0;
     int rc = get_int(g, key, INT64_MIN, INT64_MAX, "i64", &neg, &m);
     if (!rc)
         *out = (int64_t)m;
@@ -875,7 +879,7 @@ int models_gguf_get_i64(const models_gguf_t *g, const char *key, int64_t *out)
 
 int models_gguf_get_f64(const models_gguf_t *g, const char *key, double *out)
 {
-    const models_gguf_value_t *v;
+    const models_gguf_value_t *v = NULL;
     int rc = get_node(g, key, &v);
     if (rc)
         return rc;
@@ -890,7 +894,7 @@ int models_gguf_get_f64(const models_gguf_t *g, const char *key, double *out)
 
 int models_gguf_get_f32(const models_gguf_t *g, const char *key, float *out)
 {
-    double d;
+    double d = 0;
     int rc = models_gguf_get_f64(g, key, &d);
     if (!rc)
         *out = (float)d;
@@ -899,7 +903,7 @@ int models_gguf_get_f32(const models_gguf_t *g, const char *key, float *out)
 
 int models_gguf_get_bool(const models_gguf_t *g, const char *key, bool *out)
 {
-    const models_gguf_value_t *v;
+    const models_gguf_value_t *v = NULL;
     int rc = get_node(g, key, &v);
     if (rc)
         return rc;
@@ -911,7 +915,7 @@ int models_gguf_get_bool(const models_gguf_t *g, const char *key, bool *out)
 
 int models_gguf_get_str(const models_gguf_t *g, const char *key, const char **out)
 {
-    const models_gguf_value_t *v;
+    const models_gguf_value_t *v = NULL;
     int rc = get_node(g, key, &v);
     if (rc)
         return rc;
@@ -923,7 +927,7 @@ int models_gguf_get_str(const models_gguf_t *g, const char *key, const char **ou
 
 int models_gguf_get_arr(const models_gguf_t *g, const char *key, models_gguf_arr_t *out)
 {
-    const models_gguf_value_t *v;
+    const models_gguf_value_t *v = NULL;
     int rc = get_node(g, key, &v);
     if (rc)
         return rc;

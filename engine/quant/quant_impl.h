@@ -72,9 +72,10 @@ void quant_vec_dot_q6_K_q8_K(int64_t n, float *s, const void *x, const void *y);
 
 /* ---- scale searches shared by the weight quantizers (search.c) ---- */
 /* Symmetric: x ~ scale * l, l in [-nmax, nmax-1]; weighted least squares over
- * a grid of candidate scales, then coordinate descent on single quants.
- * w = NULL weighs by x^2. L receives l + nmax; returns scale (0 if all ~0). */
-float quant_search_sym(int n, int nmax, const float *x, const float *w, int8_t *L);
+ * a grid of candidate scales (grid = false: only the min/max one), then
+ * coordinate descent on single quants. w = NULL weighs by x^2. L receives
+ * l + nmax; returns scale (0 if all ~0). */
+float quant_search_sym(int n, int nmax, const float *x, const float *w, int8_t *L, bool grid);
 /* Affine: x ~ scale * l - min, l in [0, nmax], min >= 0; candidate scales
  * (nmax + rmin + rdelta*k) / (max - min) for k = 0..nstep, each refit by
  * weighted least squares for scale and min; keeps the lowest weighted error

@@ -86,7 +86,7 @@ static void q4_0_block(const float *x, engine_block_q4_0 *y, const float *w)
     float d;
     if (w) {
         int8_t l[32];
-        d = quant_search_sym(32, 8, x, w, l);
+        d = quant_search_sym(32, 8, x, w, l, true);
         for (int j = 0; j < 32; j++)
             L[j] = (uint8_t)l[j];
     } else {
@@ -108,7 +108,7 @@ static void q5_0_block(const float *x, engine_block_q5_0 *y, const float *w)
     float d;
     if (w) {
         int8_t l[32];
-        d = quant_search_sym(32, 16, x, w, l);
+        d = quant_search_sym(32, 16, x, w, l, true);
         for (int j = 0; j < 32; j++)
             L[j] = (uint8_t)l[j];
     } else {
@@ -198,11 +198,13 @@ static void iq4_nl_block(const float *x, engine_block_iq4_nl *y, const float *im
     const float max = block_absmax(x, 32, &amax);
     float d = 0.0f;
     if (amax >= 1e-15f) {
-        /* the extreme value first on the codebook's -127 end, then the
-         * neighbouring scales; each candidate refit by weighted LS */
+        /* the extreme value on the codebook's -127 end, then on its +113
+         * end (the codebook is asymmetric), each with the neighbouring
+         * scales; every candidate refit by weighted LS */
         float best = -1.0f;
-        for (int itry = -7; itry <= 7; itry++) {
-            const float id = ((float)itry + (float)values[0]) / max;
+        for (int k = 0; k < 30; k++) {
+            const float c = (float)(k % 15 - 7) + (float)values[0];
+            const float id = (k < 15 ? c : -c) / max;
             float sumqx = 0.0f, sumq2 = 0.0f;
             for (int j = 0; j < 32; j++) {
                 const float q = values[quant_best_index(16, values, id * x[j])];

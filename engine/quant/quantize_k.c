@@ -86,7 +86,8 @@ static void q3_K_block(const float *x, engine_block_q3_K *y, const float *imatri
             quant_imatrix_weights(16, x + 16 * j, imatrix + 16 * j, sigma2, w);
             wp = w;
         }
-        scales[j] = quant_search_sym(16, 4, x + 16 * j, wp, L + 16 * j);
+        /* 3 bits: the grid of scales hurts (measured), descent alone is best */
+        scales[j] = quant_search_sym(16, 4, x + 16 * j, wp, L + 16 * j, false);
         if (fabsf(scales[j]) > amax) {
             amax = fabsf(scales[j]);
             max_scale = scales[j];
@@ -229,7 +230,7 @@ static void q6_K_block(const float *x, engine_block_q6_K *y, const float *imatri
             quant_imatrix_weights(16, x + 16 * j, imatrix + 16 * j, sigma2, w);
             wp = w;
         }
-        scales[j] = quant_search_sym(16, 32, x + 16 * j, wp, L + 16 * j);
+        scales[j] = quant_search_sym(16, 32, x + 16 * j, wp, L + 16 * j, true);
         if (fabsf(scales[j]) > amax) {
             amax = fabsf(scales[j]);
             max_scale = scales[j];

@@ -13,7 +13,7 @@ static inline int clampi(int v, int lo, int hi)
     return v < lo ? lo : v > hi ? hi : v;
 }
 
-float quant_search_sym(int n, int nmax, const float *x, const float *w, int8_t *L)
+float quant_search_sym(int n, int nmax, const float *x, const float *w, int8_t *L, bool grid)
 {
     float max = 0.0f, amax = 0.0f;
     for (int i = 0; i < n; i++) {
@@ -30,7 +30,7 @@ float quant_search_sym(int n, int nmax, const float *x, const float *w, int8_t *
     }
     int8_t l[ENGINE_QK_K]; /* current quants, unbiased; n <= QK_K */
     float sumlx = 0.0f, suml2 = 0.0f, best = -1.0f, scale = 0.0f;
-    for (int is = -9; is <= 9; is++) {
+    for (int is = grid ? -9 : 0; is <= (grid ? 9 : 0); is++) {
         /* the extreme value maps to -nmax (the side with one more level) */
         const float iscale = -((float)nmax + 0.1f * (float)is) / max;
         float slx = 0.0f, sl2 = 0.0f;

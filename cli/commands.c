@@ -6,5 +6,7 @@ const mb_command_t mb_commands[] = {
     {"version", cmd_version, "print the version and the git commit of this build"},
     {"probe", cmd_probe, "what the device is: CPU, ISA, clusters, memory, thermal, power (--roofline: measured ceilings)"},
     {"db", cmd_db, "check, export (csv/json) or merge results databases"},
+    {"compare", cmd_compare, "did a run get slower? per-cell verdicts between two runs (exit 3 on regression)"},
+    {"recommend", cmd_recommend, "which model x quantization per device class and use case, with reasons"},
 };
 const int mb_n_commands = (int)(sizeof mb_commands / sizeof mb_commands[0]);

@@ -25,5 +25,7 @@ int cmd_version(int argc, char **argv);
 int cmd_kernels(int argc, char **argv);
 int cmd_probe(int argc, char **argv);
 int cmd_db(int argc, char **argv);
+int cmd_compare(int argc, char **argv);
+int cmd_recommend(int argc, char **argv);
 
 #endif

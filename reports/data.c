@@ -128,8 +128,15 @@ int reports_run_resolve(const reports_data_t *d, const char *spec, char out[64])
         if (d->n_runs < 2)
             return mb_err_set(MB_ENOENT, "'previous' needs two runs, the database holds one (%s)",
                               d->runs[0].id);
-        snprintf(out, 64, "%s", d->runs[d->n_runs - 2].id);
-        return 0;
+        /* the run before the latest one on the same device */
+        const reports_run_t *last = &d->runs[d->n_runs - 1];
+        for (size_t i = d->n_runs - 1; i-- > 0;)
+            if (!strcmp(d->runs[i].device_id, last->device_id)) {
+                snprintf(out, 64, "%s", d->runs[i].id);
+                return 0;
+            }
+        return mb_err_set(MB_ENOENT, "'previous': no earlier run on the device of the latest "
+                                     "run %s; name the baseline run", last->id);
     }
     const reports_run_t *hit = NULL;
     size_t len = strlen(spec);

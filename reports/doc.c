@@ -22,6 +22,11 @@ const char reports_css[] =
     "figure{margin:14px 0}figcaption{font-size:.9em;color:#555}"
     "@media(max-width:600px){body{font-size:15px}th,td{padding:2px 4px}}";
 
+const char *reports_css_text(void)
+{
+    return reports_css;
+}
+
 void reports_fmt_bytes(uint64_t b, char *buf, size_t len)
 {
     if (b == 0)

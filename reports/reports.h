@@ -347,6 +347,8 @@ typedef struct {
 int reports_report_write(const reports_data_t *d, const reports_classes_t *cl,
                          const reports_report_opts_t *o, reports_report_stats_t *st);
 
+/* The inline CSS of every HTML page mobench writes (no external refs). */
+const char *reports_css_text(void);
 /* HTML escaping to a stream. */
 void reports_html_escape(FILE *f, const char *s);
 /* Runs `prog script` with cwd = dir as a child process (no shell).

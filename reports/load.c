@@ -1,0 +1,275 @@
+/* load.c: the one adapter between the store (db/db.h) and the plain
+ * records every report works on. Read-only: a report never writes. */
+#include "reports.h"
+#include "db.h"
+
+#include <ctype.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void copy(char *dst, size_t len, const char *src)
+{
+    snprintf(dst, len, "%s", src ? src : "");
+}
+
+/* Largest number under any member named `key`, anywhere in v. */
+static double max_under(const mb_jv_t *v, const char *key, bool inside)
+{
+    double best = NAN;
+    if (!v)
+        return best;
+    if (v->kind == MB_JV_NUM && inside)
+        return v->num;
+    if (v->kind == MB_JV_ARR || v->kind == MB_JV_OBJ)
+        for (size_t i = 0; i < v->n; i++) {
+            bool in = inside || (v->kind == MB_JV_OBJ && !strcmp(v->keys[i], key));
+            double x = max_under(v->items[i], key, in);
+            if (isfinite(x) && !(x <= best))
+                best = x;
+        }
+    return best;
+}
+
+/* Peak of the compute kernels of one kind ("f32" or "i8"): objects with
+ * that "kind" member, largest number under their "gops". */
+static double max_peak(const mb_jv_t *v, const char *kind)
+{
+    double best = NAN;
+    if (!v || (v->kind != MB_JV_ARR && v->kind != MB_JV_OBJ))
+        return best;
+    const mb_jv_t *k = mb_jv_get(v, "kind");
+    if (k && k->kind == MB_JV_STR && !strcmp(k->str, kind))
+        return max_under(v, "gops", false);
+    for (size_t i = 0; i < v->n; i++) {
+        double x = max_peak(v->items[i], kind);
+        if (isfinite(x) && !(x <= best))
+            best = x;
+    }
+    return best;
+}
+
+static const char *jstr(const mb_jv_t *root, const char *path)
+{
+    const mb_jv_t *v = mb_jv_path(root, path);
+    return v && v->kind == MB_JV_STR ? v->str : NULL;
+}
+
+static bool jarr_nonempty(const mb_jv_t *root, const char *path)
+{
+    const mb_jv_t *v = mb_jv_path(root, path);
+    return v && v->kind == MB_JV_ARR && v->n > 0;
+}
+
+static int on_device(void *ctx, const db_device_t *dd)
+{
+    reports_data_t *d = ctx;
+    reports_device_t dev;
+    reports_device_init(&dev);
+    copy(dev.id, sizeof dev.id, dd->uuid);
+    copy(dev.fingerprint, sizeof dev.fingerprint, dd->fingerprint);
+    copy(dev.name, sizeof dev.name, dd->label);
+    mb_jv_t *p = NULL;
+    if (dd->probe_json && !mb_jv_parse(dd->probe_json, strlen(dd->probe_json), &p)) {
+        const mb_jv_t *v = mb_jv_path(p, "memory.total_bytes");
+        if (v && v->kind == MB_JV_NUM && v->num > 0)
+            dev.ram_bytes = (uint64_t)v->num;
+        v = mb_jv_path(p, "cpu.cores");
+        if (v && v->kind == MB_JV_NUM)
+            dev.n_cores = (int)v->num;
+        const mb_jv_t *andr = mb_jv_path(p, "system.android");
+        const char *kern = jstr(p, "system.kernel");
+        if (andr && andr->kind == MB_JV_OBJ)
+            copy(dev.platform, sizeof dev.platform, "android");
+        else if (kern) {
+            copy(dev.platform, sizeof dev.platform, kern);
+            for (char *c = dev.platform; *c; c++)
+                *c = (char)tolower((unsigned char)*c);
+        }
+        copy(dev.arch, sizeof dev.arch, jstr(p, "system.arch"));
+        if (!dev.name[0])
+            copy(dev.name, sizeof dev.name, jstr(p, "cpu.brand"));
+        dev.has_temp = jarr_nonempty(p, "thermal.zones") || jarr_nonempty(p, "thermal.hwmon");
+        dev.has_freq = jstr(p, "cpu.freq_source") != NULL;
+        dev.has_energy = jarr_nonempty(p, "power.rapl");
+        const mb_jv_t *feats = mb_jv_path(p, "cpu.features");
+        /* best ISA level, from the flags that matter to the kernels */
+        static const char *const isas[] = {"avx512_vnni", "avx512f", "avx_vnni", "avx2", "i8mm",
+                                           "dotprod", "neon", "asimd", "sse4_2"};
+        for (size_t i = 0; feats && i < MB_ARRAY_LEN(isas) && !dev.isa[0]; i++) {
+            const mb_jv_t *f = mb_jv_get(feats, isas[i]);
+            bool on = f && ((f->kind == MB_JV_BOOL && f->b) || (f->kind == MB_JV_NUM && f->num));
+            if (!on && feats->kind == MB_JV_ARR)
+                for (size_t k = 0; k < feats->n && !on; k++)
+                    on = feats->items[k]->kind == MB_JV_STR && !strcmp(feats->items[k]->str, isas[i]);
+            if (on)
+                copy(dev.isa, sizeof dev.isa, isas[i]);
+        }
+    }
+    mb_jv_free(p);
+    mb_jv_t *c = NULL;
+    if (dd->ceilings_json && !mb_jv_parse(dd->ceilings_json, strlen(dd->ceilings_json), &c)) {
+        dev.bw_gbs = max_under(c, "read_gbs", false);
+        dev.peak_f32_gflops = max_peak(c, "f32");
+        dev.peak_int8_gops = max_peak(c, "i8");
+    }
+    mb_jv_free(c);
+    return reports_data_add_device(d, &dev);
+}
+
+static reports_test_kind_t kind_of(db_test_t t)
+{
+    switch (t) {
+    case DB_TEST_PP: return REPORTS_TEST_PP;
+    case DB_TEST_TG: return REPORTS_TEST_TG;
+    case DB_TEST_PG: return REPORTS_TEST_PG;
+    default: return REPORTS_TEST_OTHER;
+    }
+}
+
+static void test_name(const db_cell_t *c, char *buf, size_t len)
+{
+    switch (c->test) {
+    case DB_TEST_PP: snprintf(buf, len, "pp%d", c->n_prompt); break;
+    case DB_TEST_TG: snprintf(buf, len, "tg%d", c->n_gen); break;
+    case DB_TEST_PG: snprintf(buf, len, "pg%d,%d", c->n_prompt, c->n_gen); break;
+    default: snprintf(buf, len, "%s", db_test_name(c->test)); break;
+    }
+    if (c->n_depth > 0)
+        snprintf(buf + strlen(buf), len - strlen(buf), "@d%d", c->n_depth);
+}
+
+int reports_data_load(const char *db_path, const reports_filter_t *rf, reports_data_t *d)
+{
+    memset(d, 0, sizeof *d);
+    db_t *db = NULL;
+    int rc = db_open(db_path, DB_OPEN_READONLY | DB_OPEN_NOCREATE, &db);
+    if (rc)
+        return rc;
+    db_filter_t f = {0};
+    if (rf) {
+        f.run = rf->run;
+        f.device = rf->device;
+        f.since = rf->since;
+    }
+    db_run_t *runs = NULL;
+    size_t n_runs = 0;
+    db_cell_t *cells = NULL;
+    size_t n_cells = 0;
+    db_quality_t *q = NULL;
+    size_t n_q = 0;
+    if ((rc = db_devices_each(db, &f, on_device, d)))
+        goto err;
+    if ((rc = db_runs_get(db, &f, &runs, &n_runs)))
+        goto err;
+    for (size_t i = 0; i < n_runs; i++) {
+        reports_run_t r = {0};
+        copy(r.id, sizeof r.id, runs[i].uuid);
+        copy(r.device_id, sizeof r.device_id, runs[i].device_uuid);
+        r.t_start = runs[i].started;
+        r.t_end = runs[i].ended;
+        copy(r.version, sizeof r.version, runs[i].version);
+        copy(r.commit, sizeof r.commit, runs[i].commit);
+        copy(r.status, sizeof r.status, db_run_status_name(runs[i].status));
+        copy(r.cmdline, sizeof r.cmdline, runs[i].cmdline);
+        if ((rc = reports_data_add_run(d, &r)))
+            goto err;
+    }
+    if ((rc = db_cells_get(db, &f, &cells, &n_cells)))
+        goto err;
+    if ((rc = db_quality_get(db, &f, &q, &n_q)))
+        goto err;
+    for (size_t i = 0; i < n_cells; i++) {
+        const db_cell_t *x = &cells[i];
+        reports_cell_t c;
+        reports_cell_init(&c);
+        copy(c.id, sizeof c.id, x->uuid);
+        copy(c.run_id, sizeof c.run_id, x->run_uuid);
+        copy(c.device_id, sizeof c.device_id, x->device_uuid);
+        copy(c.model, sizeof c.model, x->model);
+        copy(c.recipe, sizeof c.recipe, x->recipe);
+        test_name(x, c.test, sizeof c.test);
+        c.kind = kind_of(x->test);
+        c.n_prompt = x->n_prompt;
+        c.n_gen = x->n_gen;
+        c.n_depth = x->n_depth;
+        c.n_threads = x->n_threads;
+        copy(c.kernel, sizeof c.kernel, x->kernel);
+        copy(c.weights, sizeof c.weights, db_weights_name(x->weights));
+        copy(c.weights_sha, sizeof c.weights_sha, x->weights_sha256);
+        copy(c.status, sizeof c.status, db_cell_status_name(x->status));
+        copy(c.reason, sizeof c.reason, x->reason);
+        c.t_start = x->started;
+        c.median_ts = x->median_ts;
+        if (isfinite(x->ci95_ts) && isfinite(x->mean_ts)) {
+            c.ci_lo_ts = x->mean_ts - x->ci95_ts;
+            c.ci_hi_ts = x->mean_ts + x->ci95_ts;
+        }
+        c.cv = x->cv;
+        c.ttft_ms = x->ttft_ms;
+        c.model_bytes = x->model_size > 0 ? (uint64_t)x->model_size : 0;
+        c.n_params = x->model_params > 0 ? (uint64_t)x->model_params : 0;
+        c.peak_rss = x->peak_rss > 0 ? (uint64_t)x->peak_rss : 0;
+        c.throttled_reps = x->throttled_reps;
+        for (size_t k = 0; k < n_q; k++)
+            if (!strcmp(q[k].run_uuid, x->run_uuid) && q[k].model && q[k].recipe &&
+                !strcmp(q[k].model, x->model) && !strcmp(q[k].recipe, x->recipe)) {
+                c.kld = q[k].mean_kld;
+                c.ppl_delta = isfinite(q[k].ppl_ratio) ? q[k].ppl_ratio - 1.0 : NAN;
+            }
+        db_rep_t *reps = NULL;
+        size_t n_reps = 0;
+        if ((rc = db_reps_get(db, x->uuid, &reps, &n_reps)))
+            goto err;
+        double stack[64];
+        c.samples_ts = n_reps <= 64 ? stack : malloc(n_reps * sizeof *c.samples_ts);
+        if (!c.samples_ts) {
+            free(reps);
+            rc = mb_err_set(MB_ENOMEM, "out of memory for %zu reps", n_reps);
+            goto err;
+        }
+        for (size_t k = 0; k < n_reps; k++) {
+            if (isfinite(reps[k].tokens_per_s))
+                c.samples_ts[c.n_samples++] = reps[k].tokens_per_s;
+            if (isfinite(reps[k].temp_max) && !(reps[k].temp_max <= c.temp_max_c))
+                c.temp_max_c = reps[k].temp_max;
+        }
+        free(reps);
+        rc = reports_data_add_cell(d, &c);
+        if (c.samples_ts != stack)
+            free(c.samples_ts);
+        if (rc)
+            goto err;
+    }
+    for (size_t i = 0; i < d->n_runs; i++) {
+        db_sample_t *s = NULL;
+        size_t n = 0;
+        if ((rc = db_samples_get(db, d->runs[i].id, &s, &n)))
+            goto err;
+        for (size_t k = 0; k < n && !rc; k++) {
+            reports_sensor_t r;
+            copy(r.run_id, sizeof r.run_id, d->runs[i].id);
+            r.t = s[k].t;
+            r.temp_c = !strcmp(s[k].kind, "temp") ? s[k].value : NAN;
+            r.freq_mhz = !strcmp(s[k].kind, "freq") ? s[k].value : NAN;
+            r.ts = !strcmp(s[k].kind, "tps") ? s[k].value : NAN;
+            if (isfinite(r.temp_c) || isfinite(r.freq_mhz) || isfinite(r.ts))
+                rc = reports_data_add_sensor(d, &r);
+        }
+        free(s);
+        if (rc)
+            goto err;
+    }
+    db_runs_free(runs, n_runs);
+    db_cells_free(cells, n_cells);
+    db_quality_free(q, n_q);
+    db_close(db);
+    return 0;
+err:
+    db_runs_free(runs, n_runs);
+    db_cells_free(cells, n_cells);
+    db_quality_free(q, n_q);
+    db_close(db);
+    reports_data_free(d);
+    return rc;
+}

@@ -27,5 +27,6 @@ int cmd_probe(int argc, char **argv);
 int cmd_db(int argc, char **argv);
 int cmd_compare(int argc, char **argv);
 int cmd_recommend(int argc, char **argv);
+int cmd_models(int argc, char **argv);
 
 #endif

@@ -1,0 +1,367 @@
+/* cmd_models.c: `mobench models SUBCOMMAND`: a small dispatcher table.
+ * This file: `inspect` (a GGUF file's metadata, tensors, types, bits per
+ * weight). Catalog subcommands (`list`, `show`) live in cmd_models_catalog.c
+ * and join the table below with one row each. */
+#include "commands.h"
+#include "mb.h"
+#include "models.h"
+
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct {
+    const char *name;
+    int (*fn)(int argc, char **argv); /* argv[0] is the subcommand name */
+    const char *summary;
+} models_sub_t;
+
+static int models_inspect(int argc, char **argv);
+
+/* ---- the subcommand table ------------------------------------------------------ */
+static const models_sub_t models_subs[] = {
+    {"inspect", models_inspect, "a GGUF file: metadata, tensors, types, bits per weight"},
+    /* catalog rows (list, show) go here, implemented in cli/cmd_models_catalog.c */
+};
+
+static void models_usage(FILE *f)
+{
+    fprintf(f, "usage: mobench models SUBCOMMAND [options]\n\nsubcommands:\n");
+    for (size_t i = 0; i < MB_ARRAY_LEN(models_subs); i++)
+        fprintf(f, "  %-8s %s\n", models_subs[i].name, models_subs[i].summary);
+    fprintf(f, "\n'mobench models SUBCOMMAND --help' lists its options.\n");
+}
+
+int cmd_models(int argc, char **argv)
+{
+    if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
+        models_usage(argc < 2 ? stderr : stdout);
+        return argc < 2 ? MB_EXIT_USAGE : MB_EXIT_OK;
+    }
+    for (size_t i = 0; i < MB_ARRAY_LEN(models_subs); i++)
+        if (!strcmp(argv[1], models_subs[i].name))
+            return models_subs[i].fn(argc - 1, argv + 1);
+    return cli_usage_error("models", "unknown subcommand '%s' (see 'mobench models --help')",
+                           argv[1]);
+}
+
+/* ---- inspect ---------------------------------------------------------------------- */
+#define INSPECT_ARR_HEAD 5 /* array elements shown */
+
+/* One scalar or array element as text. */
+static void value_text(FILE *f, const models_gguf_value_t *v, size_t max_str)
+{
+    switch (v->type) {
+    case MODELS_GGUF_U8: case MODELS_GGUF_U16: case MODELS_GGUF_U32: case MODELS_GGUF_U64:
+        fprintf(f, "%" PRIu64, v->v.u64);
+        break;
+    case MODELS_GGUF_I8: case MODELS_GGUF_I16: case MODELS_GGUF_I32: case MODELS_GGUF_I64:
+        fprintf(f, "%" PRId64, v->v.i64);
+        break;
+    case MODELS_GGUF_F32: fprintf(f, "%.9g", (double)v->v.f32); break;
+    case MODELS_GGUF_F64: fprintf(f, "%.17g", v->v.f64); break;
+    case MODELS_GGUF_BOOL: fputs(v->v.b ? "true" : "false", f); break;
+    case MODELS_GGUF_STR: {
+        fputc('"', f);
+        size_t n = MB_MIN(v->str_len, max_str);
+        for (size_t i = 0; i < n; i++) {
+            unsigned char c = (unsigned char)v->str[i];
+            if (c == '"' || c == '\\')
+                fprintf(f, "\\%c", c);
+            else if (c < 0x20 || c == 0x7f)
+                fprintf(f, "\\x%02x", c);
+            else
+                fputc(c, f);
+        }
+        fputc('"', f);
+        if (n < v->str_len)
+            fprintf(f, "... (%zu bytes)", v->str_len);
+        break;
+    }
+    case MODELS_GGUF_ARR: {
+        fprintf(f, "[%s x %" PRIu64 "]", models_gguf_vtype_name(v->arr.type), v->arr.n);
+        uint64_t n = MB_MIN(v->arr.n, (uint64_t)INSPECT_ARR_HEAD);
+        fputs(n ? " " : "", f);
+        for (uint64_t i = 0; i < n; i++) {
+            models_gguf_value_t e;
+            if (models_gguf_arr_get(&v->arr, i, &e))
+                break;
+            if (i)
+                fputs(", ", f);
+            if (e.type == MODELS_GGUF_ARR)
+                fprintf(f, "[%s x %" PRIu64 "]", models_gguf_vtype_name(e.arr.type), e.arr.n);
+            else
+                value_text(f, &e, 40);
+        }
+        if (v->arr.n > n)
+            fputs(", ...", f);
+        break;
+    }
+    default: fputs("?", f);
+    }
+}
+
+/* A string with its exact length as JSON (strings in arrays are not NUL-terminated). */
+static void json_strn(mb_json_t *j, const char *s, size_t n)
+{
+    char *c = malloc(n + 1);
+    if (!c) {
+        mb_json_null(j);
+        return;
+    }
+    memcpy(c, s, n);
+    c[n] = '\0';
+    mb_json_str(j, c);
+    free(c);
+}
+
+static void value_json(mb_json_t *j, const models_gguf_value_t *v, int depth)
+{
+    switch (v->type) {
+    case MODELS_GGUF_U8: case MODELS_GGUF_U16: case MODELS_GGUF_U32: case MODELS_GGUF_U64:
+        if (v->v.u64 > INT64_MAX)
+            mb_json_num(j, (double)v->v.u64);
+        else
+            mb_json_int(j, (int64_t)v->v.u64);
+        break;
+    case MODELS_GGUF_I8: case MODELS_GGUF_I16: case MODELS_GGUF_I32: case MODELS_GGUF_I64:
+        mb_json_int(j, v->v.i64);
+        break;
+    case MODELS_GGUF_F32: mb_json_num(j, v->v.f32); break;
+    case MODELS_GGUF_F64: mb_json_num(j, v->v.f64); break;
+    case MODELS_GGUF_BOOL: mb_json_bool(j, v->v.b); break;
+    case MODELS_GGUF_STR: json_strn(j, v->str, v->str_len); break;
+    case MODELS_GGUF_ARR: {
+        /* summarized: element type, count, the first few elements */
+        mb_json_obj_begin(j);
+        mb_json_key(j, "array_of");
+        mb_json_str(j, models_gguf_vtype_name(v->arr.type));
+        mb_json_key(j, "n");
+        mb_json_int(j, (int64_t)MB_MIN(v->arr.n, (uint64_t)INT64_MAX));
+        mb_json_key(j, "head");
+        mb_json_arr_begin(j);
+        for (uint64_t i = 0; i < MB_MIN(v->arr.n, (uint64_t)INSPECT_ARR_HEAD); i++) {
+            models_gguf_value_t e;
+            if (models_gguf_arr_get(&v->arr, i, &e))
+                break;
+            if (depth < 4)
+                value_json(j, &e, depth + 1);
+            else
+                mb_json_null(j);
+        }
+        mb_json_arr_end(j);
+        mb_json_obj_end(j);
+        break;
+    }
+    default: mb_json_null(j);
+    }
+}
+
+typedef struct {
+    int64_t tensors;
+    int64_t params;
+    uint64_t bytes;
+} type_sum_t;
+
+static double bpw(uint64_t bytes, int64_t params) { return params ? 8.0 * (double)bytes / (double)params : 0; }
+
+static void shape_text(const models_gguf_tensor_t *t, char *buf, size_t len)
+{
+    size_t o = 0;
+    for (uint32_t d = 0; d < t->n_dims && o < len; d++)
+        o += (size_t)snprintf(buf + o, len - o, "%s%" PRId64, d ? " x " : "", t->ne[d]);
+}
+
+static int models_inspect(int argc, char **argv)
+{
+    const char *path = NULL;
+    bool json = false, sha = false;
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+            printf("usage: mobench models inspect FILE.gguf [--json] [--sha256]\n\n"
+                   "Reads a GGUF file (versions 2 and 3), checks every tensor's shape, type and\n"
+                   "position, and prints its metadata (arrays summarized: type, length, first %d\n"
+                   "elements), its tensors (type, shape, bytes, bits per weight), a summary per\n"
+                   "type, and the totals.\n\n"
+                   "  --json     one JSON object on stdout instead of tables\n"
+                   "  --sha256   also print the file's SHA-256 (reads the whole file)\n",
+                   INSPECT_ARR_HEAD);
+            return MB_EXIT_OK;
+        } else if (!strcmp(argv[i], "--json")) {
+            json = true;
+        } else if (!strcmp(argv[i], "--sha256")) {
+            sha = true;
+        } else if (argv[i][0] == '-' && argv[i][1]) {
+            return cli_usage_error("models inspect", "unknown option '%s'", argv[i]);
+        } else if (path) {
+            return cli_usage_error("models inspect", "one file at a time ('%s' and '%s')", path,
+                                   argv[i]);
+        } else {
+            path = argv[i];
+        }
+    }
+    if (!path)
+        return cli_usage_error("models inspect", "which file? mobench models inspect FILE.gguf");
+
+    models_gguf_t *g;
+    int rc = models_gguf_open(path, &g);
+    if (rc)
+        return cli_fail("models inspect", rc);
+    char hex[65] = "";
+    if (sha)
+        models_gguf_sha256(g, hex);
+
+    type_sum_t sums[ENGINE_TYPE_COUNT];
+    memset(sums, 0, sizeof sums);
+    int64_t total_params = 0;
+    uint64_t total_bytes = 0;
+    for (int64_t i = 0; i < models_gguf_n_tensors(g); i++) {
+        const models_gguf_tensor_t *t = models_gguf_tensor(g, i);
+        type_sum_t *s = &sums[t->type];
+        s->tensors++;
+        s->params += models_gguf_tensor_nelem(t);
+        s->bytes += t->nbytes;
+        total_params += models_gguf_tensor_nelem(t);
+        total_bytes += t->nbytes;
+    }
+    const char *arch = NULL;
+    models_gguf_get_str(g, "general.architecture", &arch);
+
+    if (json) {
+        mb_json_t j;
+        mb_json_init(&j, stdout, true);
+        mb_json_obj_begin(&j);
+        mb_json_key(&j, "file");
+        mb_json_str(&j, path);
+        mb_json_key(&j, "gguf_version");
+        mb_json_int(&j, models_gguf_version(g));
+        mb_json_key(&j, "file_bytes");
+        mb_json_int(&j, (int64_t)models_gguf_file_size(g));
+        mb_json_key(&j, "alignment");
+        mb_json_int(&j, models_gguf_alignment(g));
+        mb_json_key(&j, "data_offset");
+        mb_json_int(&j, (int64_t)models_gguf_data_offset(g));
+        if (sha) {
+            mb_json_key(&j, "sha256");
+            mb_json_str(&j, hex);
+        }
+        mb_json_key(&j, "architecture");
+        mb_json_str(&j, arch);
+        mb_json_key(&j, "metadata");
+        mb_json_obj_begin(&j);
+        for (int64_t i = 0; i < models_gguf_n_kv(g); i++) {
+            models_gguf_value_t v;
+            models_gguf_kv_value(g, i, &v);
+            mb_json_key(&j, models_gguf_kv_key(g, i));
+            value_json(&j, &v, 0);
+        }
+        mb_json_obj_end(&j);
+        mb_json_key(&j, "tensors");
+        mb_json_arr_begin(&j);
+        for (int64_t i = 0; i < models_gguf_n_tensors(g); i++) {
+            const models_gguf_tensor_t *t = models_gguf_tensor(g, i);
+            mb_json_obj_begin(&j);
+            mb_json_key(&j, "name");
+            mb_json_str(&j, t->name);
+            mb_json_key(&j, "type");
+            mb_json_str(&j, engine_type_name(t->type));
+            mb_json_key(&j, "shape");
+            mb_json_arr_begin(&j);
+            for (uint32_t d = 0; d < t->n_dims; d++)
+                mb_json_int(&j, t->ne[d]);
+            mb_json_arr_end(&j);
+            mb_json_key(&j, "offset");
+            mb_json_int(&j, (int64_t)t->offset);
+            mb_json_key(&j, "bytes");
+            mb_json_int(&j, (int64_t)t->nbytes);
+            mb_json_key(&j, "bpw");
+            mb_json_num(&j, bpw(t->nbytes, models_gguf_tensor_nelem(t)));
+            mb_json_obj_end(&j);
+        }
+        mb_json_arr_end(&j);
+        mb_json_key(&j, "types");
+        mb_json_arr_begin(&j);
+        for (int ty = 0; ty < ENGINE_TYPE_COUNT; ty++) {
+            if (!sums[ty].tensors)
+                continue;
+            mb_json_obj_begin(&j);
+            mb_json_key(&j, "type");
+            mb_json_str(&j, engine_type_name((engine_type_t)ty));
+            mb_json_key(&j, "tensors");
+            mb_json_int(&j, sums[ty].tensors);
+            mb_json_key(&j, "params");
+            mb_json_int(&j, sums[ty].params);
+            mb_json_key(&j, "bytes");
+            mb_json_int(&j, (int64_t)sums[ty].bytes);
+            mb_json_key(&j, "bpw");
+            mb_json_num(&j, bpw(sums[ty].bytes, sums[ty].params));
+            mb_json_obj_end(&j);
+        }
+        mb_json_arr_end(&j);
+        mb_json_key(&j, "n_tensors");
+        mb_json_int(&j, models_gguf_n_tensors(g));
+        mb_json_key(&j, "params");
+        mb_json_int(&j, total_params);
+        mb_json_key(&j, "tensor_bytes");
+        mb_json_int(&j, (int64_t)total_bytes);
+        mb_json_key(&j, "bpw");
+        mb_json_num(&j, bpw(total_bytes, total_params));
+        mb_json_obj_end(&j);
+        fputc('\n', stdout);
+        models_gguf_close(g);
+        return MB_EXIT_OK;
+    }
+
+    char fsz[32], tsz[32];
+    mb_fmt_bytes(models_gguf_file_size(g), fsz, sizeof fsz);
+    printf("%s: GGUF v%u, %s, architecture %s\n", path, models_gguf_version(g), fsz,
+           arch ? arch : "(none)");
+    printf("%lld metadata keys, %lld tensors, alignment %u, data at offset %llu\n",
+           (long long)models_gguf_n_kv(g), (long long)models_gguf_n_tensors(g),
+           models_gguf_alignment(g), (unsigned long long)models_gguf_data_offset(g));
+    if (sha)
+        printf("sha256 %s\n", hex);
+
+    printf("\nmetadata:\n");
+    size_t kw = 10;
+    for (int64_t i = 0; i < models_gguf_n_kv(g); i++)
+        kw = MB_MAX(kw, strlen(models_gguf_kv_key(g, i)));
+    kw = MB_MIN(kw, (size_t)48);
+    for (int64_t i = 0; i < models_gguf_n_kv(g); i++) {
+        models_gguf_value_t v;
+        models_gguf_kv_value(g, i, &v);
+        printf("  %-*s %-4s ", (int)kw, models_gguf_kv_key(g, i), models_gguf_vtype_name(v.type));
+        value_text(stdout, &v, 200);
+        putchar('\n');
+    }
+
+    size_t nw = 6;
+    for (int64_t i = 0; i < models_gguf_n_tensors(g); i++)
+        nw = MB_MAX(nw, strlen(models_gguf_tensor(g, i)->name));
+    printf("\ntensors:\n  %-*s %-6s %-22s %12s %6s\n", (int)nw, "name", "type", "shape", "bytes",
+           "bpw");
+    for (int64_t i = 0; i < models_gguf_n_tensors(g); i++) {
+        const models_gguf_tensor_t *t = models_gguf_tensor(g, i);
+        char shape[96];
+        shape_text(t, shape, sizeof shape);
+        printf("  %-*s %-6s %-22s %12zu %6.2f\n", (int)nw, t->name, engine_type_name(t->type),
+               shape, t->nbytes, bpw(t->nbytes, models_gguf_tensor_nelem(t)));
+    }
+
+    printf("\ntypes:\n  %-6s %7s %14s %14s %6s\n", "type", "tensors", "params", "bytes", "bpw");
+    for (int ty = 0; ty < ENGINE_TYPE_COUNT; ty++) {
+        if (!sums[ty].tensors)
+            continue;
+        printf("  %-6s %7lld %14lld %14llu %6.3f\n", engine_type_name((engine_type_t)ty),
+               (long long)sums[ty].tensors, (long long)sums[ty].params,
+               (unsigned long long)sums[ty].bytes, bpw(sums[ty].bytes, sums[ty].params));
+    }
+    mb_fmt_bytes(total_bytes, tsz, sizeof tsz);
+    printf("  %-6s %7lld %14lld %14llu %6.3f\n", "total", (long long)models_gguf_n_tensors(g),
+           (long long)total_params, (unsigned long long)total_bytes,
+           bpw(total_bytes, total_params));
+    printf("\n%lld parameters in %s of tensor data: %.3f bits per weight\n",
+           (long long)total_params, tsz, bpw(total_bytes, total_params));
+    models_gguf_close(g);
+    return MB_EXIT_OK;
+}

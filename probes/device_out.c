@@ -461,12 +461,16 @@ void probes_device_print(const probes_device_t *d, FILE *f)
     fprintf(f, "  %-14s %s\n", "vendor", s_or(&d->cpu.vendor, b1, sizeof b1));
     fprintf(f, "  %-14s %s\n", "brand", s_or(&d->cpu.brand, b1, sizeof b1));
     fprintf(f, "  %-14s %s\n", "uarch", s_or(&d->cpu.uarch, b1, sizeof b1));
-    if (d->cpu.family.ok || d->cpu.model.ok)
-        fprintf(f, "  %-14s family %" PRId64 " (0x%" PRIx64 "), model %" PRId64 " (0x%" PRIx64 "), stepping %" PRId64
-                   "\n",
-                "id", d->cpu.family.ok ? d->cpu.family.v : -1, d->cpu.family.ok ? d->cpu.family.v : 0,
-                d->cpu.model.ok ? d->cpu.model.v : -1, d->cpu.model.ok ? d->cpu.model.v : 0,
-                d->cpu.stepping.ok ? d->cpu.stepping.v : -1);
+    if (d->cpu.family.ok || d->cpu.model.ok || d->cpu.stepping.ok) {
+        fprintf(f, "  %-14s", "id");
+        if (d->cpu.family.ok)
+            fprintf(f, " family %" PRId64 " (0x%" PRIx64 ")", d->cpu.family.v, d->cpu.family.v);
+        if (d->cpu.model.ok)
+            fprintf(f, " model %" PRId64 " (0x%" PRIx64 ")", d->cpu.model.v, d->cpu.model.v);
+        if (d->cpu.stepping.ok)
+            fprintf(f, " stepping %" PRId64, d->cpu.stepping.v);
+        fputc('\n', f);
+    }
     fprintf(f, "  %-14s packages %s, cores %s, threads %s\n", "topology",
             d->cpu.packages.ok ? (snprintf(b1, sizeof b1, "%" PRId64, d->cpu.packages.v), b1) : "n/a",
             d->cpu.cores.ok ? (snprintf(b2, sizeof b2, "%" PRId64, d->cpu.cores.v), b2) : "n/a",

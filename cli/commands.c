@@ -4,6 +4,7 @@
 const mb_command_t mb_commands[] = {
     {"help", cmd_help, "list the commands, or explain one: mobench help COMMAND"},
     {"version", cmd_version, "print the version and the git commit of this build"},
+    {"kernels", cmd_kernels, "matmul kernel speed per format vs measured read bandwidth and peak"},
     {"probe", cmd_probe, "what the device is: CPU, ISA, clusters, memory, thermal, power (--roofline: measured ceilings)"},
     {"db", cmd_db, "check, export (csv/json) or merge results databases"},
     {"compare", cmd_compare, "did a run get slower? per-cell verdicts between two runs (exit 3 on regression)"},

@@ -452,11 +452,9 @@ uint64_t models_spec_kv_bytes(const models_spec_t *spec, int64_t n_tokens)
     for (int il = 0; il < hp->n_layer; il++) {
         if (engine_layer_kv_source(hp, il) != il)
             continue;
-        /* Sliding-window layers only ever need swa_window positions. */
-        int64_t pos = n_tokens;
-        if (engine_layer_is_swa(hp, il) && hp->swa_window > 0 && pos > hp->swa_window)
-            pos = hp->swa_window;
-        s += per_layer * (uint64_t)pos;
+        /* As the engine allocates it: sliding-window layers keep every
+         * position too (a ring buffer of swa_window would do; not done). */
+        s += per_layer * (uint64_t)n_tokens;
     }
     return s;
 }

@@ -29,6 +29,7 @@
  * is wrong and the file offset. */
 
 #define MODELS_GGUF_DEFAULT_ALIGNMENT 32
+#define MODELS_GGUF_MAX_ALIGNMENT 65536 /* general.alignment above this is refused (64 KiB pages) */
 #define MODELS_GGUF_MAX_DIMS 4
 #define MODELS_GGUF_MAX_NAME 64     /* tensor name length (spec: at most 64 bytes) */
 #define MODELS_GGUF_MAX_ARR_DEPTH 8 /* nesting of arrays in arrays */
@@ -247,7 +248,8 @@ int64_t models_tensor_nelem(const models_tensor_info_t *t);
 uint64_t models_spec_params(const models_spec_t *spec);
 /* Parameters the engine reads per token (no embedding tables, no AltUp). */
 uint64_t models_spec_params_compute(const models_spec_t *spec);
-/* F16 K+V bytes for n_tokens positions (KV-shared layers own none). */
+/* F16 K+V bytes for n_tokens positions, as engine_ctx_create allocates them
+ * (KV-shared layers own none; sliding-window layers keep all positions). */
 uint64_t models_spec_kv_bytes(const models_spec_t *spec, int64_t n_tokens);
 /* Weight bytes when each tensor gets pick(tensor) (engine_row_size per row);
  * MB_EINVAL if a row length does not fit the chosen type. */
@@ -267,6 +269,11 @@ engine_tensor_t *models_model_slot(engine_model_t *m, const char *name);
 /* Fills out (models_tensor_nelem(t) floats) with tensor t's values. */
 int models_synth_tensor(const models_spec_t *spec, uint64_t seed, const models_tensor_info_t *t,
                         float *out);
+/* Rows row0..row0+nrows-1 only (rows of ne[0] values; a 3-D tensor has
+ * ne[1]*ne[2] rows): each row has its own stream, so threads can split a
+ * tensor and results do not depend on the split. */
+int models_synth_rows(const models_spec_t *spec, uint64_t seed, const models_tensor_info_t *t,
+                      int64_t row0, int64_t nrows, float *out);
 /* A whole F32 model in memory (small models, tests, quality reference).
  * type: F32, F16 or BF16 for the matrices (norms stay F32). */
 int models_synth_build(const models_spec_t *spec, uint64_t seed, engine_type_t type,

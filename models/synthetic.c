@@ -1,0 +1,363 @@
+/* synthetic.c: deterministic trained-like weights at a model's real shapes
+ * (docs/SYNTHETIC.md). Each tensor is a function of (model name, seed,
+ * tensor name) and each of its rows has its own PRNG stream, so tensors and
+ * rows can be generated in any order, by any number of threads, one at a time.
+ *
+ * Value of row r, column i of a matrix:
+ *   w = std_tensor * row_scale[r] * col_scale[i] * t5(u)
+ * t5: Student-t with 5 degrees of freedom scaled to unit variance (heavy
+ * tails), by inverse CDF from a table; row_scale: log-normal (sigma 0.2), so
+ * blocks differ in range; col_scale: a few outlier input channels of the
+ * residual stream (the same channels in every matrix of a model) x6, and
+ * matrices writing the residual stream have those rows x3. Norm weights are
+ * positive, log-normal around their role's usual value. */
+#include "models.h"
+
+#include <math.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define T5_TABLE 65536
+#define T5_NU 5.0
+
+static float t5_table[T5_TABLE + 1];
+static pthread_once_t t5_once = PTHREAD_ONCE_INIT;
+
+/* CDF of Student-t with 5 degrees of freedom (closed form for odd nu). */
+static double t5_cdf(double t)
+{
+    double th = atan(t / sqrt(T5_NU));
+    double c = cos(th), s = sin(th);
+    return 0.5 + (th + s * c * (1.0 + 2.0 / 3.0 * c * c)) / M_PI;
+}
+
+static void t5_init(void)
+{
+    const double unit = sqrt((T5_NU - 2) / T5_NU); /* variance nu/(nu-2) -> 1 */
+    for (int i = 0; i <= T5_TABLE; i++) {
+        /* midpoints keep the end points finite: u in (0, 1) */
+        double u = (i + 0.5) / (T5_TABLE + 1.0);
+        double lo = -1e3, hi = 1e3;
+        for (int it = 0; it < 80; it++) {
+            double mid = 0.5 * (lo + hi);
+            if (t5_cdf(mid) < u)
+                lo = mid;
+            else
+                hi = mid;
+        }
+        t5_table[i] = (float)(0.5 * (lo + hi) * unit);
+    }
+}
+
+/* ---- PRNG: splitmix64 to seed, xoshiro256** to draw ------------------------ */
+
+typedef struct {
+    uint64_t s[4];
+} rng_t;
+
+static uint64_t splitmix64(uint64_t *x)
+{
+    uint64_t z = (*x += 0x9E3779B97F4A7C15ull);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return z ^ (z >> 31);
+}
+
+static void rng_seed(rng_t *r, uint64_t seed)
+{
+    for (int i = 0; i < 4; i++)
+        r->s[i] = splitmix64(&seed);
+}
+
+static uint64_t rotl(uint64_t x, int k)
+{
+    return (x << k) | (x >> (64 - k));
+}
+
+static uint64_t rng_next(rng_t *r)
+{
+    uint64_t *s = r->s;
+    uint64_t out = rotl(s[1] * 5, 7) * 9;
+    uint64_t t = s[1] << 17;
+    s[2] ^= s[0];
+    s[3] ^= s[1];
+    s[1] ^= s[2];
+    s[0] ^= s[3];
+    s[2] ^= t;
+    s[3] = rotl(s[3], 45);
+    return out;
+}
+
+/* uniform 32 bits -> unit-variance t5 (table with linear interpolation) */
+static float t5_draw(uint32_t u)
+{
+    uint32_t idx = u >> 16;
+    float frac = (float)(u & 0xFFFF) * (1.0f / 65536.0f);
+    return t5_table[idx] + (t5_table[idx + 1] - t5_table[idx]) * frac;
+}
+
+static double rng_normal(rng_t *r)
+{
+    double u1 = ((rng_next(r) >> 11) + 0.5) * (1.0 / 9007199254740992.0);
+    double u2 = ((rng_next(r) >> 11) + 0.5) * (1.0 / 9007199254740992.0);
+    return sqrt(-2.0 * log(u1)) * cos(2.0 * M_PI * u2);
+}
+
+static uint64_t fnv1a(uint64_t h, const char *s)
+{
+    for (; *s; s++) {
+        h ^= (unsigned char)*s;
+        h *= 0x100000001B3ull;
+    }
+    return h;
+}
+
+static uint64_t tensor_seed(const models_spec_t *spec, uint64_t seed, const char *name)
+{
+    uint64_t h = fnv1a(0xCBF29CE484222325ull, spec->name);
+    h = fnv1a(h ^ 0xFF, name);
+    uint64_t x = h ^ (seed * 0xD1B54A32D192ED03ull);
+    return splitmix64(&x);
+}
+
+/* ---- parameters of the generator ------------------------------------------- */
+
+#define ROW_SIGMA 0.2       /* log-normal spread of row scales */
+#define OUTLIER_COL_GAIN 6.0
+#define OUTLIER_ROW_GAIN 3.0
+
+/* Gain times 1/sqrt(fan_in) is a matrix's standard deviation. */
+static double matrix_gain(const models_tensor_info_t *t)
+{
+    const char *n = t->name;
+    switch (t->role) {
+    case MODELS_ROLE_ATTN_Q:
+    case MODELS_ROLE_ATTN_K:
+        return 1.2; /* peaked attention: q.k/sqrt(d) spread of about 1.4 */
+    case MODELS_ROLE_ATTN_V:
+        return 0.8;
+    case MODELS_ROLE_ATTN_QKV:
+        return 1.0;
+    case MODELS_ROLE_ATTN_OUT:
+    case MODELS_ROLE_FFN_DOWN:
+        return 0.5; /* residual writers: the stream grows slowly with depth */
+    case MODELS_ROLE_FFN_GATE:
+    case MODELS_ROLE_FFN_UP:
+    case MODELS_ROLE_FFN_GATE_UP:
+        return 1.0;
+    case MODELS_ROLE_LAUREL:
+        return strstr(n, "laurel_r") ? 0.5 : 1.0;
+    case MODELS_ROLE_PLE:
+        return strstr(n, ".proj.") ? 0.5 : 1.0;
+    case MODELS_ROLE_ALTUP:
+        return 0.1;
+    default:
+        return 1.0;
+    }
+}
+
+/* Usual value of a norm weight (RMSNorm multiplies by it). */
+static double norm_center(const models_tensor_info_t *t)
+{
+    const char *n = t->name;
+    if (!strcmp(n, "output_norm.weight"))
+        return 2.0; /* sets the logit spread: peaked next-token distributions */
+    if (strstr(n, "altup_correct_scale"))
+        return 1.0;
+    if (strstr(n, "post_attention_norm") || strstr(n, "post_ffw_norm") ||
+        strstr(n, "laurel_post_norm") || strstr(n, ".post_norm."))
+        return 0.5; /* gemma's sandwich norms damp each branch */
+    return 1.0;
+}
+
+/* The residual-stream outlier channels of a model: n_embd/256 of them (at
+ * least 1), the same in every matrix. */
+static bool is_outlier_channel(const models_spec_t *spec, uint64_t seed, int64_t i)
+{
+    int64_t E = spec->hp.n_embd;
+    int n = (int)MB_MAX(1, E / 256);
+    uint64_t x = fnv1a(0x84222325CBF29CE4ull, spec->name) ^ (seed * 0x9E3779B97F4A7C15ull);
+    for (int k = 0; k < n; k++)
+        if ((int64_t)(splitmix64(&x) % (uint64_t)E) == i)
+            return true;
+    return false;
+}
+
+static bool is_norm(const models_tensor_info_t *t)
+{
+    return t->role == MODELS_ROLE_NORM ||
+           (t->role == MODELS_ROLE_ALTUP && strstr(t->name, "norm")) ||
+           strstr(t->name, "altup_correct_scale");
+}
+
+int models_synth_rows(const models_spec_t *spec, uint64_t seed, const models_tensor_info_t *t,
+                      int64_t row0, int64_t nrows, float *out)
+{
+    pthread_once(&t5_once, t5_init);
+    const int64_t cols = t->ne[0], rows = t->ne[1] * t->ne[2] * t->ne[3];
+    if (row0 < 0 || nrows < 0 || row0 + nrows > rows)
+        return mb_err_set(MB_ERANGE, "synthetic: rows %lld..%lld outside tensor %s (%lld rows)",
+                          (long long)row0, (long long)(row0 + nrows), t->name, (long long)rows);
+    const uint64_t ts = tensor_seed(spec, seed, t->name);
+    const int64_t E = spec->hp.n_embd;
+    if (is_norm(t)) {
+        /* one row: positive, log-normal around the role's value */
+        rng_t r;
+        rng_seed(&r, ts);
+        double c = norm_center(t);
+        for (int64_t i = 0; i < cols * nrows; i++)
+            out[i] = (float)(c * exp(0.1 * rng_normal(&r)));
+        return MB_OK;
+    }
+    double fan_in = (double)cols;
+    if (t->role == MODELS_ROLE_TOKEN_EMBD || t->role == MODELS_ROLE_OUTPUT)
+        fan_in = (double)E;
+    if (t->role == MODELS_ROLE_PLE_EMBD)
+        fan_in = (double)spec->hp.n_embd_per_layer; /* scaled by sqrt(P) when read */
+    const double std = matrix_gain(t) / sqrt(fan_in);
+    /* columns reading the residual stream carry its outlier channels */
+    const bool reads_resid = cols == E && t->role != MODELS_ROLE_PLE_EMBD;
+    const bool writes_resid = (t->role == MODELS_ROLE_ATTN_OUT || t->role == MODELS_ROLE_FFN_DOWN ||
+                               (t->role == MODELS_ROLE_PLE && strstr(t->name, ".proj."))) &&
+                              rows == E;
+    float *colg = NULL;
+    if (reads_resid) {
+        colg = malloc((size_t)cols * sizeof *colg);
+        if (!colg)
+            return mb_err_set(MB_ENOMEM, "synthetic: out of memory");
+        for (int64_t i = 0; i < cols; i++)
+            colg[i] = is_outlier_channel(spec, seed, i) ? (float)OUTLIER_COL_GAIN : 1.0f;
+    }
+    for (int64_t r = row0; r < row0 + nrows; r++) {
+        rng_t g;
+        rng_seed(&g, ts ^ ((uint64_t)(r + 1) * 0xA24BAED4963EE407ull));
+        double rs = std * exp(ROW_SIGMA * rng_normal(&g) - 0.5 * ROW_SIGMA * ROW_SIGMA);
+        if (writes_resid && is_outlier_channel(spec, seed, r))
+            rs *= OUTLIER_ROW_GAIN;
+        float s = (float)rs;
+        float *o = out + (r - row0) * cols;
+        int64_t i = 0;
+        for (; i + 1 < cols; i += 2) {
+            uint64_t u = rng_next(&g);
+            o[i] = s * t5_draw((uint32_t)u);
+            o[i + 1] = s * t5_draw((uint32_t)(u >> 32));
+        }
+        if (i < cols)
+            o[i] = s * t5_draw((uint32_t)rng_next(&g));
+        if (colg)
+            for (int64_t j = 0; j < cols; j++)
+                o[j] *= colg[j];
+    }
+    free(colg);
+    return MB_OK;
+}
+
+int models_synth_tensor(const models_spec_t *spec, uint64_t seed, const models_tensor_info_t *t,
+                        float *out)
+{
+    return models_synth_rows(spec, seed, t, 0, t->ne[1] * t->ne[2] * t->ne[3], out);
+}
+
+/* ---- whole model in memory ------------------------------------------------- */
+
+/* The blobs of a built model live after its layers, in one allocation list. */
+typedef struct {
+    engine_model_t m;
+    void **blobs;
+    int n_blobs;
+} synth_model_t;
+
+void models_synth_free(engine_model_t *m)
+{
+    if (!m)
+        return;
+    synth_model_t *s = (synth_model_t *)m; /* m is the first member */
+    engine_model_release(m);
+    for (int i = 0; i < s->n_blobs; i++)
+        free(s->blobs[i]);
+    free(s->blobs);
+    free(m->layers);
+    free(s);
+}
+
+int models_synth_build(const models_spec_t *spec, uint64_t seed, engine_type_t type,
+                       engine_model_t **out)
+{
+    *out = NULL;
+    if (type != ENGINE_TYPE_F32 && type != ENGINE_TYPE_F16 && type != ENGINE_TYPE_BF16)
+        return mb_err_set(MB_EINVAL, "synthetic: in-memory models are F32, F16 or BF16 (got %s); "
+                          "quantized models come from 'mobench models build'",
+                          engine_type_name(type));
+    models_tensor_info_t *ts = NULL;
+    int n = 0;
+    int rc = models_spec_tensors(spec, &ts, &n);
+    if (rc)
+        return rc;
+    synth_model_t *s = calloc(1, sizeof *s);
+    float *tmp = NULL;
+    if (!s || !(s->blobs = calloc((size_t)n, sizeof *s->blobs)) ||
+        !(s->m.layers = calloc((size_t)spec->hp.n_layer, sizeof *s->m.layers))) {
+        rc = mb_err_set(MB_ENOMEM, "synthetic: out of memory building %s", spec->name);
+        goto err;
+    }
+    s->m.hp = spec->hp;
+    for (int i = 0; i < n; i++) {
+        const models_tensor_info_t *t = &ts[i];
+        engine_tensor_t *slot = models_model_slot(&s->m, t->name);
+        if (!t->computed || !slot)
+            continue; /* stored in real checkpoints, not read by the engine */
+        int64_t ne = models_tensor_nelem(t);
+        engine_type_t tt = t->n_dims == 1 ? ENGINE_TYPE_F32 : type;
+        size_t nbytes = engine_row_size(tt, t->ne[0]) * (size_t)(ne / t->ne[0]);
+        void *data = malloc(nbytes);
+        if (!data) {
+            rc = mb_err_set(MB_ENOMEM, "synthetic: out of memory for %s of %s (%zu bytes)",
+                            t->name, spec->name, nbytes);
+            goto err;
+        }
+        s->blobs[s->n_blobs++] = data;
+        if (tt == ENGINE_TYPE_F32) {
+            rc = models_synth_tensor(spec, seed, t, data);
+        } else {
+            /* convert row by row: no full F32 copy of big tensors */
+            int64_t rows = ne / t->ne[0];
+            free(tmp);
+            tmp = malloc((size_t)t->ne[0] * sizeof *tmp);
+            if (!tmp) {
+                rc = mb_err_set(MB_ENOMEM, "synthetic: out of memory");
+                goto err;
+            }
+            uint16_t *d = data;
+            for (int64_t r = 0; r < rows && rc == MB_OK; r++) {
+                rc = models_synth_rows(spec, seed, t, r, 1, tmp);
+                for (int64_t j = 0; j < t->ne[0]; j++)
+                    d[r * t->ne[0] + j] = tt == ENGINE_TYPE_F16 ? engine_f32_to_f16(tmp[j])
+                                                                : engine_f32_to_bf16(tmp[j]);
+            }
+        }
+        if (rc)
+            goto err;
+        slot->name = NULL;
+        slot->type = tt;
+        slot->ne[0] = t->ne[0];
+        slot->ne[1] = t->ne[1] * t->ne[2] * t->ne[3];
+        slot->ne[2] = slot->ne[3] = 1;
+        slot->data = data;
+        slot->nbytes = nbytes;
+    }
+    free(tmp);
+    tmp = NULL;
+    free(ts);
+    ts = NULL;
+    if ((rc = engine_model_prepare(&s->m)))
+        goto err;
+    *out = &s->m;
+    return MB_OK;
+err:
+    free(tmp);
+    free(ts);
+    if (s)
+        models_synth_free(&s->m);
+    return rc;
+}

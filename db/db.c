@@ -11,6 +11,23 @@
 #include <time.h>
 #include <unistd.h>
 
+/* access(2) for the effective user (a test may drop root with seteuid). */
+static int can(const char *p, int mode)
+{
+    return faccessat(AT_FDCWD, p, mode, AT_EACCESS);
+}
+
+static void dir_of(const char *path, char *out, size_t len)
+{
+    const char *slash = strrchr(path, '/');
+    if (!slash)
+        snprintf(out, len, ".");
+    else if (slash == path)
+        snprintf(out, len, "/");
+    else
+        snprintf(out, len, "%.*s", (int)(slash - path), path);
+}
+
 /* ---- errors --------------------------------------------------------------- */
 int db_sqlite_err(sqlite3 *h, const char *path, int rc, const char *what)
 {
@@ -35,7 +52,16 @@ int db_sqlite_err(sqlite3 *h, const char *path, int rc, const char *what)
                           "%s: database %s is read-only (%s): check the permissions of the "
                           "file and its directory, or choose another file with --db",
                           what, path, emsg);
-    case SQLITE_CANTOPEN:
+    case SQLITE_CANTOPEN: {
+        /* sqlite3_system_errno() may come from a fallback attempt: look at
+         * the file and its directory ourselves. */
+        char dir[4096];
+        struct stat sb;
+        dir_of(path, dir, sizeof dir);
+        if (stat(dir, &sb) != 0)
+            sys = ENOENT;
+        else if (can(dir, W_OK) != 0 || (can(path, F_OK) == 0 && can(path, R_OK) != 0))
+            sys = EACCES;
         if (sys == EACCES || sys == EPERM || sys == EROFS)
             return mb_err_set(MB_EPERM,
                               "%s: cannot open database %s: %s: check the permissions of "
@@ -46,6 +72,7 @@ int db_sqlite_err(sqlite3 *h, const char *path, int rc, const char *what)
                               "not exist: create it or choose another file with --db",
                               what, path);
         return mb_err_set(MB_EIO, "%s: cannot open database %s: %s", what, path, emsg);
+    }
     case SQLITE_NOTADB:
     case SQLITE_CORRUPT:
         return mb_err_set(MB_EFORMAT,
@@ -204,15 +231,41 @@ static int pragma_text(db_t *db, const char *sql, char *out, size_t len)
     return err;
 }
 
-static void dir_of(const char *path, char *out, size_t len)
+
+/* A reader of a WAL database needs the -shm file, or must be able to create
+ * it. In a directory we cannot write, with no -shm and no pending -wal, the
+ * file alone holds every row: read it as an immutable snapshot. Sets *uri
+ * (malloc'd) in that case, leaves it NULL otherwise. */
+static int readonly_uri(const char *path, char **uri)
 {
-    const char *slash = strrchr(path, '/');
-    if (!slash)
-        snprintf(out, len, ".");
-    else if (slash == path)
-        snprintf(out, len, "/");
-    else
-        snprintf(out, len, "%.*s", (int)(slash - path), path);
+    char dir[4096], aux[4200];
+    struct stat sb;
+    *uri = NULL;
+    dir_of(path, dir, sizeof dir);
+    if (can(dir, W_OK) == 0)
+        return 0;
+    snprintf(aux, sizeof aux, "%s-shm", path);
+    if (can(aux, F_OK) == 0)
+        return 0;
+    snprintf(aux, sizeof aux, "%s-wal", path);
+    if (stat(aux, &sb) == 0 && sb.st_size > 0)
+        return mb_err_set(MB_EPERM, "database %s has unsaved changes in %s but its directory "
+                          "is not writable, so they cannot be read: open it once by a user "
+                          "who may write %s", path, aux, dir);
+    size_t len = strlen(path);
+    char *u = malloc(len * 3 + 32);
+    if (!u)
+        return mb_err_set(MB_ENOMEM, "out of memory opening %s", path);
+    char *o = u + sprintf(u, "file:");
+    for (const char *p = path; *p; p++) {
+        if (*p == '?' || *p == '#' || *p == '%')
+            o += sprintf(o, "%%%02X", (unsigned char)*p);
+        else
+            *o++ = *p;
+    }
+    strcpy(o, "?immutable=1");
+    *uri = u;
+    return 0;
 }
 
 int db_open(const char *path, unsigned flags, db_t **out)
@@ -242,8 +295,13 @@ int db_open(const char *path, unsigned flags, db_t **out)
         goto err;
     }
     int oflags = ro ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
-    errno = 0;
-    int rc = sqlite3_open_v2(path, &db->h, oflags, NULL);
+    char *uri = NULL;
+    if (ro && (err = readonly_uri(path, &uri)))
+        goto err;
+    if (uri)
+        oflags |= SQLITE_OPEN_URI;
+    int rc = sqlite3_open_v2(uri ? uri : path, &db->h, oflags, NULL);
+    free(uri);
     if (rc != SQLITE_OK) {
         err = db_fail(db, rc, "opening");
         goto err;
@@ -264,7 +322,7 @@ int db_open(const char *path, unsigned flags, db_t **out)
         if (strcmp(mode, "wal") != 0) {
             char dir[4096];
             dir_of(path, dir, sizeof dir);
-            if (access(dir, W_OK) != 0) {
+            if (can(dir, W_OK) != 0) {
                 err = mb_err_set(MB_EPERM, "database %s cannot be written: its directory %s "
                                  "is not writable (SQLite needs to create its -wal file "
                                  "there): check permissions, or choose another file with --db",

@@ -443,9 +443,9 @@ static int parse_header(models_gguf_t *g)
                               g->name, (unsigned long long)kv->offset,
                               models_gguf_vtype_name((models_gguf_vtype_t)kv->node.type));
         uint64_t a = kv->node.val.v.u64;
-        if (a == 0 || (a & (a - 1)) || a > (1u << 30))
+        if (a == 0 || (a & (a - 1)) || a > MODELS_GGUF_MAX_ALIGNMENT)
             return mb_err_set(MB_EFORMAT, "%s: key 'general.alignment' at offset %llu is %llu, "
-                                          "not a power of two up to 2^30",
+                                          "not a power of two up to 65536",
                               g->name, (unsigned long long)kv->offset, (unsigned long long)a);
         g->alignment = (uint32_t)a;
     }

@@ -514,9 +514,9 @@ static int writer_alignment(const models_gguf_writer_t *w, uint64_t *out)
                 return mb_err_set(MB_EINVAL, "GGUF key 'general.alignment' must be u32");
             uint64_t a = (uint64_t)n->raw[0] | (uint64_t)n->raw[1] << 8 |
                          (uint64_t)n->raw[2] << 16 | (uint64_t)n->raw[3] << 24;
-            if (a == 0 || (a & (a - 1)) || a > (1u << 30))
+            if (a == 0 || (a & (a - 1)) || a > MODELS_GGUF_MAX_ALIGNMENT)
                 return mb_err_set(MB_EINVAL, "GGUF key 'general.alignment' = %llu is not a power "
-                                             "of two up to 2^30",
+                                             "of two up to 65536",
                                   (unsigned long long)a);
             *out = a;
         }

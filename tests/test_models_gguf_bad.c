@@ -36,6 +36,7 @@ static const bad_case_t bad_cases[] = {
     {"bad-bool.gguf", MB_EFORMAT, {"'x.flag'", "bool value 2"}},
     {"dup-key.gguf", MB_EFORMAT, {"duplicate metadata key 'general.architecture'"}},
     {"bad-alignment.gguf", MB_EFORMAT, {"'general.alignment'", "is 24, not a power of two"}},
+    {"huge-alignment.gguf", MB_EFORMAT, {"'general.alignment'", "is 1073741824, not a power of two up to 65536"}},
     {"truncated-infos.gguf", MB_EFORMAT, {"truncated at offset 90", "tensor dimension", "tensor 'w'"}},
     {"empty-name.gguf", MB_EFORMAT, {"tensor 0 (info at offset 24)", "is empty"}},
     {"long-name.gguf", MB_EFORMAT, {"name of 65 bytes", "1..64"}},

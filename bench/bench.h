@@ -316,4 +316,85 @@ typedef struct {
 } bench_measure_opts_t;
 int bench_cell_measure(const bench_measure_opts_t *o, bench_workload_t *w, bench_result_t *r);
 
+/* ==== 6. runner ============================================================ */
+/* Where models come from: the catalog/GGUF loader over the engine
+ * (bench/workload.c), or a fake in tests. */
+typedef struct {
+    void *ctx;
+    /* Sizes for the memory-fit check and the dry run, without loading weights. */
+    int (*estimate)(void *ctx, const bench_cell_t *cell, bench_model_info_t *info);
+    /* In the cell's child: load the model, bind kernels, create the context. */
+    int (*open)(void *ctx, const bench_cell_t *cell, bench_workload_t *w, bench_model_info_t *info);
+} bench_backend_t;
+
+/* Where results go: the SQLite store (bench/store.c) or a test's memory. */
+typedef struct {
+    void *ctx;
+    /* Starts a run, or reopens resume_run ("latest", a uuid or a prefix). */
+    int (*run_begin)(void *ctx, const char *resume_run);
+    /* --resume: was this cell finished in the reopened run? */
+    int (*cell_done)(void *ctx, const bench_cell_t *cell, bool *done);
+    /* Stores one cell, its reps and samples, in one transaction. */
+    int (*cell_commit)(void *ctx, const bench_result_t *r);
+    /* Run-level samples (cooldown waits). May be NULL. */
+    int (*run_samples)(void *ctx, const bench_sample_t *s, size_t n);
+    /* Ends the run: BENCH_CELL_OK = done, INTERRUPTED, FAILED. */
+    int (*run_end)(void *ctx, bench_status_t final);
+    /* Seconds this cell took in an earlier run (for ETAs); MB_ENOENT if never. May be NULL. */
+    int (*eta_hint)(void *ctx, const bench_cell_t *cell, double *seconds);
+} bench_sink_t;
+
+typedef enum { BENCH_PROGRESS_AUTO, BENCH_PROGRESS_BAR, BENCH_PROGRESS_LINES, BENCH_PROGRESS_OFF } bench_progress_t;
+
+typedef struct {
+    const bench_cell_t *cells;
+    size_t n_cells;
+    bench_reps_policy_t reps;
+    bool warmup;
+    uint64_t seed;
+    double sustained_s;        /* > 0: sustained mode for every cell */
+    double cell_time_s;        /* a cell's child is killed after this; 0 = no limit */
+    uint64_t headroom;         /* bytes kept free beyond the cell's estimate */
+    bench_cooldown_t cooldown; /* between cells */
+    bool dry_run;              /* list cells, fit and ETA on stdout; run nothing */
+    const char *resume;        /* reopen this run and skip its finished cells */
+    const bench_backend_t *backend;
+    const bench_sink_t *sink;       /* NULL: nothing stored (--no-db) */
+    const bench_sensors_t *sensors; /* NULL: no sensors */
+    int (*mem_available)(uint64_t *bytes); /* NULL: MemAvailable of /proc/meminfo */
+    void (*on_result)(void *ctx, const bench_result_t *r); /* each finished cell (output) */
+    void *on_result_ctx;
+    bench_progress_t progress;
+} bench_run_opts_t;
+
+typedef struct {
+    size_t done[BENCH_CELL_INTERRUPTED + 1]; /* cells per status */
+    size_t resumed;                          /* skipped as finished earlier */
+    double cooldown_s;                       /* total wait */
+    bench_status_t final;                    /* OK (done), INTERRUPTED or FAILED */
+} bench_run_summary_t;
+
+/* Runs the cells, each in a forked child (crash, OOM kill, time-out: a row
+ * with the reason, and the run goes on); the parent alone writes the sink.
+ * SIGINT/SIGTERM: the running cell is stored as interrupted and the run ends
+ * (returns MB_EINTR). Test hook: env MOBENCH_TEST_CRASH_CELL=N makes the
+ * child of cell index N crash with SIGSEGV. */
+int bench_run(const bench_run_opts_t *o, bench_run_summary_t *sum);
+
+/* Cells of a sweep: models x recipes x threads x depths x tests, in that
+ * nesting (a model's cells run together). free(*out). */
+int bench_sweep_cells(const bench_sweep_t *sw, bench_cell_t **out, size_t *n);
+/* MemAvailable from /proc/meminfo (under MOBENCH_SYSFS_ROOT if set). */
+int bench_mem_available(uint64_t *bytes);
+/* Bytes a cell needs: weights + KV + scratch (headroom not included). */
+uint64_t bench_cell_need(const bench_model_info_t *info);
+
+/* Waits per the policy; baseline_c is the hottest zone at the run's start.
+ * *waited gets the seconds waited, how a description ("thermal: 43.5 C after
+ * 12 s", "fixed 10 s: no thermal sensors"). sleep_ns and clock may be fakes;
+ * stop (may be NULL) is polled to end the wait early. */
+int bench_cooldown_wait(const bench_cooldown_t *c, const bench_sensors_t *s, double baseline_c,
+                        const bench_clock_t *clock, void (*sleep_ns)(uint64_t ns),
+                        volatile const int *stop, double *waited, char *how, size_t how_len);
+
 #endif /* BENCH_H */

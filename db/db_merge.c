@@ -35,9 +35,9 @@ static const step_t STEPS[] = {
     {"UPDATE main.devices AS m SET last_seen = s.last_seen FROM mergesrc.devices s WHERE "
      "(s.uuid = m.uuid OR s.fingerprint = m.fingerprint) AND s.last_seen > m.last_seen",
      NO_COUNT},
-    {"CREATE TEMP TABLE merge_dev AS SELECT s.id AS src_id, (SELECT m.id FROM main.devices m "
-     "WHERE m.uuid = s.uuid OR m.fingerprint = s.fingerprint ORDER BY m.uuid = s.uuid DESC "
-     "LIMIT 1) AS dst_id FROM mergesrc.devices s",
+    {"CREATE TEMP TABLE merge_dev AS SELECT s.id AS src_id, coalesce((SELECT m.id FROM "
+     "main.devices m WHERE m.uuid = s.uuid), (SELECT m.id FROM main.devices m WHERE "
+     "m.fingerprint = s.fingerprint)) AS dst_id FROM mergesrc.devices s",
      NO_COUNT},
     /* runs */
     {"INSERT INTO main.runs(uuid, device_id, started, ended, mobench_version, mobench_commit, "

@@ -198,6 +198,43 @@ int models_gguf_writer_write(models_gguf_writer_t *w, const char *path);
 /* Writes into a malloc'd buffer (tests, small files). */
 int models_gguf_writer_write_mem(models_gguf_writer_t *w, void **out, size_t *len);
 
+/* ==== 3. quant recipes (models/recipes.c) ===============================
+ * A recipe names a quantization ("Q4_K_M") and decides each tensor's type
+ * with llama-quantize's standard rules (no importance matrix): norms and
+ * other 1-D tensors keep their type; output / tied token_embd Q6_K; more
+ * bits for attn_v, ffn_down (and attn_output, attn_qkv) on llama.cpp's
+ * layer subsets; fallbacks when a row length does not fit the type (Q2_K,
+ * Q3_K -> IQ4_NL, Q4_K -> Q5_0, Q5_K -> Q5_1, Q6_K -> Q8_0, else F16). */
+typedef struct {
+    const char *name;       /* "Q4_K_M" */
+    engine_type_t base;     /* type of most quantized tensors */
+    uint32_t file_type;     /* llama.cpp's llama_ftype, for general.file_type */
+    const char *summary;
+} models_recipe_t;
+
+/* One tensor as the recipe sees it. */
+typedef struct {
+    const char *name;        /* "blk.3.attn_v.weight" */
+    uint32_t n_dims;
+    int64_t ne0;             /* row length */
+    int layer;               /* block index (models_recipe_layer_of), -1 for global tensors */
+    int n_layer;
+    int n_gqa;               /* n_head / n_head_kv */
+    bool has_output;         /* a separate output.weight exists (else the embedding is tied) */
+    engine_type_t src_type;  /* its type now: kept when the tensor is not quantized */
+} models_recipe_tensor_t;
+
+int models_recipe_count(void);
+const models_recipe_t *models_recipe_get(int i); /* NULL if out of range */
+/* Case-insensitive; MB_ENOENT listing the recipes if unknown. */
+int models_recipe_find(const char *name, const models_recipe_t **out);
+/* Whether the recipe's type applies at all (false: norms, 1-D, AltUp, ...). */
+bool models_recipe_quantizes(const models_recipe_tensor_t *t);
+/* The type tensor t gets under recipe r. */
+engine_type_t models_recipe_tensor_type(const models_recipe_t *r, const models_recipe_tensor_t *t);
+/* N of "blk.N.*", or -1. */
+int models_recipe_layer_of(const char *name);
+
 /* ==== 4. catalog (models/catalog.c; data: models/catalog/NAME.ini) =========
  * The supported models with their exact hyperparameters, compiled in (the
  * .ini texts are embedded by models/catalog_data.c, regenerated with

@@ -21,7 +21,8 @@ static int models_inspect(int argc, char **argv);
 /* ---- the subcommand table ------------------------------------------------------ */
 static const models_sub_t models_subs[] = {
     {"inspect", models_inspect, "a GGUF file: metadata, tensors, types, bits per weight"},
-    /* catalog rows (list, show) go here, implemented in cli/cmd_models_catalog.c */
+    {"list", cmd_models_list, "the catalog: every model with its size and KV cache cost"},
+    {"show", cmd_models_show, "one catalog model: hyperparameters, source, bytes per type"},
 };
 
 static void models_usage(FILE *f)

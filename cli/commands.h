@@ -27,6 +27,10 @@ int cmd_probe(int argc, char **argv);
 int cmd_db(int argc, char **argv);
 int cmd_compare(int argc, char **argv);
 int cmd_recommend(int argc, char **argv);
+int cmd_report(int argc, char **argv);
 int cmd_models(int argc, char **argv);
+/* `models list` / `models show` (cli/cmd_models_catalog.c), rows of cmd_models' table */
+int cmd_models_list(int argc, char **argv);
+int cmd_models_show(int argc, char **argv);
 
 #endif

@@ -721,8 +721,9 @@ struct peer_case {
  * tensor of the F16 file: a wrong layout gives errors of the order of the
  * values themselves. For the 32-value legacy formats, quantizing the F16
  * values with our quantizer (no imatrix: ggml's reference rounding) must
- * reproduce llama.cpp's bytes exactly; for the others our error may not be
- * worse than llama.cpp's by more than 2%. */
+ * reproduce llama.cpp's bytes exactly; for the others our round-trip error
+ * may not be worse than that of llama.cpp's file (measured: equal for Q2_K,
+ * Q4_K, Q5_K, Q6_K, lower for Q3_K and IQ4_NL). */
 Test(formats, peer_gguf_files_decode)
 {
     static const struct peer_case cases[] = {
@@ -796,7 +797,7 @@ Test(formats, peer_gguf_files_decode)
                 const double ours = sqrt(se2 / ss);
                 cr_log_info("%s %s %s: llama.cpp rel RMSE %.5f, ours %.5f", cases[c].file,
                             t->name, tr->name, rel, ours);
-                cr_assert(ours <= rel * 1.02, "%s %s (%s): our RMSE %.5f vs llama.cpp's %.5f",
+                cr_assert(ours <= rel * 1.001 + 1e-6, "%s %s (%s): our RMSE %.5f vs llama.cpp's %.5f",
                           cases[c].file, t->name, tr->name, ours, rel);
             }
             free(q);

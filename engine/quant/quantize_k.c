@@ -3,8 +3,9 @@
  * sub-block scales (and mins) chosen by a weighted least-squares search
  * (search.c), then those are quantized to 4/6/8 bits against one half-float
  * super scale, and the quants are re-derived against the stored scales.
- * Weights: without an imatrix as ggml's reference (|x| for Q2_K, rms+|x| for
- * Q4_K/Q5_K, x^2 for Q3_K/Q6_K); with one, imatrix * sqrt(sigma2 + x^2).
+ * Weights: without an imatrix as ggml's reference for Q2_K (|x|) and Q4_K/Q5_K
+ * (rms + |x|), plain squared error for Q3_K/Q6_K (ggml weighs by x^2, which
+ * measured a higher RMSE); with one, imatrix * sqrt(sigma2 + x^2).
  */
 #include "quant_impl.h"
 
@@ -81,13 +82,12 @@ static void q3_K_block(const float *x, engine_block_q3_K *y, const float *imatri
     float max_scale = 0.0f, amax = 0.0f;
     const float sigma2 = imatrix ? block_sigma2(x) : 0.0f;
     for (int j = 0; j < 16; j++) {
-        const float *wp = NULL;
-        if (imatrix) {
+        if (imatrix)
             quant_imatrix_weights(16, x + 16 * j, imatrix + 16 * j, sigma2, w);
-            wp = w;
-        }
-        /* 3 bits: the grid of scales hurts (measured), descent alone is best */
-        scales[j] = quant_search_sym(16, 4, x + 16 * j, wp, L + 16 * j, false);
+        else
+            for (int l = 0; l < 16; l++)
+                w[l] = 1.0f; /* plain squared error: lower RMSE than ggml's x^2 (measured) */
+        scales[j] = quant_search_sym(16, 4, x + 16 * j, w, L + 16 * j, true);
         if (fabsf(scales[j]) > amax) {
             amax = fabsf(scales[j]);
             max_scale = scales[j];
@@ -225,12 +225,12 @@ static void q6_K_block(const float *x, engine_block_q6_K *y, const float *imatri
     float max_scale = 0.0f, amax = 0.0f;
     const float sigma2 = imatrix ? block_sigma2(x) : 0.0f;
     for (int j = 0; j < 16; j++) {
-        const float *wp = NULL;
-        if (imatrix) {
+        if (imatrix)
             quant_imatrix_weights(16, x + 16 * j, imatrix + 16 * j, sigma2, w);
-            wp = w;
-        }
-        scales[j] = quant_search_sym(16, 32, x + 16 * j, wp, L + 16 * j, true);
+        else
+            for (int l = 0; l < 16; l++)
+                w[l] = 1.0f; /* as Q3_K */
+        scales[j] = quant_search_sym(16, 32, x + 16 * j, w, L + 16 * j, true);
         if (fabsf(scales[j]) > amax) {
             amax = fabsf(scales[j]);
             max_scale = scales[j];

@@ -38,5 +38,16 @@ test-asan: deps
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 		ctest --test-dir $(ASAN_BUILD) --output-on-failure -j $(JOBS)
 
+# The engine's kernel self-test cross-built for aarch64 and run under qemu:
+# -cpu max (neon, dotprod, i8mm) and -cpu cortex-a53 (baseline NEON only).
+ARM_CC   ?= aarch64-linux-gnu-gcc
+ARM_QEMU ?= qemu-aarch64-static
+test-arm:
+	cmake -S . -B $(ARM_BUILD) -DMOBENCH_ENGINE_ONLY=ON -DCMAKE_SYSTEM_NAME=Linux \
+		-DCMAKE_SYSTEM_PROCESSOR=aarch64 -DCMAKE_C_COMPILER=$(ARM_CC) -DCMAKE_BUILD_TYPE=RelWithDebInfo
+	cmake --build $(ARM_BUILD) -j $(JOBS) --target engine_selftest
+	$(ARM_QEMU) -cpu max -L /usr/aarch64-linux-gnu $(ARM_BUILD)/engine_selftest
+	$(ARM_QEMU) -cpu cortex-a53 -L /usr/aarch64-linux-gnu $(ARM_BUILD)/engine_selftest
+
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD) $(ARM_BUILD)

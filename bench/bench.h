@@ -194,6 +194,8 @@ typedef struct {
     int (*window)(void *ctx, uint64_t t0_ns, uint64_t t1_ns, bench_sensor_window_t *out);
     /* The hottest zone now (cooldown); NAN without thermal sensors. */
     double (*hottest_c)(void *ctx);
+    /* Cumulative energy counter now, joules (RAPL); NAN without one. May be NULL. */
+    double (*energy_j)(void *ctx);
 } bench_sensors_t;
 
 /* One repetition of a test. */
@@ -316,6 +318,16 @@ typedef struct {
 } bench_measure_opts_t;
 int bench_cell_measure(const bench_measure_opts_t *o, bench_workload_t *w, bench_result_t *r);
 
+/* Sensors from the probes' background sampler (hottest zone, per-CPU
+ * frequency), trip points from the device probe, energy from RAPL where
+ * readable. Zero sensors is not an error: every reading is then NAN. */
+typedef struct bench_probe_sensors bench_probe_sensors_t;
+int bench_probe_sensors_create(bench_probe_sensors_t **out);
+void bench_probe_sensors_destroy(bench_probe_sensors_t *p);
+bench_sensors_t bench_probe_sensors(bench_probe_sensors_t *p);
+/* "2 temperature, 8 frequency sensors, energy: intel-rapl:0" or "no sensors". */
+void bench_probe_sensors_describe(const bench_probe_sensors_t *p, char *buf, size_t len);
+
 /* ==== 6. runner ============================================================ */
 /* Where models come from: the catalog/GGUF loader over the engine
  * (bench/workload.c), or a fake in tests. */
@@ -396,5 +408,20 @@ uint64_t bench_cell_need(const bench_model_info_t *info);
 int bench_cooldown_wait(const bench_cooldown_t *c, const bench_sensors_t *s, double baseline_c,
                         const bench_clock_t *clock, void (*sleep_ns)(uint64_t ns),
                         volatile const int *stop, double *waited, char *how, size_t how_len);
+
+/* ==== 7. store: the SQLite store as the runner's sink (bench/store.c) ====== */
+typedef struct bench_store bench_store_t;
+typedef struct {
+    bool sweep;             /* run kind: sweep (true) or bench */
+    const char *cmdline;    /* recorded with the run */
+    const char *sweep_file;
+} bench_store_opts_t;
+
+/* Opens (creating) the database and records this device (probe JSON and
+ * fingerprint). The run starts with the sink's run_begin. */
+int bench_store_open(const char *path, const bench_store_opts_t *o, bench_store_t **out);
+void bench_store_close(bench_store_t *s); /* NULL: no-op */
+bench_sink_t bench_store_sink(bench_store_t *s);
+const char *bench_store_run(const bench_store_t *s); /* run uuid ("" before run_begin) */
 
 #endif /* BENCH_H */

@@ -96,12 +96,23 @@ static void no_sensors(bench_sensor_window_t *s)
     s->energy_j = NAN;
 }
 
-static void read_window(mctx_t *m, uint64_t t0, uint64_t t1, bench_sensor_window_t *s)
+static double energy_now(const mctx_t *m)
+{
+    const bench_sensors_t *se = m->o->sensors;
+    return se && se->energy_j ? se->energy_j(se->ctx) : NAN;
+}
+
+/* e0: the energy counter at t0 (NAN: none); the window's energy is the
+ * counter's difference when the sensors give no energy of their own. */
+static void read_window(mctx_t *m, uint64_t t0, uint64_t t1, double e0, bench_sensor_window_t *s)
 {
     no_sensors(s);
     const bench_sensors_t *se = m->o->sensors;
     if (se && se->window && se->window(se->ctx, t0, t1, s))
         no_sensors(s);
+    double e1 = energy_now(m);
+    if (!isfinite(s->energy_j) && isfinite(e0) && isfinite(e1) && e1 >= e0)
+        s->energy_j = e1 - e0;
 }
 
 /* Throttled: frequency fell below 90% of the highest seen in this cell, or a
@@ -125,6 +136,7 @@ static int run_rep(mctx_t *m, bench_rep_t *rep, bool record)
     if (rc)
         return rc;
     uint64_t t0, t1, dec = 0;
+    double e0 = record ? energy_now(m) : NAN;
     switch (t->kind) {
     case BENCH_TEST_PP:
         fill_tokens(m, t->n_prompt);
@@ -140,6 +152,8 @@ static int run_rep(mctx_t *m, bench_rep_t *rep, bool record)
         fill_tokens(m, 1); /* the one-token prompt, untimed */
         if ((rc = m->w->eval(m->w->impl, m->tokens, 1, true)))
             return rc;
+        if (record)
+            e0 = energy_now(m);
         t0 = now(m);
         rc = decode_steps(m, t->n_gen, &dec);
         t1 = now(m);
@@ -173,7 +187,7 @@ static int run_rep(mctx_t *m, bench_rep_t *rep, bool record)
     if (!(rep->ts > 0) || !isfinite(rep->ts))
         return mb_err_set(MB_EIO, "rep measured %g tokens/s: the clock did not advance", rep->ts);
     if (record) {
-        read_window(m, t0, t1, &rep->sensors);
+        read_window(m, t0, t1, e0, &rep->sensors);
         rep->throttled = judge_throttle(m, &rep->sensors);
     }
     return MB_OK;
@@ -267,7 +281,7 @@ void bench_sustained_summarize(bench_sustained_t *s)
 }
 
 static int close_window(mctx_t *m, bench_sustained_t *s, uint64_t start, uint64_t w0, uint64_t w1,
-                        int64_t tokens)
+                        int64_t tokens, double e0)
 {
     bench_window_t *nw = realloc(s->windows, (s->n_windows + 1) * sizeof *nw);
     if (!nw)
@@ -278,7 +292,7 @@ static int close_window(mctx_t *m, bench_sustained_t *s, uint64_t start, uint64_
     w->dur_s = (double)(w1 - w0) * 1e-9;
     w->tokens = tokens;
     w->ts = w->dur_s > 0 ? (double)tokens / w->dur_s : NAN;
-    read_window(m, w0, w1, &w->sensors);
+    read_window(m, w0, w1, e0, &w->sensors);
     return MB_OK;
 }
 
@@ -295,6 +309,7 @@ static int run_sustained(mctx_t *m)
     const uint64_t dur = (uint64_t)(m->o->sustained_s * 1e9);
     uint64_t start = now(m), w0 = start;
     int64_t wtok = 0;
+    double e0 = energy_now(m);
     for (;;) {
         if (pos + 1 >= m->w->n_ctx) {
             /* Cache full: start over from the one-token prompt. The rewind is
@@ -314,8 +329,9 @@ static int run_sustained(mctx_t *m)
         uint64_t t = now(m);
         bool done = t - start >= dur;
         if (t - w0 >= win || done) {
-            if ((rc = close_window(m, s, start, w0, t, wtok)))
+            if ((rc = close_window(m, s, start, w0, t, wtok, e0)))
                 return rc;
+            e0 = energy_now(m);
             w0 = t;
             wtok = 0;
         }

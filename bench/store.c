@@ -1,0 +1,302 @@
+/* store.c: the runner's sink over the SQLite store (db/db.h): a run per
+ * invocation, each cell with its reps and samples committed in one
+ * transaction, finished cells looked up for --resume. */
+#include "bench.h"
+#include "db.h"
+#include "probes.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct bench_store {
+    db_t *db;
+    bench_store_opts_t o;
+    char device_uuid[DB_UUID_LEN];
+    char run_uuid[DB_UUID_LEN];
+    char **done_keys; /* finished cells of the resumed run */
+    size_t n_done;
+    db_cell_t *hist;  /* earlier ok cells, for ETAs (loaded on first use) */
+    size_t n_hist;
+    bool hist_loaded;
+};
+
+static char *probe_json(probes_device_t *dev)
+{
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    if (!f)
+        return NULL;
+    mb_json_t j;
+    mb_json_init(&j, f, false);
+    int rc = probes_device_json(dev, &j);
+    fclose(f);
+    if (rc) {
+        free(buf);
+        return NULL;
+    }
+    return buf;
+}
+
+int bench_store_open(const char *path, const bench_store_opts_t *o, bench_store_t **out)
+{
+    *out = NULL;
+    bench_store_t *s = calloc(1, sizeof *s);
+    if (!s)
+        return mb_err_set(MB_ENOMEM, "out of memory opening %s", path);
+    s->o = *o;
+    int rc = db_open(path, 0, &s->db);
+    if (rc) {
+        free(s);
+        return rc;
+    }
+    probes_device_t dev;
+    probes_opts_t po = {.quiet = true};
+    rc = probes_device_probe(&po, &dev);
+    if (rc) {
+        probes_device_free(&dev);
+        bench_store_close(s);
+        return rc;
+    }
+    char label[300];
+    snprintf(label, sizeof label, "%s%s%s", dev.cpu.brand.ok ? dev.cpu.brand.v : "unknown CPU",
+             dev.system.hostname.ok ? " / " : "", dev.system.hostname.ok ? dev.system.hostname.v : "");
+    char *json = probe_json(&dev);
+    db_device_t d = {.fingerprint = dev.fingerprint, .label = label, .probe_json = json};
+    rc = db_device_upsert(s->db, &d);
+    free(json);
+    probes_device_free(&dev);
+    if (rc) {
+        bench_store_close(s);
+        return rc;
+    }
+    memcpy(s->device_uuid, d.uuid, sizeof s->device_uuid);
+    *out = s;
+    return MB_OK;
+}
+
+void bench_store_close(bench_store_t *s)
+{
+    if (!s)
+        return;
+    mb_strv_free(s->done_keys, s->n_done);
+    db_cells_free(s->hist, s->n_hist);
+    db_close(s->db);
+    free(s);
+}
+
+const char *bench_store_run(const bench_store_t *s)
+{
+    return s->run_uuid;
+}
+
+/* The key of a stored cell, the same as bench_cell_key of the cell that made it. */
+static void db_cell_key(const db_cell_t *c, char *buf, size_t len)
+{
+    bench_cell_t bc;
+    memset(&bc, 0, sizeof bc);
+    snprintf(bc.model, sizeof bc.model, "%s", c->model ? c->model : "");
+    snprintf(bc.recipe, sizeof bc.recipe, "%s", c->recipe ? c->recipe : "");
+    bc.test.kind = c->test == DB_TEST_PP ? BENCH_TEST_PP : c->test == DB_TEST_TG ? BENCH_TEST_TG : BENCH_TEST_PG;
+    bc.test.n_prompt = c->n_prompt;
+    bc.test.n_gen = c->n_gen;
+    bc.test.n_depth = c->n_depth;
+    bc.n_threads = c->n_threads;
+    bench_cell_key(&bc, buf, len);
+}
+
+static int st_run_begin(void *ctx, const char *resume)
+{
+    bench_store_t *s = ctx;
+    int rc;
+    if (resume) {
+        if ((rc = db_run_resolve(s->db, resume, s->run_uuid)))
+            return rc;
+        db_filter_t f = {.run = s->run_uuid, .status_mask = DB_CELL_FINISHED};
+        db_cell_t *cells = NULL;
+        size_t n = 0;
+        if ((rc = db_cells_get(s->db, &f, &cells, &n)))
+            return rc;
+        s->done_keys = calloc(n ? n : 1, sizeof *s->done_keys);
+        for (size_t i = 0; s->done_keys && i < n; i++) {
+            char key[400];
+            db_cell_key(&cells[i], key, sizeof key);
+            s->done_keys[s->n_done++] = mb_strdup(key);
+        }
+        db_cells_free(cells, n);
+        if (!s->done_keys)
+            return mb_err_set(MB_ENOMEM, "out of memory reading the finished cells");
+        MB_INFO("resuming run %s: %zu cells finished earlier", s->run_uuid, s->n_done);
+        return db_run_status_set(s->db, s->run_uuid, DB_RUN_RUNNING);
+    }
+    db_run_t run;
+    memset(&run, 0, sizeof run);
+    memcpy(run.device_uuid, s->device_uuid, sizeof run.device_uuid);
+    run.ended = NAN;
+    run.cmdline = s->o.cmdline;
+    run.kind = s->o.sweep ? DB_KIND_SWEEP : DB_KIND_BENCH;
+    run.sweep_file = s->o.sweep_file;
+    if ((rc = db_run_begin(s->db, &run)))
+        return rc;
+    memcpy(s->run_uuid, run.uuid, sizeof s->run_uuid);
+    return MB_OK;
+}
+
+static int st_cell_done(void *ctx, const bench_cell_t *cell, bool *done)
+{
+    bench_store_t *s = ctx;
+    char key[400];
+    bench_cell_key(cell, key, sizeof key);
+    *done = false;
+    for (size_t i = 0; i < s->n_done; i++)
+        if (s->done_keys[i] && !strcmp(s->done_keys[i], key)) {
+            *done = true;
+            break;
+        }
+    return MB_OK;
+}
+
+static db_cell_status_t to_db_status(bench_status_t st)
+{
+    switch (st) {
+    case BENCH_CELL_OK: return DB_CELL_OK;
+    case BENCH_CELL_SKIPPED: return DB_CELL_SKIPPED;
+    case BENCH_CELL_FAILED: return DB_CELL_FAILED;
+    case BENCH_CELL_OOM: return DB_CELL_OOM;
+    case BENCH_CELL_TIMEOUT: return DB_CELL_TIMEOUT;
+    case BENCH_CELL_INTERRUPTED: return DB_CELL_INTERRUPTED;
+    }
+    return DB_CELL_FAILED;
+}
+
+static int st_cell_commit(void *ctx, const bench_result_t *r)
+{
+    bench_store_t *s = ctx;
+    const bench_cell_t *c = &r->cell;
+    const bench_model_info_t *in = &r->info;
+    db_cell_t dc;
+    memset(&dc, 0, sizeof dc);
+    memcpy(dc.run_uuid, s->run_uuid, sizeof dc.run_uuid);
+    dc.model = c->model;
+    dc.model_params = in->n_params ? (int64_t)in->n_params : -1;
+    dc.weights = !strcmp(in->weights, "file") ? DB_WEIGHTS_FILE : DB_WEIGHTS_SYNTHETIC;
+    dc.weights_sha256 = in->weights_sha256[0] ? in->weights_sha256 : NULL;
+    dc.recipe = c->recipe;
+    dc.model_size = in->model_size ? (int64_t)in->model_size : -1;
+    dc.test = c->test.kind == BENCH_TEST_PP ? DB_TEST_PP : c->test.kind == BENCH_TEST_TG ? DB_TEST_TG : DB_TEST_PG;
+    dc.n_prompt = c->test.n_prompt;
+    dc.n_gen = c->test.n_gen;
+    dc.n_depth = c->test.n_depth;
+    dc.n_threads = c->n_threads;
+    dc.kernel = in->kernel[0] ? in->kernel : NULL;
+    dc.status = to_db_status(r->status);
+    dc.reason = r->reason[0] ? r->reason : NULL;
+    bool ok = r->status == BENCH_CELL_OK && r->n_reps > 0;
+    dc.n = ok ? (int)r->ts.n : 0;
+    dc.mean_ts = ok ? r->ts.mean : NAN;
+    dc.median_ts = ok ? r->ts.median : NAN;
+    dc.stddev_ts = ok ? r->ts.stddev : NAN;
+    dc.min_ts = ok ? r->ts.min : NAN;
+    dc.max_ts = ok ? r->ts.max : NAN;
+    dc.cv = ok ? r->ts.cv : NAN;
+    dc.ci95_ts = ok ? r->ts.ci95 : NAN;
+    dc.ttft_ms = r->ttft_ms;
+    dc.peak_rss = r->peak_rss;
+    dc.roofline_pct = r->roofline_pct;
+    dc.throttled_reps = r->throttled_reps;
+    dc.stop_reason = ok ? (r->sustained.n_windows ? "sustained" : bench_stop_name(r->stop)) : NULL;
+    dc.started = r->started;
+    dc.ended = r->ended;
+    db_rep_t *reps = r->n_reps ? calloc(r->n_reps, sizeof *reps) : NULL;
+    db_sample_t *smp = r->n_samples ? calloc(r->n_samples, sizeof *smp) : NULL;
+    if ((r->n_reps && !reps) || (r->n_samples && !smp)) {
+        free(reps);
+        free(smp);
+        return mb_err_set(MB_ENOMEM, "out of memory storing cell %s", c->model);
+    }
+    for (size_t i = 0; i < r->n_reps; i++) {
+        const bench_rep_t *p = &r->reps[i];
+        db_rep_t *d = &reps[i];
+        d->index = (int)i;
+        d->wall_ns = p->wall_ns;
+        d->tokens_per_s = p->ts;
+        d->ttft_ms = p->ttft_ms;
+        d->lat_p50_ms = p->lat_p50_ms;
+        d->lat_p90_ms = p->lat_p90_ms;
+        d->lat_p99_ms = p->lat_p99_ms;
+        d->temp_min = p->sensors.temp_min;
+        d->temp_mean = p->sensors.temp_mean;
+        d->temp_max = p->sensors.temp_max;
+        d->freq_min = p->sensors.freq_min;
+        d->freq_mean = p->sensors.freq_mean;
+        d->freq_max = p->sensors.freq_max;
+        d->energy_j = p->sensors.energy_j;
+        d->throttled = p->throttled;
+    }
+    for (size_t i = 0; i < r->n_samples; i++) {
+        smp[i].t = r->samples[i].t;
+        snprintf(smp[i].kind, sizeof smp[i].kind, "%s", r->samples[i].kind);
+        snprintf(smp[i].sensor, sizeof smp[i].sensor, "%s", r->samples[i].sensor);
+        smp[i].value = r->samples[i].value;
+    }
+    int rc = db_cell_commit(s->db, &dc, reps, r->n_reps, smp, r->n_samples);
+    free(reps);
+    free(smp);
+    return rc;
+}
+
+static int st_run_samples(void *ctx, const bench_sample_t *in, size_t n)
+{
+    bench_store_t *s = ctx;
+    db_sample_t *d = calloc(n ? n : 1, sizeof *d);
+    if (!d)
+        return mb_err_set(MB_ENOMEM, "out of memory storing samples");
+    for (size_t i = 0; i < n; i++) {
+        d[i].t = in[i].t;
+        snprintf(d[i].kind, sizeof d[i].kind, "%s", in[i].kind);
+        snprintf(d[i].sensor, sizeof d[i].sensor, "%s", in[i].sensor);
+        d[i].value = in[i].value;
+    }
+    int rc = db_run_samples_add(s->db, s->run_uuid, d, n);
+    free(d);
+    return rc;
+}
+
+static int st_run_end(void *ctx, bench_status_t final)
+{
+    bench_store_t *s = ctx;
+    db_run_status_t st = final == BENCH_CELL_OK ? DB_RUN_DONE
+                         : final == BENCH_CELL_INTERRUPTED ? DB_RUN_INTERRUPTED : DB_RUN_FAILED;
+    return db_run_status_set(s->db, s->run_uuid, st);
+}
+
+static int st_eta_hint(void *ctx, const bench_cell_t *cell, double *seconds)
+{
+    bench_store_t *s = ctx;
+    if (!s->hist_loaded) {
+        s->hist_loaded = true;
+        db_filter_t f = {.status_mask = DB_CELL_MASK(DB_CELL_OK)};
+        if (db_cells_get(s->db, &f, &s->hist, &s->n_hist)) {
+            s->hist = NULL;
+            s->n_hist = 0;
+        }
+    }
+    char key[400], k2[400];
+    bench_cell_key(cell, key, sizeof key);
+    /* The latest earlier run of the same cell (cells come by run start). */
+    for (size_t i = s->n_hist; i-- > 0;) {
+        db_cell_key(&s->hist[i], k2, sizeof k2);
+        if (!strcmp(key, k2) && isfinite(s->hist[i].ended - s->hist[i].started)) {
+            *seconds = s->hist[i].ended - s->hist[i].started;
+            return MB_OK;
+        }
+    }
+    return MB_ENOENT;
+}
+
+bench_sink_t bench_store_sink(bench_store_t *s)
+{
+    return (bench_sink_t){s, st_run_begin, st_cell_done, st_cell_commit, st_run_samples, st_run_end,
+                          st_eta_hint};
+}

@@ -8,29 +8,36 @@
 #include <inttypes.h>
 #include <string.h>
 
-/* Storage choices shown: every matrix in one type, norms F32. Rows that do
- * not fit a block size fall back to Q8_0 (then F16), as quantizers do. */
-static const engine_type_t show_types[] = {
-    ENGINE_TYPE_F32,  ENGINE_TYPE_F16,  ENGINE_TYPE_BF16, ENGINE_TYPE_Q8_0,
-    ENGINE_TYPE_Q6_K, ENGINE_TYPE_Q5_K, ENGINE_TYPE_Q4_K, ENGINE_TYPE_Q4_0,
-    ENGINE_TYPE_Q3_K, ENGINE_TYPE_Q2_K,
-};
+/* The tensor's type under a quant recipe (models/recipes.c: llama-quantize's
+ * per-tensor rules); synthetic sources are F32. */
+typedef struct {
+    const models_recipe_t *r;
+    const models_spec_t *s;
+} pick_ctx_t;
 
-static engine_type_t pick_uniform(const models_tensor_info_t *t, void *user)
+static engine_type_t pick_recipe_spec(const models_tensor_info_t *t, void *user)
 {
-    engine_type_t want = *(const engine_type_t *)user;
-    if (t->n_dims == 1 || (t->role == MODELS_ROLE_ALTUP && t->ne[0] < 32))
-        return ENGINE_TYPE_F32;
-    if (engine_row_size(want, t->ne[0]))
-        return want;
-    if (engine_row_size(ENGINE_TYPE_Q8_0, t->ne[0]))
-        return ENGINE_TYPE_Q8_0;
-    return ENGINE_TYPE_F16;
+    const pick_ctx_t *c = user;
+    models_recipe_tensor_t rt = {
+        .name = t->name, .n_dims = (uint32_t)t->n_dims, .ne0 = t->ne[0],
+        .layer = models_recipe_layer_of(t->name), .n_layer = c->s->hp.n_layer,
+        .n_gqa = c->s->hp.n_head / c->s->hp.n_head_kv, .has_output = !c->s->hp.tied,
+        .src_type = ENGINE_TYPE_F32,
+    };
+    return models_recipe_tensor_type(c->r, &rt);
 }
 
-static int bytes_as(const models_spec_t *s, engine_type_t type, uint64_t *out)
+static int bytes_recipe(const models_spec_t *s, const models_recipe_t *r, uint64_t *out)
 {
-    return models_spec_bytes(s, pick_uniform, &type, out);
+    pick_ctx_t c = {r, s};
+    return models_spec_bytes(s, pick_recipe_spec, &c, out);
+}
+
+static int bytes_as(const models_spec_t *s, const char *recipe, uint64_t *out)
+{
+    const models_recipe_t *r;
+    int rc = models_recipe_find(recipe, &r);
+    return rc ? rc : bytes_recipe(s, r, out);
 }
 
 static bool want_json(int argc, char **argv, int *n_pos, char **pos, const char *cmd, int *rc)
@@ -57,7 +64,7 @@ int cmd_models_list(int argc, char **argv)
     if (argc > 1 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
         printf("usage: mobench models list [--json]\n\n"
                "The models mobench knows (models/catalog/*.ini): shape, parameters, size as\n"
-               "F16 and Q4_0 (norms F32), F16 KV cache per 1k tokens. Details: models show NAME.\n");
+               "F16 and Q4_K_M (quant recipes), F16 KV cache per 1k tokens. Details: models show NAME.\n");
         return MB_EXIT_OK;
     }
     int n_pos, rc;
@@ -74,13 +81,13 @@ int cmd_models_list(int argc, char **argv)
         mb_json_arr_begin(&j);
     } else {
         printf("%-14s %-8s %6s %6s %7s %6s %7s %8s %9s %9s %10s\n", "model", "arch", "layers",
-               "embd", "heads", "ffn", "vocab", "params", "F16", "Q4_0", "KV/1k tok");
+               "embd", "heads", "ffn", "vocab", "params", "F16", "Q4_K_M", "KV/1k tok");
     }
     for (int i = 0; i < n; i++) {
         const models_spec_t *s = models_catalog_get(i);
         const engine_hparams_t *hp = &s->hp;
         uint64_t f16 = 0, q40 = 0;
-        if ((rc = bytes_as(s, ENGINE_TYPE_F16, &f16)) || (rc = bytes_as(s, ENGINE_TYPE_Q4_0, &q40)))
+        if ((rc = bytes_as(s, "F16", &f16)) || (rc = bytes_as(s, "Q4_K_M", &q40)))
             return cli_fail("models list", rc);
         uint64_t kv = models_spec_kv_bytes(s, 1024), params = models_spec_params(s);
         if (json) {
@@ -95,7 +102,7 @@ int cmd_models_list(int argc, char **argv)
             mb_json_key(&j, "n_vocab"); mb_json_int(&j, hp->n_vocab);
             mb_json_key(&j, "params"); mb_json_int(&j, (int64_t)params);
             mb_json_key(&j, "bytes_f16"); mb_json_int(&j, (int64_t)f16);
-            mb_json_key(&j, "bytes_q4_0"); mb_json_int(&j, (int64_t)q40);
+            mb_json_key(&j, "bytes_q4_k_m"); mb_json_int(&j, (int64_t)q40);
             mb_json_key(&j, "kv_bytes_per_1k_tokens"); mb_json_int(&j, (int64_t)kv);
             mb_json_obj_end(&j);
         } else {
@@ -174,7 +181,7 @@ int cmd_models_show(int argc, char **argv)
     if (argc > 1 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
         printf("usage: mobench models show NAME [--json]\n\n"
                "One catalog model: hyperparameters and their source, parameters, weight bytes\n"
-               "per storage type (matrices in that type, norms F32), F16 KV cache bytes.\n");
+               "per quant recipe (llama-quantize's per-tensor rules), F16 KV cache bytes.\n");
         return MB_EXIT_OK;
     }
     int n_pos, rc;
@@ -187,9 +194,12 @@ int cmd_models_show(int argc, char **argv)
     const models_spec_t *s;
     if ((rc = models_catalog_find(pos[0], &s)))
         return cli_fail("models show", rc);
-    uint64_t bytes[MB_ARRAY_LEN(show_types)];
-    for (size_t i = 0; i < MB_ARRAY_LEN(show_types); i++)
-        if ((rc = bytes_as(s, show_types[i], &bytes[i])))
+    const int n_rec = models_recipe_count();
+    uint64_t bytes[64];
+    if (n_rec > (int)MB_ARRAY_LEN(bytes))
+        return cli_fail("models show", mb_err_set(MB_ERANGE, "too many recipes"));
+    for (int i = 0; i < n_rec; i++)
+        if ((rc = bytes_recipe(s, models_recipe_get(i), &bytes[i])))
             return cli_fail("models show", rc);
     const uint64_t params = models_spec_params(s), compute = models_spec_params_compute(s);
     const uint64_t kv = models_spec_kv_bytes(s, 1024);
@@ -217,8 +227,8 @@ int cmd_models_show(int argc, char **argv)
         mb_json_key(&j, "kv_bytes_per_1k_tokens"); mb_json_int(&j, (int64_t)kv);
         mb_json_key(&j, "bytes");
         mb_json_obj_begin(&j);
-        for (size_t i = 0; i < MB_ARRAY_LEN(show_types); i++) {
-            mb_json_key(&j, engine_type_name(show_types[i]));
+        for (int i = 0; i < n_rec; i++) {
+            mb_json_key(&j, models_recipe_get(i)->name);
             mb_json_int(&j, (int64_t)bytes[i]);
         }
         mb_json_obj_end(&j);
@@ -234,11 +244,12 @@ int cmd_models_show(int argc, char **argv)
     char b[16];
     mb_fmt_bytes(kv, b, sizeof b);
     printf("KV cache (F16)  %s per 1k tokens (%" PRIu64 " bytes)\n", b, kv);
-    printf("\nweights by storage type (matrices in the type, norms F32):\n");
-    printf("  %-6s %12s %8s\n", "type", "bytes", "size");
-    for (size_t i = 0; i < MB_ARRAY_LEN(show_types); i++) {
+    printf("\nweights per quant recipe (per-tensor types as llama-quantize chooses them):\n");
+    printf("  %-8s %12s %9s %6s\n", "recipe", "bytes", "size", "bpw");
+    for (int i = 0; i < n_rec; i++) {
         mb_fmt_bytes(bytes[i], b, sizeof b);
-        printf("  %-6s %12" PRIu64 " %8s\n", engine_type_name(show_types[i]), bytes[i], b);
+        printf("  %-8s %12" PRIu64 " %9s %6.2f\n", models_recipe_get(i)->name, bytes[i], b,
+               8.0 * (double)bytes[i] / (double)params);
     }
     return MB_EXIT_OK;
 }

@@ -61,7 +61,8 @@ static int do_check(const char *path, int busy_ms)
         return cli_fail("db check", err);
     printf("database:       %s\n", path);
     printf("schema version: %d (this mobench: %d)\n", c.schema_version, DB_SCHEMA_VERSION);
-    printf("schema:         %s%s\n", c.schema_ok ? "ok" : "DIFFERS: ", c.schema_ok ? "" : c.schema_diff);
+    printf("schema:         %s%s\n", c.schema_ok ? "ok" : "DIFFERS: ",
+           c.schema_ok ? "" : c.schema_diff);
     printf("integrity:      %s\n", c.integrity);
     printf("foreign keys:   %s (%" PRId64 " violations)\n", c.fk_violations ? "NOT OK" : "ok",
            c.fk_violations);

@@ -7,6 +7,11 @@
 
 #include <sqlite3.h>
 
+/* RETURNING (3.35), UPDATE ... FROM (3.33), sqlite3_changes64 (3.37). */
+#if SQLITE_VERSION_NUMBER < 3037000
+#error "mobench needs SQLite 3.37 or newer (Debian 12 ships 3.40): install libsqlite3-dev"
+#endif
+
 #define DB_STMT_CACHE 48
 
 struct db {

@@ -236,7 +236,7 @@ static int pragma_text(db_t *db, const char *sql, char *out, size_t len)
  * it. In a directory we cannot write, with no -shm and no pending -wal, the
  * file alone holds every row: read it as an immutable snapshot. Sets *uri
  * (malloc'd) in that case, leaves it NULL otherwise. */
-static int readonly_uri(const char *path, char **uri)
+int db_readonly_uri(const char *path, char **uri)
 {
     char dir[4096], aux[4200];
     struct stat sb;
@@ -296,7 +296,7 @@ int db_open(const char *path, unsigned flags, db_t **out)
     }
     int oflags = ro ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
     char *uri = NULL;
-    if (ro && (err = readonly_uri(path, &uri)))
+    if (ro && (err = db_readonly_uri(path, &uri)))
         goto err;
     if (uri)
         oflags |= SQLITE_OPEN_URI;

@@ -35,6 +35,9 @@ int db_schema_apply(sqlite3 *h, const char *path, bool readonly);
 /* Compares the live schema with the one this build creates: 0 same, 1
  * different (first difference in diff), negative on error. */
 int db_schema_compare(sqlite3 *h, char *diff, size_t diff_len);
+/* For a read-only open of path: a "file:...?immutable=1" URI (malloc'd) when
+ * the directory cannot be written and holds no -shm or -wal, else NULL. */
+int db_readonly_uri(const char *path, char **uri);
 /* A cached prepared statement for a string literal, reset and unbound. */
 int db_stmt(db_t *db, const char *sql, sqlite3_stmt **out);
 /* BEGIN IMMEDIATE (waits up to the busy timeout) / COMMIT / ROLLBACK. */

@@ -98,7 +98,12 @@ static int snapshot(const char *other, const char *tmp)
 {
     sqlite3 *src = NULL, *dst = NULL;
     int err = 0;
-    int rc = sqlite3_open_v2(other, &src, SQLITE_OPEN_READONLY, NULL);
+    char *uri = NULL;
+    if ((err = db_readonly_uri(other, &uri)))
+        return err;
+    int rc = sqlite3_open_v2(uri ? uri : other, &src,
+                             SQLITE_OPEN_READONLY | (uri ? SQLITE_OPEN_URI : 0), NULL);
+    free(uri);
     if (rc != SQLITE_OK) {
         err = db_sqlite_err(src, other, rc, "opening the database to merge");
         goto out;

@@ -10,6 +10,11 @@ static void setup(void)
 
 static void teardown(void)
 {
+    if (geteuid() != getuid())
+        cr_assert_eq(seteuid(getuid()), 0);
+    char sub[512];
+    tu_path(sub, dir, "ro");
+    chmod(sub, 0755);
     tu_rmdir(dir);
 }
 
@@ -393,4 +398,28 @@ Test(db_merge, csv_export_parses_back)
         free(text);
     }
     db_close(db);
+}
+
+Test(db_merge, source_in_a_read_only_directory_is_merged)
+{
+    char src_dir[512], src[600], dst_dir[512], dst[600], run[DB_UUID_LEN];
+    tu_path(src_dir, dir, "ro");
+    tu_path(dst_dir, dir, "rw");
+    cr_assert_eq(mkdir(src_dir, 0755), 0);
+    cr_assert_eq(mkdir(dst_dir, 0777), 0);
+    cr_assert_eq(chmod(dst_dir, 0777), 0);
+    snprintf(src, sizeof src, "%s/src.db", src_dir);
+    snprintf(dst, sizeof dst, "%s/dst.db", dst_dir);
+    build(src, "fp-ro", 2, run);
+    cr_assert_eq(chmod(src_dir, 0555), 0);
+    cr_assert_eq(chmod(dir, 0755), 0);
+    if (geteuid() == 0)
+        cr_assert_eq(seteuid(65534), 0);
+    db_t *db = NULL;
+    cr_assert_eq(db_open(dst, 0, &db), 0, "%s", mb_err_msg());
+    db_counts_t add = merge(db, src);
+    cr_assert_eq(add.cells, 2);
+    db_close(db);
+    if (geteuid() != getuid())
+        cr_assert_eq(seteuid(getuid()), 0);
 }

@@ -297,6 +297,8 @@ typedef struct {
     engine_tensor_t ple_embd;       /* [n_layer*P, n_vocab_per_layer] */
     engine_tensor_t ple_model_proj; /* [E, n_layer*P] */
     engine_tensor_t ple_proj_norm;  /* [P] */
+    engine_tensor_t rope_freqs;     /* [D/2] optional (llama.cpp's rope_freqs.weight): RoPE
+                                     * frequency i is divided by it; replaces rope_llama3 */
     engine_layer_t *layers;         /* n_layer entries */
 } engine_model_t;
 

@@ -337,6 +337,8 @@ int models_spec_tensors(const models_spec_t *spec, models_tensor_info_t **out, i
     const bool phi3 = hp->arch == ENGINE_ARCH_PHI3;
 
     add(&l, MODELS_ROLE_TOKEN_EMBD, -1, true, E, V, 1, "token_embd.weight");
+    if (hp->rope_llama3) /* llama.cpp reads the llama3 scaling from this tensor */
+        add(&l, MODELS_ROLE_ROPE_FREQS, -1, true, D / 2, 1, 1, "rope_freqs.weight");
     if (P > 0) {
         add(&l, MODELS_ROLE_PLE_EMBD, -1, true, L * P, hp->n_vocab_per_layer, 1,
             "per_layer_token_embd.weight");
@@ -425,6 +427,8 @@ static uint64_t sum_params(const models_spec_t *spec, bool compute_only)
         if (compute_only && (!t[i].computed || t[i].role == MODELS_ROLE_TOKEN_EMBD ||
                              t[i].role == MODELS_ROLE_PLE_EMBD))
             continue;
+        if (t[i].role == MODELS_ROLE_ROPE_FREQS)
+            continue; /* derived from hparams, not a parameter */
         s += (uint64_t)models_tensor_nelem(&t[i]);
     }
     /* A tied output still costs a full matmul per token. */
@@ -499,6 +503,7 @@ engine_tensor_t *models_model_slot(engine_model_t *m, const char *name)
         {"per_layer_token_embd.weight", offsetof(engine_model_t, ple_embd)},
         {"per_layer_model_proj.weight", offsetof(engine_model_t, ple_model_proj)},
         {"per_layer_proj_norm.weight", offsetof(engine_model_t, ple_proj_norm)},
+        {"rope_freqs.weight", offsetof(engine_model_t, rope_freqs)},
     };
     static const struct {
         const char *n;

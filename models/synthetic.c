@@ -201,6 +201,23 @@ int models_synth_rows(const models_spec_t *spec, uint64_t seed, const models_ten
                           (long long)row0, (long long)(row0 + nrows), t->name, (long long)rows);
     const uint64_t ts = tensor_seed(spec, seed, t->name);
     const int64_t E = spec->hp.n_embd;
+    if (t->role == MODELS_ROLE_ROPE_FREQS) {
+        /* not random: llama3 factors as llama.cpp's converter writes them */
+        const engine_hparams_t *hp = &spec->hp;
+        for (int64_t i = 0; i < cols; i++) {
+            double f = pow((double)hp->rope_theta, -2.0 * (double)i / hp->head_dim);
+            double wavelen = 2 * M_PI / f, fac = 1;
+            if (wavelen > hp->rope_orig_ctx / hp->rope_low_freq) {
+                fac = hp->rope_factor;
+            } else if (wavelen >= hp->rope_orig_ctx / hp->rope_high_freq) {
+                double sm = (hp->rope_orig_ctx / wavelen - hp->rope_low_freq) /
+                            (hp->rope_high_freq - hp->rope_low_freq);
+                fac = 1 / ((1 - sm) / hp->rope_factor + sm);
+            }
+            out[i] = (float)fac;
+        }
+        return MB_OK;
+    }
     if (is_norm(t)) {
         /* one row: positive, log-normal around the role's value */
         rng_t r;

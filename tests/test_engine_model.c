@@ -319,6 +319,52 @@ Test(engine_model, kv_cache_phi3) { check_kv_consistency(ENGINE_ARCH_PHI3); }
 Test(engine_model, kv_cache_smollm3) { check_kv_consistency(ENGINE_ARCH_SMOLLM3); }
 Test(engine_model, kv_cache_gemma3n) { check_kv_consistency(ENGINE_ARCH_GEMMA3N); }
 
+/* llama.cpp's rope_freqs.weight (llama3 factors as a tensor) == the rule from hparams */
+Test(engine_model, rope_freqs_tensor_matches_llama3_rule)
+{
+    tiny_t *t = tiny_build(base_hp(ENGINE_ARCH_LLAMA), 21);
+    const engine_hparams_t *hp = &t->m.hp;
+    const int V = hp->n_vocab, N = 16, half = hp->head_dim / 2;
+    int32_t tok[16];
+    make_tokens(tok, N, V, 5);
+    float *a = malloc((size_t)N * V * 4), *b = malloc((size_t)N * V * 4), *c = malloc((size_t)N * V * 4);
+    float fac[64];
+    for (int i = 0; i < half; i++) { /* the converter's formula */
+        double f = pow(hp->rope_theta, -2.0 * i / hp->head_dim), wl = 2 * M_PI / f;
+        double sm = (hp->rope_orig_ctx / wl - hp->rope_low_freq) /
+                    (hp->rope_high_freq - hp->rope_low_freq);
+        fac[i] = wl < hp->rope_orig_ctx / hp->rope_high_freq  ? 1.0f
+                 : wl > hp->rope_orig_ctx / hp->rope_low_freq ? hp->rope_factor
+                                                              : (float)(1 / ((1 - sm) / hp->rope_factor + sm));
+    }
+    engine_ctx_params_t p = {.n_ctx = N, .kv_f32 = true};
+    engine_ctx_t *ctx = NULL;
+    cr_assert_eq(engine_ctx_create(&t->m, NULL, &p, &ctx), MB_OK);
+    cr_assert_eq(engine_eval(ctx, tok, N, a, true), MB_OK);
+    engine_ctx_destroy(ctx);
+    engine_tensor_t *rf = &t->m.rope_freqs;
+    rf->type = ENGINE_TYPE_F32;
+    rf->ne[0] = half;
+    rf->ne[1] = rf->ne[2] = rf->ne[3] = 1;
+    rf->data = fac;
+    rf->nbytes = (size_t)half * 4;
+    cr_assert_eq(engine_ctx_create(&t->m, NULL, &p, &ctx), MB_OK, "%s", mb_err_msg());
+    cr_assert_eq(engine_eval(ctx, tok, N, b, true), MB_OK);
+    engine_ctx_destroy(ctx);
+    cr_assert_eq(engine_ref_forward(&t->m, tok, N, false, c), MB_OK);
+    for (int i = 0; i < N; i++) {
+        cr_assert(row_rel_err(b + (size_t)i * V, a + (size_t)i * V, V) <= 1e-5);
+        cr_assert(row_rel_err(c + (size_t)i * V, a + (size_t)i * V, V) <= 1e-4);
+    }
+    rf->ne[0] = half + 1;
+    cr_assert_eq(engine_model_validate(&t->m), MB_ESHAPE);
+    memset(rf, 0, sizeof *rf);
+    free(a);
+    free(b);
+    free(c);
+    tiny_free(t);
+}
+
 Test(engine_model, layer_switches)
 {
     engine_hparams_t hp = base_hp(ENGINE_ARCH_GEMMA3N);

@@ -176,7 +176,8 @@ Test(models_catalog, tensor_list_and_slots)
     cr_assert_eq(models_model_slot(&m, "output.weight"), &m.output);
     cr_assert_null(models_model_slot(&m, "blk.4.attn_q.weight"));
     cr_assert_null(models_model_slot(&m, "blk.x.attn_q.weight"));
-    cr_assert_null(models_model_slot(&m, "rope_freqs.weight"));
+    cr_assert_eq(models_model_slot(&m, "rope_freqs.weight"), &m.rope_freqs);
+    cr_assert_null(models_model_slot(&m, "blk.0.altup_router.weight"));
     m.hp.arch = ENGINE_ARCH_PHI3;
     cr_assert_eq(models_model_slot(&m, "blk.0.ffn_up.weight"), &layers[0].w_gate_up);
 }

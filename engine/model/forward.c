@@ -102,12 +102,15 @@ static float silu(float x)
     return x / (1.0f + expf(-x));
 }
 
-static void rope_freqs(const engine_hparams_t *hp, float theta, bool llama3, float *out)
+static void rope_freqs(const engine_hparams_t *hp, float theta, bool llama3,
+                       const float *factors, float *out)
 {
     int half = hp->head_dim / 2;
     for (int i = 0; i < half; i++) {
         double f = pow((double)theta, -2.0 * i / hp->head_dim);
-        if (llama3) {
+        if (factors) {
+            f /= factors[i];
+        } else if (llama3) {
             double wavelen = 2.0 * M_PI / f;
             double lo = hp->rope_orig_ctx / hp->rope_low_freq;
             double hi = hp->rope_orig_ctx / hp->rope_high_freq;
@@ -302,9 +305,17 @@ int engine_ctx_create(const engine_model_t *m, engine_pool_t *pool,
     c->inv_freq_swa = malloc(D / 2 * sizeof(float));
     if (!c->inv_freq || !c->inv_freq_swa)
         goto nomem;
-    rope_freqs(hp, hp->rope_theta, hp->rope_llama3, c->inv_freq);
-    rope_freqs(hp, hp->rope_theta_swa > 0 ? hp->rope_theta_swa : hp->rope_theta, false,
+    float *factors = NULL;
+    if (m->rope_freqs.data) {
+        if (!(factors = malloc(D / 2 * sizeof(float))))
+            goto nomem;
+        engine_type_traits(m->rope_freqs.type)->to_float(m->rope_freqs.data, factors,
+                                                          (int64_t)D / 2);
+    }
+    rope_freqs(hp, hp->rope_theta, hp->rope_llama3, factors, c->inv_freq);
+    rope_freqs(hp, hp->rope_theta_swa > 0 ? hp->rope_theta_swa : hp->rope_theta, false, NULL,
                c->inv_freq_swa);
+    free(factors);
 
     /* scratch */
     struct {

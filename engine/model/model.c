@@ -53,6 +53,8 @@ int engine_model_validate(const engine_model_t *m)
     CK(&m->output_norm, "output_norm", -1, E, 1);
     if (!hp->tied)
         CK(&m->output, "output", -1, E, V);
+    if (m->rope_freqs.data)
+        CK(&m->rope_freqs, "rope_freqs", -1, D / 2, 1);
     if (P > 0) {
         CK(&m->ple_embd, "per_layer_token_embd", -1, hp->n_layer * P, hp->n_vocab_per_layer);
         CK(&m->ple_model_proj, "per_layer_model_proj", -1, E, hp->n_layer * P);
@@ -112,6 +114,7 @@ static void for_each(engine_model_t *m, void (*fn)(engine_tensor_t *, bool matri
     fn(&m->ple_embd, false, arg); /* rows are gathered, never multiplied */
     fn(&m->ple_model_proj, true, arg);
     fn(&m->ple_proj_norm, false, arg);
+    fn(&m->rope_freqs, false, arg);
     for (int il = 0; m->layers && il < m->hp.n_layer; il++) {
         engine_layer_t *l = &m->layers[il];
         engine_tensor_t *mats[] = {&l->wq,     &l->wk,        &l->wv,       &l->wqkv,

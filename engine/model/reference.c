@@ -52,11 +52,14 @@ static float round_f16(float x)
     return engine_f16_to_f32(engine_f32_to_f16(x));
 }
 
-static void rope(float *x, int D, int pos, float theta, const engine_hparams_t *hp, bool llama3)
+static void rope(float *x, int D, int pos, float theta, const engine_hparams_t *hp, bool llama3,
+                 const float *factors)
 {
     for (int i = 0; i < D / 2; i++) {
         double freq = pow((double)theta, -2.0 * i / D);
-        if (llama3) {
+        if (factors) {
+            freq = freq / factors[i]; /* rope_freqs.weight replaces the llama3 rule */
+        } else if (llama3) {
             double wavelen = 2.0 * M_PI / freq;
             double low_wavelen = hp->rope_orig_ctx / hp->rope_low_freq;
             double high_wavelen = hp->rope_orig_ctx / hp->rope_high_freq;
@@ -131,6 +134,7 @@ int engine_ref_forward(const engine_model_t *m, const int32_t *tokens, int n, bo
     float *lr = R ? calloc((size_t)R, sizeof(float)) : NULL;
     float *lrx = calloc((size_t)n * E, sizeof(float));
     float *w = NULL, *w2 = NULL, *w3 = NULL;
+    float *factors = deq(&m->rope_freqs); /* NULL when absent */
     if (!x || !xn || !q || !kk || !vv || !att || !tmp || !tmp2 || !scores || !lrx ||
         (P && !ple) || (R && !lr)) {
         rc = mb_err_set(MB_ENOMEM, "reference: out of memory");
@@ -228,7 +232,7 @@ int engine_ref_forward(const engine_model_t *m, const int32_t *tokens, int n, bo
                 if (hp->qk_norm)
                     rms_norm(qh, qh, qn, D, eps);
                 if (engine_layer_has_rope(hp, il))
-                    rope(qh, D, t, theta, hp, hp->rope_llama3 && !swa);
+                    rope(qh, D, t, theta, hp, hp->rope_llama3 && !swa, swa ? NULL : factors);
             }
             for (int h = 0; h < HK && own; h++) {
                 float *kh = K + (size_t)t * Hk + (size_t)h * D;
@@ -238,7 +242,7 @@ int engine_ref_forward(const engine_model_t *m, const int32_t *tokens, int n, bo
                 if (hp->v_norm)
                     rms_norm(vh, vh, NULL, D, eps);
                 if (engine_layer_has_rope(hp, il))
-                    rope(kh, D, t, theta, hp, hp->rope_llama3 && !swa);
+                    rope(kh, D, t, theta, hp, hp->rope_llama3 && !swa, swa ? NULL : factors);
                 for (int d = 0; d < D && kv_f16; d++) {
                     kh[d] = round_f16(kh[d]);
                     vh[d] = round_f16(vh[d]);
@@ -401,6 +405,7 @@ int engine_ref_forward(const engine_model_t *m, const int32_t *tokens, int n, bo
         free(on);
     }
 done:
+    free(factors);
     free(w);
     free(w2);
     free(w3);

@@ -751,6 +751,7 @@ Test(formats, peer_gguf_files_decode)
         peer_file_t f;
         cr_assert(peer_open(path, &f), "cannot parse %s", path);
         int checked = 0;
+        int requantized[ENGINE_TYPE_COUNT] = {0};
         for (int i = 0; i < f.n; i++) {
             const peer_tensor_t *t = &f.t[i];
             const peer_tensor_t *r = peer_find(&ref, t->name);
@@ -774,7 +775,14 @@ Test(formats, peer_gguf_files_decode)
             cr_assert(rel < bound, "%s %s (%s): relative RMSE %.4f >= %.4f", cases[c].file,
                       t->name, engine_type_name((engine_type_t)t->type), rel, bound);
 
-            /* our quantizer on the same F16 values */
+            /* our quantizer on the same F16 values: two tensors of each type
+             * per file (enough to compare, and fast under the sanitizers) */
+            if (requantized[t->type]++ >= 2 || n > 256 * 768) {
+                free(x);
+                free(y);
+                checked++;
+                continue;
+            }
             const engine_type_traits_t *tr = engine_type_traits((engine_type_t)t->type);
             const size_t bytes = engine_row_size((engine_type_t)t->type, (int64_t)t->ne[0]) *
                                  (size_t)(n / (int64_t)t->ne[0]);

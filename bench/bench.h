@@ -258,6 +258,7 @@ typedef struct {
     char recipe[32];
     bench_test_t test;
     int n_threads;
+    int n_ctx;       /* cache positions; 0 = what the test needs */
     int index;       /* position in the run, 0-based */
 } bench_cell_t;
 /* "qwen3-0.6b/Q4_0/pp512@d0/t2": the identity --resume matches on. */
@@ -335,6 +336,10 @@ typedef struct {
     void *ctx;
     /* Sizes for the memory-fit check and the dry run, without loading weights. */
     int (*estimate)(void *ctx, const bench_cell_t *cell, bench_model_info_t *info);
+    /* In the parent, after the fit check and before the fork: build what
+     * cells share (the quantized weights; children inherit them copy-on-
+     * write). May be NULL. */
+    int (*prepare)(void *ctx, const bench_cell_t *cell);
     /* In the cell's child: load the model, bind kernels, create the context. */
     int (*open)(void *ctx, const bench_cell_t *cell, bench_workload_t *w, bench_model_info_t *info);
 } bench_backend_t;
@@ -423,5 +428,35 @@ int bench_store_open(const char *path, const bench_store_opts_t *o, bench_store_
 void bench_store_close(bench_store_t *s); /* NULL: no-op */
 bench_sink_t bench_store_sink(bench_store_t *s);
 const char *bench_store_run(const bench_store_t *s); /* run uuid ("" before run_begin) */
+
+/* ==== 8. the engine workload (bench/workload.c) ============================
+ * Catalog models with synthetic weights (seeded, real shapes), quantized by
+ * the recipe's per-tensor rules, run by the engine's forward pass. The
+ * quantized model is built once per (model, recipe) in the runner's process
+ * and shared with the cells' children. */
+typedef struct bench_engine bench_engine_t;
+/* kernel: NULL = best for this CPU, else forced (--kernel). */
+int bench_engine_create(const char *kernel, uint64_t seed, bench_engine_t **out);
+void bench_engine_destroy(bench_engine_t *e); /* NULL: no-op */
+bench_backend_t bench_engine_backend(bench_engine_t *e);
+/* Name checks for sweep files and flags: MB_ENOENT listing the known ones. */
+bench_names_t bench_engine_names(void);
+/* Context positions a cell gets: what its test needs, or 4096 (capped by the
+ * model's training context) in sustained mode. */
+int bench_cell_n_ctx(const bench_cell_t *cell, bool sustained);
+
+/* ==== 9. output formats (bench/output.c, docs/OUTPUT.md) ===================
+ * Rows as cells finish: llama-bench's field names first, then ours. */
+typedef enum { BENCH_OUT_MD, BENCH_OUT_CSV, BENCH_OUT_JSON, BENCH_OUT_JSONL, BENCH_OUT_SQL } bench_out_fmt_t;
+int bench_out_parse(const char *s, bench_out_fmt_t *out); /* "md", "csv", ... */
+
+typedef struct bench_out bench_out_t;
+/* cpu_info: the CPU's name for the cpu_info column. */
+int bench_out_begin(FILE *f, bench_out_fmt_t fmt, const char *cpu_info, bench_out_t **out);
+void bench_out_row(bench_out_t *o, const bench_result_t *r);
+/* Closes the table (JSON's bracket) and frees o. */
+void bench_out_end(bench_out_t *o);
+/* The column names, in order (for docs and tests); returns the count. */
+int bench_out_columns(const char **names, int max);
 
 #endif /* BENCH_H */

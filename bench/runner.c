@@ -520,7 +520,17 @@ int bench_run(const bench_run_opts_t *o, bench_run_summary_t *sum)
             first = false;
             progress_show(&pg, key);
             double t0 = mb_clock_wall();
-            run_cell(o, cell, &r);
+            int prc = o->backend->prepare ? o->backend->prepare(o->backend->ctx, cell) : 0;
+            if (prc) {
+                r.status = prc == MB_ENOMEM ? BENCH_CELL_OOM
+                           : prc == MB_ESKIP || prc == MB_EUNSUPPORTED ? BENCH_CELL_SKIPPED
+                                                                       : BENCH_CELL_FAILED;
+                snprintf(r.reason, sizeof r.reason, "%s", mb_err_msg());
+                r.started = t0;
+                r.ended = mb_clock_wall();
+            } else {
+                run_cell(o, cell, &r);
+            }
             pg.spent += mb_clock_wall() - t0 + r.cooldown_s;
             pg.ran++;
         }

@@ -9,6 +9,7 @@ const mb_command_t mb_commands[] = {
     {"db", cmd_db, "check, export (csv/json) or merge results databases"},
     {"compare", cmd_compare, "did a run get slower? per-cell verdicts between two runs (exit 3 on regression)"},
     {"recommend", cmd_recommend, "which model x quantization per device class and use case, with reasons"},
+    {"report", cmd_report, "HTML report with gnuplot charts (PNG + SVG) and recommendation tables"},
     {"models", cmd_models, "model files: inspect a GGUF file (metadata, tensors, bits per weight)"},
 };
 const int mb_n_commands = (int)(sizeof mb_commands / sizeof mb_commands[0]);

@@ -216,10 +216,10 @@ void reports_cmp_write_md(const reports_cmp_t *c, const reports_compare_opts_t *
         fmt_num(ra, sizeof ra, 3, r->st.ratio);
         fmt_num(lo, sizeof lo, 3, r->st.ci_lo);
         fmt_num(hi, sizeof hi, 3, r->st.ci_hi);
-        fprintf(f, "| %s | %s | %s | %d | %d | %s | %s | %s | %s..%s | %s%s | %s |\n", x->model,
-                x->recipe, x->test, x->n_depth, x->n_threads, bm, cm, ra, lo, hi,
-                r->st.verdict == REPORTS_REGRESSED ? "**" : "",
-                reports_verdict_name(r->st.verdict), r->st.note);
+        const char *em = r->st.verdict == REPORTS_REGRESSED ? "**" : "";
+        fprintf(f, "| %s | %s | %s | %d | %d | %s | %s | %s | %s..%s | %s%s%s | %s |\n", x->model,
+                x->recipe, x->test, x->n_depth, x->n_threads, bm, cm, ra, lo, hi, em,
+                reports_verdict_name(r->st.verdict), em, r->st.note);
     }
     fprintf(f, "\n%zu regressed, %zu improved, %zu unchanged, %zu not comparable "
                "(%zu only in one run)\n",

@@ -253,8 +253,21 @@ int reports_data_load(const char *db_path, const reports_filter_t *rf, reports_d
             r.temp_c = !strcmp(s[k].kind, "temp") ? s[k].value : NAN;
             r.freq_mhz = !strcmp(s[k].kind, "freq") ? s[k].value : NAN;
             r.ts = !strcmp(s[k].kind, "tps") ? s[k].value : NAN;
-            if (isfinite(r.temp_c) || isfinite(r.freq_mhz) || isfinite(r.ts))
+            if (!isfinite(r.temp_c) && !isfinite(r.freq_mhz) && !isfinite(r.ts))
+                continue;
+            /* readings taken at the same instant form one row: the hottest
+             * zone, the fastest core */
+            reports_sensor_t *last = d->n_sensors ? &d->sensors[d->n_sensors - 1] : NULL;
+            if (last && !strcmp(last->run_id, r.run_id) && fabs(last->t - r.t) < 1e-3) {
+                if (isfinite(r.temp_c) && !(r.temp_c <= last->temp_c))
+                    last->temp_c = r.temp_c;
+                if (isfinite(r.freq_mhz) && !(r.freq_mhz <= last->freq_mhz))
+                    last->freq_mhz = r.freq_mhz;
+                if (isfinite(r.ts))
+                    last->ts = r.ts;
+            } else {
                 rc = reports_data_add_sensor(d, &r);
+            }
         }
         free(s);
         if (rc)

@@ -30,4 +30,24 @@ void reports_fmt_num(char *buf, size_t len, int digits, double v);
 /* The CSS of every HTML page mobench writes (inline, no external refs). */
 extern const char reports_css[];
 
+
+/* ---- charts (charts.c) ---------------------------------------------------- */
+typedef struct {
+    char name[32];        /* file stem: NAME.gp, NAME.dat, NAME.png, NAME.svg */
+    char title[128];
+    char caption[640];
+    bool has_data;        /* false: the chart shows a "no data" note */
+    bool rendered;        /* gnuplot produced NAME.png and NAME.svg */
+} reports_chart_t;
+
+#define REPORTS_MAX_CHARTS 8
+/* Writes the .dat and .gp files of every chart into dir. */
+int reports_charts_write(const reports_data_t *d, const reports_classes_t *cl, const char *dir,
+                         reports_chart_t *charts, int *n);
+/* Index of the device with the most cells (the report's main device), -1 if none. */
+int reports_main_device(const reports_data_t *d);
+/* Label safe inside a gnuplot single-quoted string and a data file: anything
+ * outside [A-Za-z0-9._,:@+ -] becomes '_'. */
+void reports_label(char *dst, size_t len, const char *src);
+
 #endif

@@ -136,13 +136,15 @@ int db_stmt(db_t *db, const char *sql, sqlite3_stmt **out)
 
 int db_begin(db_t *db, const char *what)
 {
-    int rc = sqlite3_exec(db->h, "BEGIN IMMEDIATE", NULL, NULL, NULL);
+    db->nested = !sqlite3_get_autocommit(db->h);
+    int rc = sqlite3_exec(db->h, db->nested ? "SAVEPOINT db_write" : "BEGIN IMMEDIATE", NULL,
+                          NULL, NULL);
     return rc == SQLITE_OK ? 0 : db_fail(db, rc, what);
 }
 
 int db_commit(db_t *db, const char *what)
 {
-    int rc = sqlite3_exec(db->h, "COMMIT", NULL, NULL, NULL);
+    int rc = sqlite3_exec(db->h, db->nested ? "RELEASE db_write" : "COMMIT", NULL, NULL, NULL);
     if (rc == SQLITE_OK)
         return 0;
     int err = db_fail(db, rc, what);
@@ -155,7 +157,11 @@ void db_rollback(db_t *db)
     /* Reset statements first: an active read would keep the transaction open. */
     for (int i = 0; i < db->n_cache; i++)
         sqlite3_reset(db->cache[i].st);
-    if (!sqlite3_get_autocommit(db->h))
+    if (sqlite3_get_autocommit(db->h))
+        return; /* SQLite already rolled back (e.g. after SQLITE_FULL) */
+    if (db->nested)
+        sqlite3_exec(db->h, "ROLLBACK TO db_write; RELEASE db_write", NULL, NULL, NULL);
+    else
         sqlite3_exec(db->h, "ROLLBACK", NULL, NULL, NULL);
 }
 

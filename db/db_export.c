@@ -154,7 +154,8 @@ int db_export(db_t *db, FILE *f, db_format_t fmt, db_table_t csv_table, const ch
     if (run && (err = db_run_resolve(db, run, uuid)))
         return err;
     /* One read transaction: a consistent snapshot even while a sweep writes. */
-    int rc = sqlite3_exec(db->h, "BEGIN", NULL, NULL, NULL);
+    bool own_txn = sqlite3_get_autocommit(db->h);
+    int rc = own_txn ? sqlite3_exec(db->h, "BEGIN", NULL, NULL, NULL) : SQLITE_OK;
     if (rc != SQLITE_OK)
         return db_fail(db, rc, "starting the export");
     if (fmt == DB_FMT_CSV) {
@@ -177,7 +178,8 @@ int db_export(db_t *db, FILE *f, db_format_t fmt, db_table_t csv_table, const ch
         mb_json_obj_end(&j);
         fputc('\n', f);
     }
-    sqlite3_exec(db->h, "COMMIT", NULL, NULL, NULL);
+    if (own_txn)
+        sqlite3_exec(db->h, "COMMIT", NULL, NULL, NULL);
     if (!err && (fflush(f) != 0 || ferror(f)))
         err = mb_err_set(MB_EIO, "writing the export of %s failed (disk full or closed "
                          "pipe?)", db->path);

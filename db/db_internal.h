@@ -24,6 +24,7 @@ struct db {
         sqlite3_stmt *st;
     } cache[DB_STMT_CACHE];
     int n_cache;
+    bool nested; /* db_begin() ran inside the caller's transaction: a savepoint */
 };
 
 /* Maps a SQLite result code to an MB_E* code with a message that says what
@@ -40,7 +41,9 @@ int db_schema_compare(sqlite3 *h, char *diff, size_t diff_len);
 int db_readonly_uri(const char *path, char **uri);
 /* A cached prepared statement for a string literal, reset and unbound. */
 int db_stmt(db_t *db, const char *sql, sqlite3_stmt **out);
-/* BEGIN IMMEDIATE (waits up to the busy timeout) / COMMIT / ROLLBACK. */
+/* BEGIN IMMEDIATE (waits up to the busy timeout) / COMMIT / ROLLBACK; inside
+ * a transaction the caller opened with db_exec() (bulk loading), a savepoint
+ * instead, so that one failed cell still rolls back alone. */
 int db_begin(db_t *db, const char *what);
 int db_commit(db_t *db, const char *what);
 void db_rollback(db_t *db);

@@ -150,6 +150,9 @@ int db_merge(db_t *db, const char *other, db_counts_t *added)
     if (db->flags & DB_OPEN_READONLY)
         return mb_err_set(MB_EPERM, "database %s was opened read-only: cannot merge into it",
                           db->path);
+    if (!sqlite3_get_autocommit(db->h))
+        return mb_err_set(MB_EINVAL, "cannot merge into %s inside an open transaction: "
+                          "commit it first", db->path);
     struct stat sb;
     if (!other || stat(other, &sb) != 0)
         return mb_err_set(MB_ENOENT, "no database to merge at %s: %s", other ? other : "(null)",

@@ -486,27 +486,22 @@ int db_quality_get(db_t *db, const db_filter_t *f, db_quality_t **out, size_t *n
 }
 
 /* ---- reps and samples ------------------------------------------------------------------- */
+static const char SQL_REPS[] =
+    "SELECT p.idx, p.wall_ns, p.tokens_per_s, p.ttft_ms, p.lat_p50_ms, p.lat_p90_ms, "
+    "p.lat_p99_ms, p.temp_min, p.temp_mean, p.temp_max, p.freq_min, p.freq_mean, p.freq_max, "
+    "p.energy_j, p.throttled FROM reps p JOIN cells c ON c.id = p.cell_id WHERE c.uuid = ?1 "
+    "ORDER BY p.idx";
+
 int db_reps_get(db_t *db, const char *cell_uuid, db_rep_t **out, size_t *n)
 {
     *out = NULL;
     *n = 0;
-    int64_t cid = 0;
-    int rows = query_one(db, "SELECT uuid, id FROM cells WHERE uuid = ?1", cell_uuid, NULL,
-                         NULL, &cid);
-    if (rows < 0)
-        return rows;
-    if (rows == 0)
-        return mb_err_set(MB_ENOENT, "no cell %s in database %s", cell_uuid ? cell_uuid : "",
-                          db->path);
+    /* Cached statement: reports call this once per cell, thousands of times. */
     sqlite3_stmt *st;
-    int err = prepare(db,
-                      "SELECT idx, wall_ns, tokens_per_s, ttft_ms, lat_p50_ms, lat_p90_ms, "
-                      "lat_p99_ms, temp_min, temp_mean, temp_max, freq_min, freq_mean, "
-                      "freq_max, energy_j, throttled FROM reps WHERE cell_id = ?1 ORDER BY idx",
-                      &st);
+    int err = db_stmt(db, SQL_REPS, &st);
     if (err)
         return err;
-    sqlite3_bind_int64(st, 1, cid);
+    db_bind_text(st, 1, cell_uuid);
     vec_t v = {.size = sizeof(db_rep_t)};
     int rc;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
@@ -526,7 +521,17 @@ int db_reps_get(db_t *db, const char *cell_uuid, db_rep_t **out, size_t *n)
     }
     if (!err && rc != SQLITE_DONE)
         err = db_fail(db, rc, "reading reps");
-    sqlite3_finalize(st);
+    sqlite3_reset(st);
+    if (!err && v.n == 0) {
+        /* No reps: a cell without any (skipped, failed) or no such cell? */
+        int rows = query_one(db, "SELECT uuid, id FROM cells WHERE uuid = ?1", cell_uuid, NULL,
+                             NULL, NULL);
+        if (rows < 0)
+            err = rows;
+        else if (rows == 0)
+            err = mb_err_set(MB_ENOENT, "no cell %s in database %s", cell_uuid ? cell_uuid : "",
+                             db->path);
+    }
     if (err) {
         free(v.items);
         return err;

@@ -410,3 +410,41 @@ Test(db_store, default_path_follows_env)
     setenv("MOBENCH_DB", "", 1);
     cr_assert_str_eq(db_default_path(), "./mobench.db");
 }
+
+Test(db_store, bulk_loading_in_one_outer_transaction)
+{
+    char run[DB_UUID_LEN];
+    db_t *db = tu_open_run(path, "fp-bulk", run);
+    cr_assert_eq(db_exec(db, "BEGIN IMMEDIATE"), 0);
+    for (int i = 0; i < 50; i++)
+        cr_assert_eq(tu_commit(db, run, "m", "Q4_0", DB_CELL_OK, 2, 2), 0, "%s", mb_err_msg());
+    /* a bad cell inside rolls back alone */
+    db_cell_t c;
+    tu_cell(&c, run, "m", "Q4_0", DB_CELL_OK);
+    db_rep_t *r = tu_reps(2);
+    r[1].index = 0;
+    cr_assert_eq(db_cell_commit(db, &c, r, 2, NULL, 0), MB_EINVAL);
+    free(r);
+    cr_assert_eq(tu_commit(db, run, "m", "Q8_0", DB_CELL_SKIPPED, 0, 0), 0);
+    cr_assert_eq(db_merge(db, MB_FIXTURES "/db/v1.db", NULL), MB_EINVAL,
+                 "merge refuses to run inside a transaction");
+    cr_assert_eq(db_exec(db, "COMMIT"), 0);
+    db_counts_t k = tu_counts(db);
+    cr_assert_eq(k.cells, 51);
+    cr_assert_eq(k.reps, 100);
+
+    /* a cell without reps has an empty list; an unknown cell is ENOENT */
+    db_cell_t *cells = NULL;
+    size_t n = 0;
+    cr_assert_eq(db_cells_get(db, &(db_filter_t){.status_mask = DB_CELL_MASK(DB_CELL_SKIPPED)},
+                              &cells, &n), 0);
+    cr_assert_eq(n, 1);
+    db_rep_t *reps = NULL;
+    size_t nr = 9;
+    cr_assert_eq(db_reps_get(db, cells[0].uuid, &reps, &nr), 0, "%s", mb_err_msg());
+    cr_assert_eq(nr, 0);
+    free(reps);
+    db_cells_free(cells, n);
+    cr_assert_eq(db_reps_get(db, "00000000-0000-4000-8000-000000000000", &reps, &nr), MB_ENOENT);
+    db_close(db);
+}

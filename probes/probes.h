@@ -268,13 +268,14 @@ typedef struct {
     int threads[PROBES_MAX_THREAD_COUNTS]; /* thread counts to measure; n_threads = 0: 1..nproc */
     int n_threads;
     uint64_t buffer_bytes; /* 0: min(1 GiB, RAM/4) */
-    int passes;            /* per measurement, the median is kept; 0: 5 */
+    int passes;            /* timed passes per figure (best and median kept); 0: 5 */
     bool quiet;            /* no progress on stderr */
 } probes_ceilings_opts_t;
 
 typedef struct {
     int threads;
-    double read_gbs, copy_gbs, triad_gbs; /* GB/s = 1e9 bytes/s; NaN = not measured */
+    double read_gbs, copy_gbs, triad_gbs; /* GB/s = 1e9 bytes/s, fastest pass */
+    double read_median_gbs, copy_median_gbs, triad_median_gbs; /* median pass */
 } probes_bw_point_t;
 
 typedef struct {
@@ -283,7 +284,8 @@ typedef struct {
     char isa[24];    /* feature the kernel needs */
     int n;           /* points */
     int threads[PROBES_MAX_THREAD_COUNTS];
-    double gops[PROBES_MAX_THREAD_COUNTS]; /* median over passes */
+    double gops[PROBES_MAX_THREAD_COUNTS];        /* fastest pass (the ceiling) */
+    double gops_median[PROBES_MAX_THREAD_COUNTS]; /* median pass */
 } probes_peak_t;
 
 #define PROBES_MAX_PEAKS 12

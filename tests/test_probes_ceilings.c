@@ -1,0 +1,89 @@
+/* test_probes_ceilings.c: the ceiling measurement runs and reports sane,
+ * positive figures for every ISA level present (tiny sizes: this checks
+ * behaviour, not speed; speed is in docs/PERFORMANCE.md). */
+#include <criterion/criterion.h>
+#include <math.h>
+#include <string.h>
+
+#include "probes.h"
+
+Test(probes_ceilings, small_run_reports_each_isa_present)
+{
+    probes_ceilings_opts_t o;
+    memset(&o, 0, sizeof o);
+    o.buffer_bytes = 8u << 20;
+    o.passes = 2;
+    o.threads[0] = 1;
+    o.threads[1] = 2;
+    o.n_threads = 2;
+    o.quiet = true;
+    probes_ceilings_t c;
+    cr_assert_eq(probes_ceilings_measure(&o, &c), MB_OK, "%s", mb_err_msg());
+    cr_assert_eq(c.n_bw, 2);
+    cr_assert_eq(c.passes, 2);
+    cr_assert_leq(c.buffer_bytes, 8u << 20);
+    cr_assert_gt(c.buffer_bytes, 7u << 20);
+    for (int i = 0; i < c.n_bw; i++) {
+        cr_assert_eq(c.bw[i].threads, i + 1);
+        cr_assert(isfinite(c.bw[i].read_gbs) && c.bw[i].read_gbs > 0);
+        cr_assert(isfinite(c.bw[i].copy_gbs) && c.bw[i].copy_gbs > 0);
+        cr_assert(isfinite(c.bw[i].triad_gbs) && c.bw[i].triad_gbs > 0);
+        cr_assert_geq(c.bw[i].read_gbs, c.bw[i].read_median_gbs, "best pass is at least the median");
+    }
+    probes_features_t f;
+    probes_features_detect(&f);
+    bool want_avx512 = probes_features_has(&f, PROBES_FEAT_AVX512F);
+    bool want_vnni = probes_features_has(&f, PROBES_FEAT_AVX512_VNNI) && probes_features_has(&f, PROBES_FEAT_AVX512BW);
+    bool want_dot = probes_features_has(&f, PROBES_FEAT_DOTPROD);
+    bool got_avx512 = false, got_vnni = false, got_dot = false;
+    for (int i = 0; i < c.n_peaks; i++) {
+        const probes_peak_t *p = &c.peaks[i];
+        cr_assert_eq(p->n, 2);
+        cr_assert(!strcmp(p->kind, "f32") || !strcmp(p->kind, "i8"));
+        for (int k = 0; k < p->n; k++)
+            cr_assert(isfinite(p->gops[k]) && p->gops[k] > 0, "%s %dT: %g", p->name, p->threads[k], p->gops[k]);
+        got_avx512 |= !strcmp(p->name, "f32_fma_avx512");
+        got_vnni |= !strcmp(p->name, "i8_vnni_avx512");
+        got_dot |= !strcmp(p->name, "i8_sdot_dotprod");
+    }
+    cr_assert_eq(got_avx512, want_avx512);
+    cr_assert_eq(got_vnni, want_vnni);
+    cr_assert_eq(got_dot, want_dot);
+#if defined(__x86_64__)
+    if (probes_features_has(&f, PROBES_FEAT_AVX2))
+        cr_assert_str_neq(c.read_kernel, "scalar");
+#endif
+
+    /* JSON round trip */
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *mf = open_memstream(&buf, &len);
+    mb_json_t j;
+    mb_json_init(&j, mf, false);
+    probes_ceilings_json(&c, &j);
+    fclose(mf);
+    mb_jv_t *v;
+    cr_assert_eq(mb_jv_parse(buf, len, &v), MB_OK);
+    cr_assert_eq(mb_jv_path(v, "bandwidth")->n, 2);
+    cr_assert_eq(mb_jv_path(v, "peaks")->n, (size_t)c.n_peaks);
+    mb_jv_free(v);
+    free(buf);
+}
+
+Test(probes_ceilings, bad_options_are_rejected)
+{
+    probes_ceilings_opts_t o;
+    probes_ceilings_t c;
+    memset(&o, 0, sizeof o);
+    o.buffer_bytes = 1000;
+    cr_assert_eq(probes_ceilings_measure(&o, &c), MB_EINVAL);
+    cr_assert(strstr(mb_err_msg(), "too small"));
+    memset(&o, 0, sizeof o);
+    o.buffer_bytes = 4u << 20;
+    o.n_threads = 1;
+    o.threads[0] = 0;
+    cr_assert_eq(probes_ceilings_measure(&o, &c), MB_EINVAL);
+    o.threads[0] = 1;
+    o.passes = 1000;
+    cr_assert_eq(probes_ceilings_measure(&o, &c), MB_EINVAL);
+}

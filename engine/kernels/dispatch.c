@@ -8,6 +8,7 @@
 #include "kernels.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -27,6 +28,7 @@ static const kern_variant_t *const kern_variants[] = {
 /* The bound variant with its per-type functions resolved (NULL mm = scalar). */
 static const kern_variant_t *g_variant;
 static kern_mm_fn g_mm[ENGINE_TYPE_COUNT];
+static kern_mm_fn g_mm_packed[ENGINE_TYPE_COUNT];
 static kern_quant_fn g_quant[ENGINE_TYPE_COUNT];
 
 static bool type_ok(engine_type_t t)
@@ -51,6 +53,7 @@ static void bind(const kern_variant_t *v)
     g_variant = v;
     for (int t = 0; t < ENGINE_TYPE_COUNT; t++) {
         g_mm[t] = variant_mm(v, (engine_type_t)t);
+        g_mm_packed[t] = g_mm[t] && v->pack[t] ? v->mm_packed[t] : NULL;
         g_quant[t] = type_ok((engine_type_t)t) ? v->quant[t] : NULL;
     }
 }
@@ -199,10 +202,23 @@ int engine_tensor_prepare(engine_tensor_t *t)
     int rc = check_weight(t, "engine_tensor_prepare");
     if (rc)
         return rc;
-    /* No variant repacks weights: every kernel reads the rows in place
-     * (docs/PERFORMANCE.md, "Kernels"). */
-    t->packed = NULL;
-    t->packed_layout = 0;
+    engine_tensor_release(t);
+    ensure_bound();
+    /* Row-interleaved tiles where the bound variant has kernels for them:
+     * one activation broadcast feeds pack_rows rows per instruction and the
+     * results land in lanes in row order (docs/PERFORMANCE.md, "Kernels"). */
+    const kern_variant_t *v = g_variant;
+    if (!g_mm_packed[t->type] || t->ne[0] > v->pack_max_k)
+        return 0;
+    int64_t tiles = (t->ne[1] + v->pack_rows - 1) / v->pack_rows;
+    size_t bytes = engine_row_size(t->type, t->ne[0]) * (size_t)v->pack_rows * (size_t)tiles;
+    void *p = NULL;
+    if (posix_memalign(&p, MB_CACHE_LINE, bytes))
+        return mb_err_set(MB_ENOMEM, "cannot allocate %zu bytes to repack tensor %s", bytes,
+                          t->name ? t->name : "(unnamed)");
+    v->pack[t->type](t->data, p, t->ne[0], t->ne[1]);
+    t->packed = p;
+    t->packed_layout = v->packed_layout;
     return 0;
 }
 
@@ -210,6 +226,7 @@ void engine_tensor_release(engine_tensor_t *t)
 {
     if (!t)
         return;
+    free(t->packed);
     t->packed = NULL;
     t->packed_layout = 0;
 }
@@ -331,6 +348,8 @@ void kern_scalar_mm(engine_type_t type, int64_t k, const void *w, size_t wstride
 typedef struct {
     engine_counter_t ctr;
     kern_mm_fn mm;
+    bool packed; /* w is tiles of pack rows */
+    int pack_rows;
     engine_type_t type;
     int64_t k, n, m;
     const uint8_t *w;
@@ -357,7 +376,7 @@ static void mm_task(void *arg, int ith, int nth)
         int64_t ib = c / t->n_mb, jb = c % t->n_mb;
         int64_t i0 = ib * t->nb, j0 = jb * t->mb;
         int64_t nr = MB_MIN(t->nb, t->n - i0), mr = MB_MIN(t->mb, t->m - j0);
-        const uint8_t *w = t->w + (size_t)i0 * t->wstride;
+        const uint8_t *w = t->w + (size_t)i0 * t->wstride; /* tiles: i0 % pack_rows == 0 */
         const uint8_t *a = t->act + (size_t)j0 * t->astride;
         float *y = t->y + j0 * t->n + i0;
         if (t->mm)
@@ -398,6 +417,15 @@ int engine_matmul(engine_pool_t *pool, const engine_tensor_t *w, const void *act
         .astride = engine_row_size(tr->vec_dot_type, k),
         .y = y,
     };
+    /* The repacked copy, if it was made for the bound variant (a re-bind
+     * after prepare falls back to the rows in place). */
+    if (w->packed && w->packed_layout == g_variant->packed_layout && g_mm_packed[w->type] &&
+        k <= g_variant->pack_max_k) {
+        t.mm = g_mm_packed[w->type];
+        t.w = w->packed;
+        t.packed = true;
+        t.pack_rows = g_variant->pack_rows;
+    }
     int nth = engine_pool_threads(pool);
     if (m == 1) {
         /* GEMV: ~16 chunks per thread balance the load; 16+ rows per chunk
@@ -415,6 +443,8 @@ int engine_matmul(engine_pool_t *pool, const engine_tensor_t *w, const void *act
         t.nb = nb;
         t.mb = 64;
     }
+    if (t.packed) /* chunks start on a tile */
+        t.nb = (t.nb + t.pack_rows - 1) / t.pack_rows * t.pack_rows;
     t.n_nb = (n + t.nb - 1) / t.nb;
     t.n_mb = (m + t.mb - 1) / t.mb;
     engine_counter_reset(&t.ctr, 0);

@@ -31,6 +31,16 @@ typedef struct {
     /* The vec_dot_type each specialized mm expects; checked against the type
      * table at bind time (a mismatch falls back to the reference). */
     engine_type_t act_type[ENGINE_TYPE_COUNT];
+    /* Optional repacked weight layout (engine_tensor_prepare): pack[t] writes
+     * n rows of k values into pack_rows-row tiles (rows past n zero-filled),
+     * pack_rows * row size bytes per tile; mm_packed[t] then gets the tile
+     * holding the first row and the row size as wstride. packed_layout is the
+     * id stored in engine_tensor_t.packed_layout (unique per variant). */
+    int packed_layout;
+    int pack_rows;
+    int64_t pack_max_k; /* longest row the packed kernels take */
+    void (*pack[ENGINE_TYPE_COUNT])(const void *src, void *dst, int64_t k, int64_t n);
+    kern_mm_fn mm_packed[ENGINE_TYPE_COUNT];
 } kern_variant_t;
 
 /* Variants, each defined in its own file (scalar.c, x86/..., arm/...). */

@@ -313,6 +313,311 @@ AI void q6_K_tile(int rt, int ct, int64_t nb, const uint8_t *w, size_t wstride,
             y[c * ldy + r] = hsum(acc[r][c]);
 }
 
+/* ---- the other 32-blocks: Q4_1, Q5_0, Q5_1, IQ4_NL ------------------------------
+ * Same pair layout as Q4_0 ([lo0 | lo1 | hi0 | hi1] against activations
+ * loaded the same way). Q5_x: the 5th bit from qh via a byte mask (bit i of
+ * the 64-bit mask = byte i). IQ4_NL: codebook + 128 by vpshufb, offset 128.
+ * Q4_1/Q5_1 (x Q8_1): no offset; the min term m * s (s = d_a * sum a, stored
+ * in the Q8_1 block) is added per block in float. */
+enum { B32_Q5_0, B32_Q4_1, B32_Q5_1, B32_IQ4_NL };
+
+static const int8_t iq4nl_values[16] = {-127, -104, -83, -65, -49, -35, -22, -10,
+                                        1,    13,   25,  38,  53,  69,  89,  113};
+
+AI uint64_t qh_mask(const uint8_t *qh0, const uint8_t *qh1)
+{
+    uint32_t h0, h1;
+    memcpy(&h0, qh0, 4);
+    memcpy(&h1, qh1, 4);
+    return (uint64_t)(h0 & 0xffff) | (uint64_t)(h1 & 0xffff) << 16 | (uint64_t)(h0 >> 16) << 32 |
+           (uint64_t)(h1 >> 16) << 48;
+}
+
+static const engine_block_q5_0 zero_q5_0;
+static const engine_block_q4_1 zero_q4_1;
+static const engine_block_q5_1 zero_q5_1;
+static const engine_block_iq4_nl zero_iq4_nl;
+static const engine_block_q8_1 zero_q8_1;
+
+AI __m512i nibbles2(const uint8_t *q0, const uint8_t *q1)
+{
+    __m256i q = _mm256_inserti128_si256(_mm256_castsi128_si256(_mm_loadu_si128((const __m128i *)q0)),
+                                        _mm_loadu_si128((const __m128i *)q1), 1);
+    return _mm512_and_si512(_mm512_inserti64x4(_mm512_castsi256_si512(q), _mm256_srli_epi16(q, 4), 1),
+                            _mm512_set1_epi8(0x0f));
+}
+
+AI __m512i acts2(const int8_t *a0, const int8_t *a1)
+{
+    __m256i A0 = _mm256_loadu_si256((const __m256i *)a0);
+    __m256i A1 = _mm256_loadu_si256((const __m256i *)a1);
+    return _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_permute2x128_si256(A0, A1, 0x20)),
+                              _mm256_permute2x128_si256(A0, A1, 0x31), 1);
+}
+
+AI void b32_tile(int kind, int rt, int ct, int64_t nb, const uint8_t *w, size_t wstride,
+                 const uint8_t *a, size_t astride, float *y, int64_t ldy)
+{
+    const __m512i idx = _mm512_set_epi32(1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1, 1, 0, 0, 0, 0);
+    const bool q81 = kind == B32_Q4_1 || kind == B32_Q5_1;
+    const int off = kind == B32_Q5_0 ? 16 : kind == B32_IQ4_NL ? 128 : 0;
+    const __m512i voff = _mm512_set1_epi8((char)off);
+    const __m512i x10 = _mm512_set1_epi8(0x10);
+    __m128i tab128 = _mm_add_epi8(_mm_loadu_si128((const __m128i *)iq4nl_values),
+                                  _mm_set1_epi8((char)0x80));
+    const __m512i tab = _mm512_broadcast_i32x4(tab128);
+    __m512 acc[RT][CT];
+    float mins[RT][CT];
+#pragma GCC unroll 4
+    for (int r = 0; r < rt; r++)
+#pragma GCC unroll 4
+        for (int c = 0; c < ct; c++) {
+            acc[r][c] = _mm512_setzero_ps();
+            mins[r][c] = 0;
+        }
+    for (int64_t b = 0; b < nb; b += 2) {
+        const bool two = b + 1 < nb;
+        __m512i A[CT], offv[CT];
+        __m512 da[CT];
+        float s0[CT], s1[CT];
+#pragma GCC unroll 4
+        for (int c = 0; c < ct; c++) {
+            if (q81) {
+                const engine_block_q8_1 *a0 = (const engine_block_q8_1 *)(a + c * astride) + b;
+                const engine_block_q8_1 *a1 = two ? a0 + 1 : &zero_q8_1;
+                A[c] = acts2(a0->qs, a1->qs);
+                da[c] = scale2(a0->d, a1->d, idx);
+                s0[c] = _cvtsh_ss(a0->s);
+                s1[c] = _cvtsh_ss(a1->s);
+                offv[c] = _mm512_setzero_si512();
+            } else {
+                const engine_block_q8_0 *a0 = (const engine_block_q8_0 *)(a + c * astride) + b;
+                const engine_block_q8_0 *a1 = two ? a0 + 1 : &zero_q8_0;
+                A[c] = acts2(a0->qs, a1->qs);
+                da[c] = scale2(a0->d, a1->d, idx);
+                offv[c] = _mm512_sub_epi32(_mm512_setzero_si512(),
+                                           _mm512_dpbusd_epi32(_mm512_setzero_si512(), voff, A[c]));
+                s0[c] = s1[c] = 0;
+            }
+        }
+#pragma GCC unroll 4
+        for (int r = 0; r < rt; r++) {
+            const uint8_t *row = w + r * wstride;
+            __m512i W;
+            __m512 dw;
+            float m0 = 0, m1 = 0;
+            if (kind == B32_Q5_0) {
+                const engine_block_q5_0 *x0 = (const engine_block_q5_0 *)row + b;
+                const engine_block_q5_0 *x1 = two ? x0 + 1 : &zero_q5_0;
+                W = nibbles2(x0->qs, x1->qs);
+                W = _mm512_mask_add_epi8(W, qh_mask(x0->qh, x1->qh), W, x10);
+                dw = scale2(x0->d, x1->d, idx);
+            } else if (kind == B32_Q4_1) {
+                const engine_block_q4_1 *x0 = (const engine_block_q4_1 *)row + b;
+                const engine_block_q4_1 *x1 = two ? x0 + 1 : &zero_q4_1;
+                W = nibbles2(x0->qs, x1->qs);
+                dw = scale2(x0->d, x1->d, idx);
+                m0 = _cvtsh_ss(x0->m);
+                m1 = _cvtsh_ss(x1->m);
+            } else if (kind == B32_Q5_1) {
+                const engine_block_q5_1 *x0 = (const engine_block_q5_1 *)row + b;
+                const engine_block_q5_1 *x1 = two ? x0 + 1 : &zero_q5_1;
+                W = nibbles2(x0->qs, x1->qs);
+                W = _mm512_mask_add_epi8(W, qh_mask(x0->qh, x1->qh), W, x10);
+                dw = scale2(x0->d, x1->d, idx);
+                m0 = _cvtsh_ss(x0->m);
+                m1 = _cvtsh_ss(x1->m);
+            } else {
+                const engine_block_iq4_nl *x0 = (const engine_block_iq4_nl *)row + b;
+                const engine_block_iq4_nl *x1 = two ? x0 + 1 : &zero_iq4_nl;
+                W = _mm512_shuffle_epi8(tab, nibbles2(x0->qs, x1->qs));
+                dw = scale2(x0->d, x1->d, idx);
+            }
+#pragma GCC unroll 4
+            for (int c = 0; c < ct; c++) {
+                __m512i dot = _mm512_dpbusd_epi32(offv[c], W, A[c]);
+                acc[r][c] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(dot), _mm512_mul_ps(dw, da[c]),
+                                            acc[r][c]);
+                if (q81)
+                    mins[r][c] += m0 * s0[c] + m1 * s1[c];
+            }
+        }
+    }
+#pragma GCC unroll 4
+    for (int r = 0; r < rt; r++)
+#pragma GCC unroll 4
+        for (int c = 0; c < ct; c++)
+            y[c * ldy + r] = hsum(acc[r][c]) + mins[r][c];
+}
+
+AI void q5_0_tile(int rt, int ct, int64_t nb, const uint8_t *w, size_t ws, const uint8_t *a,
+                  size_t as, float *y, int64_t ldy)
+{
+    b32_tile(B32_Q5_0, rt, ct, nb, w, ws, a, as, y, ldy);
+}
+AI void q4_1_tile(int rt, int ct, int64_t nb, const uint8_t *w, size_t ws, const uint8_t *a,
+                  size_t as, float *y, int64_t ldy)
+{
+    b32_tile(B32_Q4_1, rt, ct, nb, w, ws, a, as, y, ldy);
+}
+AI void q5_1_tile(int rt, int ct, int64_t nb, const uint8_t *w, size_t ws, const uint8_t *a,
+                  size_t as, float *y, int64_t ldy)
+{
+    b32_tile(B32_Q5_1, rt, ct, nb, w, ws, a, as, y, ldy);
+}
+AI void iq4_nl_tile(int rt, int ct, int64_t nb, const uint8_t *w, size_t ws, const uint8_t *a,
+                    size_t as, float *y, int64_t ldy)
+{
+    b32_tile(B32_IQ4_NL, rt, ct, nb, w, ws, a, as, y, ldy);
+}
+
+/* ---- repacked Q4_0 / Q8_0: 16 rows interleaved -----------------------------------
+ * A tile holds 16 rows. For block b it stores the 16 row scales (f16), then
+ * groups of 4 quant bytes: group g, lane i = row i's qs[4g..4g+3] (Q8_0 with
+ * 0x80 added, i.e. unsigned). One vpdpbusd with a broadcast group of 4
+ * activation bytes then advances all 16 rows, and the 16 results are the 16
+ * lanes: no horizontal sums, no per-row scale shuffles. The offset term
+ * (-8 or -128 times the activation block sum) seeds the accumulator. */
+#define PR 16     /* rows per tile */
+#define PCT 8     /* activation rows per register tile */
+#define PMAXB 1024 /* blocks per row the packed kernels take (k <= 32768) */
+
+static void pack_q4_0(const void *src, void *dst, int64_t k, int64_t n)
+{
+    const int64_t nb = k / ENGINE_QK4_0;
+    const engine_block_q4_0 *x = src;
+    uint8_t *d = dst;
+    for (int64_t t = 0; t < (n + PR - 1) / PR; t++)
+        for (int64_t b = 0; b < nb; b++) {
+            uint8_t *p = d + ((size_t)t * nb + (size_t)b) * PR * sizeof(engine_block_q4_0);
+            memset(p, 0, PR * sizeof(engine_block_q4_0));
+            for (int i = 0; i < PR && t * PR + i < n; i++) {
+                const engine_block_q4_0 *q = &x[(t * PR + i) * nb + b];
+                memcpy(p + 2 * i, &q->d, 2);
+                for (int g = 0; g < 4; g++)
+                    memcpy(p + 2 * PR + 64 * g + 4 * i, q->qs + 4 * g, 4);
+            }
+        }
+}
+
+static void pack_q8_0(const void *src, void *dst, int64_t k, int64_t n)
+{
+    const int64_t nb = k / ENGINE_QK8_0;
+    const engine_block_q8_0 *x = src;
+    uint8_t *d = dst;
+    for (int64_t t = 0; t < (n + PR - 1) / PR; t++)
+        for (int64_t b = 0; b < nb; b++) {
+            uint8_t *p = d + ((size_t)t * nb + (size_t)b) * PR * sizeof(engine_block_q8_0);
+            memset(p, 0, PR * sizeof(engine_block_q8_0));
+            for (int i = 0; i < PR && t * PR + i < n; i++) {
+                const engine_block_q8_0 *q = &x[(t * PR + i) * nb + b];
+                memcpy(p + 2 * i, &q->d, 2);
+                for (int g = 0; g < 8; g++)
+                    for (int l = 0; l < 4; l++)
+                        p[2 * PR + 64 * g + 4 * i + l] = (uint8_t)(q->qs[4 * g + l] ^ 0x80);
+            }
+        }
+}
+
+AI int32_t load_i32(const void *p)
+{
+    int32_t v;
+    memcpy(&v, p, 4);
+    return v;
+}
+
+/* offs[c * nb + b] = -off * sum of activation block b of row c */
+AI void act_offsets(const uint8_t *a, size_t astride, int ct, int64_t nb, int off, int32_t *offs)
+{
+    const __m256i x80 = _mm256_set1_epi8((char)0x80);
+    for (int c = 0; c < ct; c++)
+        for (int64_t b = 0; b < nb; b++) {
+            const engine_block_q8_0 *q = (const engine_block_q8_0 *)(a + c * astride) + b;
+            __m256i v = _mm256_xor_si256(_mm256_loadu_si256((const __m256i *)q->qs), x80);
+            __m256i s = _mm256_sad_epu8(v, _mm256_setzero_si256()); /* sums of (a + 128) */
+            __m128i h = _mm_add_epi64(_mm256_castsi256_si128(s), _mm256_extracti128_si256(s, 1));
+            int32_t sum = (int32_t)(_mm_cvtsi128_si64(h) + _mm_extract_epi64(h, 1)) - 128 * 32;
+            offs[c * nb + b] = -off * sum;
+        }
+}
+
+AI void store_rows(float *y, __m512 v, int64_t nr)
+{
+    if (nr >= PR)
+        _mm512_storeu_ps(y, v);
+    else
+        _mm512_mask_storeu_ps(y, (__mmask16)((1u << nr) - 1), v);
+}
+
+#define DEFINE_PACKED(fmt, QBYTES, NG, OFF, UNPACK)                                                \
+    AI void fmt##_ptile(int ct, int64_t nb, const uint8_t *w, const uint8_t *a, size_t astride,    \
+                        const int32_t *offs, float *y, int64_t ldy, int64_t nr)                    \
+    {                                                                                              \
+        __m512 acc[PCT];                                                                           \
+        _Pragma("GCC unroll 8") for (int c = 0; c < ct; c++) acc[c] = _mm512_setzero_ps();         \
+        for (int64_t b = 0; b < nb; b++) {                                                         \
+            const uint8_t *p = w + (size_t)b * PR * (QBYTES + 2);                                  \
+            const __m512 dw = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)p));             \
+            __m512i Q[2 * 4];                                                                      \
+            UNPACK                                                                                 \
+            _Pragma("GCC unroll 8") for (int c = 0; c < ct; c++)                                   \
+            {                                                                                      \
+                const engine_block_q8_0 *q = (const engine_block_q8_0 *)(a + c * astride) + b;     \
+                /* 4 independent chains: vpdpbusd latency, not throughput, would   \
+                 * bound a single chain in decode (one activation row). */           \
+                __m512i is[4] = {_mm512_set1_epi32(offs[c * nb + b]), _mm512_setzero_si512(),      \
+                                 _mm512_setzero_si512(), _mm512_setzero_si512()};                  \
+                _Pragma("GCC unroll 8") for (int g = 0; g < NG; g++) is[g & 3] =                   \
+                    _mm512_dpbusd_epi32(is[g & 3], Q[g],                                           \
+                                        _mm512_set1_epi32(load_i32(q->qs + 4 * g)));               \
+                __m512i isum = _mm512_add_epi32(_mm512_add_epi32(is[0], is[1]),                    \
+                                                _mm512_add_epi32(is[2], is[3]));                   \
+                acc[c] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(isum),                                 \
+                                         _mm512_mul_ps(dw, _mm512_set1_ps(_cvtsh_ss(q->d))),       \
+                                         acc[c]);                                                  \
+            }                                                                                      \
+        }                                                                                          \
+        _Pragma("GCC unroll 8") for (int c = 0; c < ct; c++) store_rows(y + c * ldy, acc[c], nr);  \
+    }                                                                                              \
+    static void mmp_##fmt(int64_t k, const void *w, size_t wstride, int64_t nr, const void *act,   \
+                          size_t astride, int64_t mr, float *y, int64_t ldy)                       \
+    {                                                                                              \
+        const uint8_t *W = w, *A = act;                                                            \
+        const int64_t nb = k / 32;                                                                 \
+        int32_t offs[PCT * PMAXB];                                                                 \
+        for (int64_t j = 0; j < mr;) {                                                             \
+            const int ct = mr - j >= PCT ? PCT : 1;                                                \
+            act_offsets(A + j * astride, astride, ct, nb, OFF, offs);                              \
+            for (int64_t i = 0; i < nr; i += PR) {                                                 \
+                const uint8_t *tw = W + (size_t)i * wstride;                                       \
+                if (ct == PCT)                                                                     \
+                    fmt##_ptile(PCT, nb, tw, A + j * astride, astride, offs, y + j * ldy + i, ldy, \
+                                nr - i);                                                           \
+                else                                                                               \
+                    fmt##_ptile(1, nb, tw, A + j * astride, astride, offs, y + j * ldy + i, ldy,   \
+                                nr - i);                                                           \
+            }                                                                                      \
+            j += ct;                                                                               \
+        }                                                                                          \
+    }
+
+/* Q4_0: 4 groups of 64 bytes; low nibbles are values 4g.., high 16 + 4g.. */
+DEFINE_PACKED(q4_0, 16, 8, 8, {
+    const __m512i m4 = _mm512_set1_epi8(0x0f);
+    for (int g = 0; g < 4; g++) {
+        __m512i v = _mm512_loadu_si512((const void *)(p + 2 * PR + 64 * g));
+        Q[g] = _mm512_and_si512(v, m4);
+        Q[g + 4] = _mm512_and_si512(_mm512_srli_epi16(v, 4), m4);
+    }
+})
+/* Q4_0's groups 4..7 pair with activation bytes 16 + 4(g - 4): the same
+ * offsets 4g as Q8_0's 8 groups, since 16 + 4(g - 4) = 4g. */
+
+DEFINE_PACKED(q8_0, 32, 8, 128, {
+    for (int g = 0; g < 8; g++)
+        Q[g] = _mm512_loadu_si512((const void *)(p + 2 * PR + 64 * g));
+})
+
 /* ---- drivers: full tiles, then the row and column remainders one by one ---- */
 #define DEFINE_MM(fmt, BS)                                                                      \
     static void mm_##fmt(int64_t k, const void *w, size_t wstride, int64_t nr, const void *act, \
@@ -345,6 +650,10 @@ DEFINE_MM(q8_0, ENGINE_QK8_0)
 DEFINE_MM(q4_0, ENGINE_QK4_0)
 DEFINE_MM(q4_K, ENGINE_QK_K)
 DEFINE_MM(q6_K, ENGINE_QK_K)
+DEFINE_MM(q5_0, ENGINE_QK5_0)
+DEFINE_MM(q4_1, ENGINE_QK4_1)
+DEFINE_MM(q5_1, ENGINE_QK5_1)
+DEFINE_MM(iq4_nl, ENGINE_QK4_NL)
 
 const kern_variant_t kern_variant_avx512 = {
     .name = "avx512",
@@ -355,6 +664,10 @@ const kern_variant_t kern_variant_avx512 = {
             [ENGINE_TYPE_Q4_0] = mm_q4_0,
             [ENGINE_TYPE_Q4_K] = mm_q4_K,
             [ENGINE_TYPE_Q6_K] = mm_q6_K,
+            [ENGINE_TYPE_Q5_0] = mm_q5_0,
+            [ENGINE_TYPE_Q4_1] = mm_q4_1,
+            [ENGINE_TYPE_Q5_1] = mm_q5_1,
+            [ENGINE_TYPE_IQ4_NL] = mm_iq4_nl,
         },
     .act_type =
         {
@@ -362,5 +675,22 @@ const kern_variant_t kern_variant_avx512 = {
             [ENGINE_TYPE_Q4_0] = ENGINE_TYPE_Q8_0,
             [ENGINE_TYPE_Q4_K] = ENGINE_TYPE_Q8_K,
             [ENGINE_TYPE_Q6_K] = ENGINE_TYPE_Q8_K,
+            [ENGINE_TYPE_Q5_0] = ENGINE_TYPE_Q8_0,
+            [ENGINE_TYPE_Q4_1] = ENGINE_TYPE_Q8_1,
+            [ENGINE_TYPE_Q5_1] = ENGINE_TYPE_Q8_1,
+            [ENGINE_TYPE_IQ4_NL] = ENGINE_TYPE_Q8_0,
+        },
+    .packed_layout = 1,
+    .pack_rows = PR,
+    .pack_max_k = PMAXB * 32,
+    .pack =
+        {
+            [ENGINE_TYPE_Q8_0] = pack_q8_0,
+            [ENGINE_TYPE_Q4_0] = pack_q4_0,
+        },
+    .mm_packed =
+        {
+            [ENGINE_TYPE_Q8_0] = mmp_q8_0,
+            [ENGINE_TYPE_Q4_0] = mmp_q4_0,
         },
 };

@@ -10,6 +10,7 @@ const mb_command_t mb_commands[] = {
     {"compare", cmd_compare, "did a run get slower? per-cell verdicts between two runs (exit 3 on regression)"},
     {"recommend", cmd_recommend, "which model x quantization per device class and use case, with reasons"},
     {"report", cmd_report, "HTML report with gnuplot charts (PNG + SVG) and recommendation tables"},
+    {"bench", cmd_bench, "prefill/decode speed per model x recipe x test, llama-bench style (-o md|csv|json|jsonl|sql)"},
     {"models", cmd_models, "model files: inspect a GGUF file (metadata, tensors, bits per weight)"},
 };
 const int mb_n_commands = (int)(sizeof mb_commands / sizeof mb_commands[0]);

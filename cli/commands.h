@@ -22,6 +22,8 @@ int cli_fail(const char *cmd, int code);
 /* One function per command, in cli/cmd_<name>.c. */
 int cmd_help(int argc, char **argv);
 int cmd_version(int argc, char **argv);
+int cmd_bench(int argc, char **argv);
+int cmd_sweep(int argc, char **argv);
 int cmd_kernels(int argc, char **argv);
 int cmd_probe(int argc, char **argv);
 int cmd_db(int argc, char **argv);

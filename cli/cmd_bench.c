@@ -1,0 +1,384 @@
+/* cmd_bench.c: `mobench bench`, llama-bench-compatible one-off runs. Each
+ * cell runs in its own child process (bench_run); results stream to stdout
+ * as cells finish and go to the store unless --no-db. */
+#include "bench.h"
+#include "commands.h"
+#include "db.h"
+#include "mb.h"
+#include "probes.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static void bench_usage(FILE *f)
+{
+    fprintf(f,
+        "usage: mobench bench -m MODEL[,MODEL...] [options]\n\n"
+        "Prefill and decode speed of catalog models (synthetic weights, seeded, real shapes)\n"
+        "at each quant recipe, llama-bench style: one row per model x recipe x threads x depth x test.\n\n"
+        "options (lists are comma-separated; every combination runs):\n"
+        "  -m, --model LIST       catalog names ('mobench models list')\n"
+        "  -q, --quant LIST       quant recipes (default Q4_0), e.g. Q4_0,Q4_K_M,Q8_0\n"
+        "  -p, --n-prompt LIST    prompt sizes for pp tests (default 512; 0 = none)\n"
+        "  -n, --n-gen LIST       generation sizes for tg tests (default 128; 0 = none)\n"
+        "  -pg P,N                a pp+tg test: prefill P, then decode N (repeatable)\n"
+        "  -d, --n-depth LIST     tokens already in the KV cache, filled once per cell (default 0)\n"
+        "  -t, --threads LIST     thread counts (default: all %ld cores)\n"
+        "  -r, --repetitions N    repetitions per cell, at least (default 5)\n"
+        "  --cv-target PCT        more reps until the CV is under PCT (e.g. 2%%), up to --max-reps\n"
+        "  --max-reps N           cap for --cv-target (default 20)\n"
+        "  -o, --output FMT       md (default), csv, json, jsonl or sql, on stdout\n"
+        "  --no-warmup            skip the untimed warm-up run per cell\n"
+        "  --delay S              pause S seconds between cells (default 0)\n"
+        "  --seed S               seed of the synthetic weights and token ids (default 42)\n"
+        "  --kernel V             force a kernel variant ('mobench kernels --list')\n"
+        "  --sustained DURATION   decode continuously for DURATION (e.g. 10m) in 5 s windows:\n"
+        "                         burst vs sustained t/s, time to throttle, J/token\n"
+        "  --db FILE              store results here (default %s, or $MOBENCH_DB)\n"
+        "  --no-db                do not store results\n\n"
+        "Columns: docs/OUTPUT.md. Each cell runs in a child process: a crash or an OOM kill\n"
+        "becomes a row with the reason. Exit status 1 if any cell failed.\n",
+        sysconf(_SC_NPROCESSORS_ONLN), DB_DEFAULT_PATH);
+}
+
+typedef struct {
+    int *v;
+    size_t n;
+} ints_t;
+
+static int parse_ints(const char *opt, const char *s, int lo, ints_t *out)
+{
+    char **parts;
+    size_t n;
+    if (mb_split_csv(s, &parts, &n))
+        return cli_usage_error("bench", "%s: %s", opt, mb_err_msg());
+    free(out->v);
+    out->v = calloc(n ? n : 1, sizeof *out->v);
+    out->n = 0;
+    int rc = 0;
+    for (size_t i = 0; i < n && !rc; i++) {
+        int64_t x;
+        if (mb_parse_i64(parts[i], &x) || x < lo || x > (1 << 20))
+            rc = cli_usage_error("bench", "%s: expected integers from %d to 1048576, got '%s'", opt, lo,
+                                 parts[i]);
+        else
+            out->v[out->n++] = (int)x;
+    }
+    mb_strv_free(parts, n);
+    if (!rc && !out->n)
+        rc = cli_usage_error("bench", "%s: expected a list of integers", opt);
+    return rc;
+}
+
+typedef struct {
+    bench_out_t *out;
+    size_t bad;
+} sinkout_t;
+
+static void on_result(void *ctx, const bench_result_t *r)
+{
+    sinkout_t *s = ctx;
+    bench_out_row(s->out, r);
+    if (r->status != BENCH_CELL_OK && r->status != BENCH_CELL_SKIPPED)
+        s->bad++;
+}
+
+static char *join_args(int argc, char **argv)
+{
+    size_t len = 8;
+    for (int i = 0; i < argc; i++)
+        len += strlen(argv[i]) + 1;
+    char *s = malloc(len);
+    if (!s)
+        return NULL;
+    strcpy(s, "mobench");
+    for (int i = 0; i < argc; i++) {
+        strcat(s, " ");
+        strcat(s, argv[i]);
+    }
+    return s;
+}
+
+int cmd_bench(int argc, char **argv)
+{
+    char **models = NULL, **recipes = NULL;
+    size_t n_models = 0, n_recipes = 0;
+    ints_t prompts = {0}, gens = {0}, depths = {0}, threads = {0}, pgs = {0};
+    bench_reps_policy_t reps = {.min_reps = 5, .max_reps = 20, .cv_target = 0};
+    bench_out_fmt_t fmt = BENCH_OUT_MD;
+    bool warmup = true, no_db = false, max_set = false;
+    double delay = 0, sustained = 0;
+    uint64_t seed = 42;
+    const char *kernel = NULL, *db_path = db_default_path();
+    int rc = MB_EXIT_OK;
+    bench_cell_t *cells = NULL;
+    bench_engine_t *eng = NULL;
+    bench_store_t *store = NULL;
+    char *cmdline = NULL;
+
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+            bench_usage(stdout);
+            goto out;
+        }
+        if (!strcmp(a, "--no-warmup")) {
+            warmup = false;
+            continue;
+        }
+        if (!strcmp(a, "--no-db")) {
+            no_db = true;
+            continue;
+        }
+        if (i + 1 >= argc) {
+            rc = cli_usage_error("bench", "%s: %s", a,
+                                 a[0] == '-' ? "missing value (or unknown option)" : "unexpected argument");
+            goto out;
+        }
+        const char *v = argv[++i];
+#define OPT(s, l) (!strcmp(a, s) || !strcmp(a, l))
+        if (OPT("-m", "--model")) {
+            mb_strv_free(models, n_models);
+            if (mb_split_csv(v, &models, &n_models) || !n_models) {
+                rc = cli_usage_error("bench", "-m: expected model names, got '%s'", v);
+                goto out;
+            }
+        } else if (OPT("-q", "--quant")) {
+            mb_strv_free(recipes, n_recipes);
+            if (mb_split_csv(v, &recipes, &n_recipes) || !n_recipes) {
+                rc = cli_usage_error("bench", "-q: expected recipe names, got '%s'", v);
+                goto out;
+            }
+        } else if (OPT("-p", "--n-prompt")) {
+            if ((rc = parse_ints(a, v, 0, &prompts)))
+                goto out;
+        } else if (OPT("-n", "--n-gen")) {
+            if ((rc = parse_ints(a, v, 0, &gens)))
+                goto out;
+        } else if (OPT("-pg", "-pg")) {
+            ints_t pair = {0};
+            if ((rc = parse_ints(a, v, 1, &pair)) || pair.n != 2) {
+                free(pair.v);
+                if (!rc)
+                    rc = cli_usage_error("bench", "-pg: expected one pair P,N such as 512,128, got '%s'", v);
+                goto out;
+            }
+            int *nv = realloc(pgs.v, (pgs.n + 2) * sizeof *nv);
+            if (!nv) {
+                free(pair.v);
+                rc = cli_fail("bench", MB_ENOMEM);
+                goto out;
+            }
+            pgs.v = nv;
+            pgs.v[pgs.n++] = pair.v[0];
+            pgs.v[pgs.n++] = pair.v[1];
+            free(pair.v);
+        } else if (OPT("-d", "--n-depth")) {
+            if ((rc = parse_ints(a, v, 0, &depths)))
+                goto out;
+        } else if (OPT("-t", "--threads")) {
+            if ((rc = parse_ints(a, v, 1, &threads)))
+                goto out;
+        } else if (OPT("-r", "--repetitions")) {
+            int64_t x;
+            if (mb_parse_i64(v, &x) || x < 1 || x > 10000) {
+                rc = cli_usage_error("bench", "-r: expected a repetition count from 1 to 10000, got '%s'", v);
+                goto out;
+            }
+            reps.min_reps = (int)x;
+        } else if (OPT("--max-reps", "--max-reps")) {
+            int64_t x;
+            if (mb_parse_i64(v, &x) || x < 1 || x > 10000) {
+                rc = cli_usage_error("bench", "--max-reps: expected a count from 1 to 10000, got '%s'", v);
+                goto out;
+            }
+            reps.max_reps = (int)x;
+            max_set = true;
+        } else if (OPT("--cv-target", "--cv-target")) {
+            if (mb_parse_fraction(v, &reps.cv_target) || reps.cv_target <= 0 || reps.cv_target >= 1) {
+                rc = cli_usage_error("bench", "--cv-target: expected a percentage like 2%%, got '%s'", v);
+                goto out;
+            }
+        } else if (OPT("-o", "--output")) {
+            if (bench_out_parse(v, &fmt)) {
+                rc = cli_usage_error("bench", "-o: %s", mb_err_msg());
+                goto out;
+            }
+        } else if (OPT("--delay", "--delay")) {
+            if (mb_parse_duration(v, &delay)) {
+                rc = cli_usage_error("bench", "--delay: %s", mb_err_msg());
+                goto out;
+            }
+        } else if (OPT("--seed", "--seed")) {
+            int64_t x;
+            if (mb_parse_i64(v, &x) || x < 0) {
+                rc = cli_usage_error("bench", "--seed: expected a non-negative integer, got '%s'", v);
+                goto out;
+            }
+            seed = (uint64_t)x;
+        } else if (OPT("--kernel", "--kernel")) {
+            kernel = v;
+        } else if (OPT("--db", "--db")) {
+            db_path = v;
+        } else if (OPT("--sustained", "--sustained")) {
+            if (mb_parse_duration(v, &sustained) || sustained < BENCH_SUSTAINED_WINDOW_S) {
+                rc = cli_usage_error("bench", "--sustained: expected a duration of at least 5s, like 10m, got '%s'", v);
+                goto out;
+            }
+        } else {
+            rc = cli_usage_error("bench", "unknown option '%s'", a);
+            goto out;
+        }
+#undef OPT
+    }
+    if (!n_models) {
+        rc = cli_usage_error("bench", "no model: give -m NAME (catalog: 'mobench models list')");
+        goto out;
+    }
+    if (reps.cv_target > 0 && !max_set && reps.max_reps < reps.min_reps)
+        reps.max_reps = reps.min_reps;
+    if (bench_reps_policy_check(&reps)) {
+        rc = cli_usage_error("bench", "%s", mb_err_msg());
+        goto out;
+    }
+    if (!recipes && mb_split_csv("Q4_0", &recipes, &n_recipes)) {
+        rc = cli_fail("bench", MB_ENOMEM);
+        goto out;
+    }
+    if (!prompts.n && parse_ints("-p", "512", 0, &prompts))
+        goto out;
+    if (!gens.n && parse_ints("-n", "128", 0, &gens))
+        goto out;
+    if (!depths.n && parse_ints("-d", "0", 0, &depths))
+        goto out;
+    if (!threads.n) {
+        char nc[16];
+        snprintf(nc, sizeof nc, "%ld", sysconf(_SC_NPROCESSORS_ONLN));
+        if (parse_ints("-t", nc, 1, &threads))
+            goto out;
+    }
+    /* Names first: a typo is a usage error with the known names. */
+    bench_names_t names = bench_engine_names();
+    for (size_t i = 0; i < n_models; i++)
+        if (names.check_model(NULL, models[i])) {
+            rc = cli_usage_error("bench", "-m: %s", mb_err_msg());
+            goto out;
+        }
+    for (size_t i = 0; i < n_recipes; i++)
+        if (names.check_recipe(NULL, recipes[i])) {
+            rc = cli_usage_error("bench", "-q: %s", mb_err_msg());
+            goto out;
+        }
+
+    /* Tests: pp per prompt size, tg per gen size, then the pg pairs. In
+     * sustained mode one continuous decode per model x recipe x threads. */
+    size_t n_tests = 0;
+    bench_test_t tests[256];
+    if (sustained > 0) {
+        tests[n_tests++] = (bench_test_t){BENCH_TEST_TG, 0, gens.v[0] > 0 ? gens.v[0] : 128, 0};
+    } else {
+        for (size_t i = 0; i < prompts.n && n_tests < 256; i++)
+            if (prompts.v[i] > 0)
+                tests[n_tests++] = (bench_test_t){BENCH_TEST_PP, prompts.v[i], 0, 0};
+        for (size_t i = 0; i < gens.n && n_tests < 256; i++)
+            if (gens.v[i] > 0)
+                tests[n_tests++] = (bench_test_t){BENCH_TEST_TG, 0, gens.v[i], 0};
+        for (size_t i = 0; i + 1 < pgs.n && n_tests < 256; i += 2)
+            tests[n_tests++] = (bench_test_t){BENCH_TEST_PG, pgs.v[i], pgs.v[i + 1], 0};
+    }
+    if (!n_tests) {
+        rc = cli_usage_error("bench", "no tests: -p and -n are both 0 and no -pg was given");
+        goto out;
+    }
+    size_t nd = sustained > 0 ? 1 : depths.n;
+    size_t n_cells = n_models * n_recipes * threads.n * nd * n_tests;
+    cells = calloc(n_cells, sizeof *cells);
+    if (!cells) {
+        rc = cli_fail("bench", MB_ENOMEM);
+        goto out;
+    }
+    size_t k = 0;
+    for (size_t m = 0; m < n_models; m++)
+        for (size_t q = 0; q < n_recipes; q++)
+            for (size_t t = 0; t < threads.n; t++)
+                for (size_t d = 0; d < nd; d++)
+                    for (size_t x = 0; x < n_tests; x++, k++) {
+                        bench_cell_t *c = &cells[k];
+                        snprintf(c->model, sizeof c->model, "%s", models[m]);
+                        snprintf(c->recipe, sizeof c->recipe, "%s", recipes[q]);
+                        c->test = tests[x];
+                        c->test.n_depth = sustained > 0 ? 0 : depths.v[d];
+                        c->n_threads = threads.v[t];
+                        c->index = (int)k;
+                        if (sustained > 0)
+                            c->n_ctx = bench_cell_n_ctx(c, true);
+                    }
+
+    int erc = bench_engine_create(kernel, seed, &eng);
+    if (erc) {
+        rc = erc == MB_EINVAL || erc == MB_EUNSUPPORTED ? cli_usage_error("bench", "--kernel: %s", mb_err_msg())
+                                                        : cli_fail("bench", erc);
+        goto out;
+    }
+    bench_backend_t backend = bench_engine_backend(eng);
+    bench_sensors_t sensors;
+    bool have_sensors = false; /* the probes' sampler is not in this build yet */
+    bench_sink_t sink;
+    if (!no_db) {
+        cmdline = join_args(argc, argv);
+        bench_store_opts_t so = {.sweep = false, .cmdline = cmdline};
+        if ((erc = bench_store_open(db_path, &so, &store))) {
+            rc = cli_fail("bench", erc);
+            goto out;
+        }
+        sink = bench_store_sink(store);
+    }
+    char cpu[256] = "";
+    probes_device_t dev;
+    probes_opts_t po = {.quiet = true};
+    if (probes_device_probe(&po, &dev) == 0 && dev.cpu.brand.ok)
+        snprintf(cpu, sizeof cpu, "%s", dev.cpu.brand.v);
+    probes_device_free(&dev);
+
+    sinkout_t so = {0};
+    if ((erc = bench_out_begin(stdout, fmt, cpu, &so.out))) {
+        rc = cli_fail("bench", erc);
+        goto out;
+    }
+    bench_run_opts_t ro = {
+        .cells = cells, .n_cells = n_cells, .reps = reps, .warmup = warmup, .seed = seed,
+        .sustained_s = sustained,
+        /* A cell that hangs should not hang the bench: generous per-cell limit. */
+        .cell_time_s = sustained > 0 ? sustained + 600 : 3600,
+        .headroom = 256ull << 20,
+        .cooldown = {delay > 0 ? BENCH_COOLDOWN_FIXED : BENCH_COOLDOWN_NONE, 2, 0, delay},
+        .backend = &backend, .sink = no_db ? NULL : &sink, .sensors = have_sensors ? &sensors : NULL,
+        .on_result = on_result, .on_result_ctx = &so, .progress = BENCH_PROGRESS_AUTO,
+    };
+    bench_run_summary_t sum;
+    erc = bench_run(&ro, &sum);
+    bench_out_end(so.out);
+    if (erc) {
+        rc = cli_fail("bench", erc);
+        goto out;
+    }
+    if (store)
+        MB_INFO("stored run %s in %s", bench_store_run(store), db_path);
+    if (so.bad)
+        rc = MB_EXIT_FAIL;
+out:
+    bench_store_close(store);
+    bench_engine_destroy(eng);
+    free(cells);
+    free(cmdline);
+    mb_strv_free(models, n_models);
+    mb_strv_free(recipes, n_recipes);
+    free(prompts.v);
+    free(gens.v);
+    free(depths.v);
+    free(threads.v);
+    free(pgs.v);
+    return rc;
+}

@@ -1,0 +1,205 @@
+/* The compare, recommend and report commands end to end on the fixture
+ * database (built through the store API): known verdicts, exit code 3 on
+ * a regression, a table with reasons, and clear errors on bad input. */
+#include <criterion/criterion.h>
+
+#include "fixtures/reports/fixture_db.h"
+
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+static char dir[256], dbpath[300], a1[DB_UUID_LEN], a2[DB_UUID_LEN], b1[DB_UUID_LEN];
+static char *out_text, *err_text;
+
+static void setup(void)
+{
+    snprintf(dir, sizeof dir, "/tmp/mb_reports_cli_XXXXXX");
+    cr_assert_not_null(mkdtemp(dir));
+    snprintf(dbpath, sizeof dbpath, "%s/fixture.db", dir);
+    cr_assert_eq(fixture_db_build(dbpath, a1, a2, b1), 0, "%s", mb_err_msg());
+    out_text = err_text = NULL;
+}
+
+static void teardown(void)
+{
+    free(out_text);
+    free(err_text);
+    pid_t pid = fork();
+    if (pid == 0) {
+        execlp("rm", "rm", "-rf", dir, (char *)NULL);
+        _exit(127);
+    }
+    int st;
+    waitpid(pid, &st, 0);
+}
+
+/* Runs mobench with args (NULL-terminated); stdout/stderr to out_text/err_text. */
+static int run(const char *const *args)
+{
+    char outp[400], errp[400];
+    snprintf(outp, sizeof outp, "%s/stdout", dir);
+    snprintf(errp, sizeof errp, "%s/stderr", dir);
+    const char *argv[32] = {MB_BIN};
+    int n = 1;
+    for (; args[n - 1] && n < 31; n++)
+        argv[n] = args[n - 1];
+    argv[n] = NULL;
+    pid_t pid = fork();
+    cr_assert_geq(pid, 0);
+    if (pid == 0) {
+        int fo = open(outp, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        int fe = open(errp, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        dup2(fo, 1);
+        dup2(fe, 2);
+        setenv("MOBENCH_DB", "/nonexistent/default.db", 1);
+        execv(MB_BIN, (char *const *)argv);
+        _exit(127);
+    }
+    int st;
+    waitpid(pid, &st, 0);
+    free(out_text);
+    free(err_text);
+    size_t len;
+    cr_assert_eq(mb_file_read(outp, 0, &out_text, &len), 0);
+    cr_assert_eq(mb_file_read(errp, 0, &err_text, &len), 0);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+TestSuite(reports_cli, .init = setup, .fini = teardown, .timeout = 60);
+
+Test(reports_cli, compare_regression_exits_3)
+{
+    const char *args[] = {"compare", "--db", dbpath, "--baseline", a1, "--candidate", a2, NULL};
+    cr_assert_eq(run(args), 3, "stdout:\n%s\nstderr:\n%s", out_text, err_text);
+    cr_assert(strstr(out_text, "| llama-3.2-1b | Q4_K_M | tg128 |"), "%s", out_text);
+    cr_assert(strstr(out_text, "**regressed**"), "%s", out_text);
+    cr_assert(strstr(out_text, "different kernel (avx2 vs scalar)"), "%s", out_text);
+    cr_assert(strstr(out_text, "1 regressed, 0 improved, 6 unchanged, 1 not comparable"), "%s",
+              out_text);
+    cr_assert(strstr(err_text, "1 cell regressed"), "%s", err_text);
+}
+
+Test(reports_cli, compare_json_and_threshold)
+{
+    const char *args[] = {"compare", "--db", dbpath, "--baseline", a1, "--candidate", a2,
+                          "-o", "json", NULL};
+    cr_assert_eq(run(args), 3);
+    mb_jv_t *jv;
+    cr_assert_eq(mb_jv_parse(out_text, strlen(out_text), &jv), 0, "%s", mb_err_msg());
+    cr_assert_eq(mb_jv_get(jv, "regressed")->num, 1);
+    cr_assert_eq(mb_jv_get(jv, "unchanged")->num, 6);
+    mb_jv_free(jv);
+    /* a 20% threshold: the 10% slowdown cannot reach it, so it passes */
+    const char *lax[] = {"compare", "--db", dbpath, "--baseline", a1, "--candidate", a2,
+                         "--threshold", "20%", NULL};
+    cr_assert_eq(run(lax), 0, "%s", out_text);
+    cr_assert(strstr(out_text, "significant -10."), "%s", out_text);
+    /* the reverse direction is an improvement, exit 0 */
+    const char *rev[] = {"compare", "--db", dbpath, "--baseline", a2, "--candidate", a1, NULL};
+    cr_assert_eq(run(rev), 0, "%s", out_text);
+    cr_assert(strstr(out_text, "improved"), "%s", out_text);
+}
+
+Test(reports_cli, compare_bad_input)
+{
+    const char *same[] = {"compare", "--db", dbpath, "--baseline", a1, "--candidate", a1, NULL};
+    cr_assert_eq(run(same), 1);
+    cr_assert(strstr(err_text, "same run"), "%s", err_text);
+    /* latest is the phone's only run: no 'previous' on that device */
+    const char *prev[] = {"compare", "--db", dbpath, NULL};
+    cr_assert_eq(run(prev), 1);
+    cr_assert(strstr(err_text, "previous"), "%s", err_text);
+    const char *nope[] = {"compare", "--db", dbpath, "--baseline", "zzzzzz", NULL};
+    cr_assert_eq(run(nope), 1);
+    cr_assert(strstr(err_text, "no run 'zzzzzz'"), "%s", err_text);
+    const char *thr[] = {"compare", "--db", dbpath, "--threshold", "lots", NULL};
+    cr_assert_eq(run(thr), 2);
+    cr_assert(strstr(err_text, "--threshold"), "%s", err_text);
+    const char *nodb[] = {"compare", NULL};
+    cr_assert_eq(run(nodb), 1);
+    cr_assert(strstr(err_text, "/nonexistent/default.db"), "%s", err_text);
+    /* nothing was written to the database by any of this */
+    struct stat st1, st2;
+    cr_assert_eq(stat(dbpath, &st1), 0);
+    const char *ok[] = {"compare", "--db", dbpath, "--baseline", a1, "--candidate", a2, NULL};
+    run(ok);
+    cr_assert_eq(stat(dbpath, &st2), 0);
+    cr_assert_eq(st1.st_mtime, st2.st_mtime);
+}
+
+Test(reports_cli, recommend_mid_android_with_reasons)
+{
+    const char *args[] = {"recommend", "--db", dbpath, "--class", "mid-android-8gb", NULL};
+    cr_assert_eq(run(args), 0, "%s", err_text);
+    /* the phone measured llama-3.2-1b Q4_0 only: that is the one on-class figure */
+    cr_assert(strstr(out_text, "measured on 1 device of this class"), "%s", out_text);
+    cr_assert(strstr(out_text, "not measured on this class"), "%s", out_text);
+    cr_assert(strstr(out_text, "Recommended quantization per device class"));
+    cr_assert(strstr(out_text, "Model per use case"));
+    cr_assert(strstr(out_text, "guides quote ~600M"), "%s", out_text);
+    /* a floor the phone misses: its 11 tok/s is the reason */
+    const char *floor[] = {"recommend", "--db", dbpath, "--class", "mid-android-8gb",
+                           "--use-case", "chat", "--min-tg", "12", NULL};
+    cr_assert_eq(run(floor), 0);
+    cr_assert(strstr(out_text, "tok/s < 12"), "%s", out_text);
+    /* nothing fits in 512 MB */
+    const char *tiny[] = {"recommend", "--db", dbpath, "--class", "mid-android-8gb",
+                          "--use-case", "chat", "--budget", "512M", NULL};
+    cr_assert_eq(run(tiny), 0);
+    cr_assert(strstr(out_text, "Nothing fits"), "%s", out_text);
+    cr_assert(strstr(out_text, "budget"), "%s", out_text);
+    const char *json[] = {"recommend", "--db", dbpath, "-o", "json", NULL};
+    cr_assert_eq(run(json), 0);
+    mb_jv_t *jv;
+    cr_assert_eq(mb_jv_parse(out_text, strlen(out_text), &jv), 0, "%s", mb_err_msg());
+    cr_assert_eq(mb_jv_get(jv, "recommendations")->n, 5 * 4);
+    mb_jv_free(jv);
+    const char *html[] = {"recommend", "--db", dbpath, "-o", "html", NULL};
+    cr_assert_eq(run(html), 0);
+    cr_assert(strstr(out_text, "<table>") && strstr(out_text, "</html>"));
+}
+
+Test(reports_cli, recommend_bad_input)
+{
+    const char *cls[] = {"recommend", "--db", dbpath, "--class", "pager", NULL};
+    cr_assert_eq(run(cls), 2);
+    cr_assert(strstr(err_text, "pager"), "%s", err_text);
+    const char *uc[] = {"recommend", "--db", dbpath, "--use-case", "poetry", NULL};
+    cr_assert_eq(run(uc), 2);
+    const char *ram[] = {"recommend", "--db", dbpath, "--ram", "lots", NULL};
+    cr_assert_eq(run(ram), 2);
+    char bad[400];
+    snprintf(bad, sizeof bad, "%s/bad.ini", dir);
+    FILE *f = fopen(bad, "w");
+    fputs("[class x]\nram = 4G\nbudget = 150%\n", f);
+    fclose(f);
+    const char *file[] = {"recommend", "--db", dbpath, "--classes", bad, NULL};
+    cr_assert_eq(run(file), 1);
+    cr_assert(strstr(err_text, "bad.ini:3"), "%s", err_text);
+    const char *list[] = {"recommend", "--list", NULL};
+    cr_assert_eq(run(list), 0);
+    cr_assert(strstr(out_text, "iphone-15-pro-8gb"), "%s", out_text);
+}
+
+Test(reports_cli, report_writes_the_directory)
+{
+    char out[400];
+    snprintf(out, sizeof out, "%s/rep", dir);
+    const char *args[] = {"report", "--db", dbpath, "--out", out, "--device", "fp-lab-a", NULL};
+    cr_assert_eq(run(args), 0, "%s", err_text);
+    cr_assert(strstr(out_text, "index.html (16 cells, 2 runs"), "%s", out_text);
+    char p[500];
+    snprintf(p, sizeof p, "%s/index.html", out);
+    struct stat st;
+    cr_assert_eq(stat(p, &st), 0);
+    const char *since[] = {"report", "--db", dbpath, "--out", out, "--since", "someday", NULL};
+    cr_assert_eq(run(since), 2);
+    cr_assert(strstr(err_text, "--since"), "%s", err_text);
+    const char *nog[] = {"report", "--db", dbpath, "--out", out, "--gnuplot", "/nonexistent/gp", NULL};
+    cr_assert_eq(run(nog), 0, "%s", err_text);
+    cr_assert(strstr(out_text, "apt-get install gnuplot-nox"), "%s", out_text);
+}

@@ -82,8 +82,6 @@ float quant_search_sym(int n, int nmax, const float *x, const float *w, int8_t *
  * (absolute if use_mad, else squared). Returns scale, *the_min = min. */
 float quant_search_affine(int n, int nmax, const float *x, const float *w, uint8_t *L,
                           float *the_min, float rmin, float rdelta, int nstep, bool use_mad);
-/* Index of the codebook entry nearest to v (values sorted ascending). */
-int quant_best_index(int n, const int8_t *values, float v);
 /* Importance weights of one block: imatrix[j] * sqrt(sigma2 + x[j]^2). */
 void quant_imatrix_weights(int n, const float *x, const float *imatrix, float sigma2, float *w);
 /* Checks the arguments every quantize() shares; 0 ok, else records an error. */

@@ -90,12 +90,13 @@ float quant_search_affine(int n, int nmax, const float *x, const float *w, uint8
                           float *the_min, float rmin, float rdelta, int nstep, bool use_mad)
 {
     float min = x[0], max = x[0];
-    float sum_w = w[0], sum_x = w[0] * x[0];
+    float sum_w = w[0], sum_x = w[0] * x[0], sum_x2 = w[0] * x[0] * x[0];
     for (int i = 1; i < n; i++) {
         min = fminf(min, x[i]);
         max = fmaxf(max, x[i]);
         sum_w += w[i];
         sum_x += w[i] * x[i];
+        sum_x2 += w[i] * x[i] * x[i];
     }
     if (min > 0.0f)
         min = 0.0f; /* the offset only ever subtracts: mins are stored >= 0 */
@@ -133,9 +134,15 @@ float quant_search_affine(int n, int nmax, const float *x, const float *w, uint8
             this_scale = sum_xl / sum_l2;
         }
         float err = 0.0f;
-        for (int i = 0; i < n; i++) {
-            const float diff = this_scale * (float)laux[i] + this_min - x[i];
-            err += w[i] * (use_mad ? fabsf(diff) : diff * diff);
+        if (use_mad) {
+            for (int i = 0; i < n; i++)
+                err += w[i] * fabsf(this_scale * (float)laux[i] + this_min - x[i]);
+        } else {
+            /* sum w (s l + m - x)^2 expanded over the sums at hand: no second
+             * pass (double: the terms nearly cancel) */
+            const double s = this_scale, m = this_min;
+            err = (float)(s * s * sum_l2 + 2.0 * s * m * sum_l + m * m * sum_w -
+                          2.0 * s * sum_xl - 2.0 * m * sum_x + sum_x2);
         }
         if (err < best_err) {
             memcpy(L, laux, (size_t)n);
@@ -146,23 +153,6 @@ float quant_search_affine(int n, int nmax, const float *x, const float *w, uint8
     }
     *the_min = -min;
     return scale;
-}
-
-int quant_best_index(int n, const int8_t *values, float v)
-{
-    if (!(v > values[0]))
-        return 0; /* also NaN */
-    if (v >= values[n - 1])
-        return n - 1;
-    int lo = 0, hi = n - 1;
-    while (hi - lo > 1) {
-        const int mid = (lo + hi) / 2;
-        if (v < values[mid])
-            hi = mid;
-        else
-            lo = mid;
-    }
-    return v - values[hi - 1] < values[hi] - v ? hi - 1 : hi;
 }
 
 void quant_imatrix_weights(int n, const float *x, const float *imatrix, float sigma2, float *w)

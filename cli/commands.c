@@ -11,6 +11,7 @@ const mb_command_t mb_commands[] = {
     {"recommend", cmd_recommend, "which model x quantization per device class and use case, with reasons"},
     {"report", cmd_report, "HTML report with gnuplot charts (PNG + SVG) and recommendation tables"},
     {"bench", cmd_bench, "prefill/decode speed per model x recipe x test, llama-bench style (-o md|csv|json|jsonl|sql)"},
+    {"sweep", cmd_sweep, "run a sweep file's cells (crash-safe, resumable, stored): mobench sweep sweeps/quick.ini"},
     {"models", cmd_models, "model files: inspect a GGUF file (metadata, tensors, bits per weight)"},
 };
 const int mb_n_commands = (int)(sizeof mb_commands / sizeof mb_commands[0]);

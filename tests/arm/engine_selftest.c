@@ -111,6 +111,7 @@ static void check_type(engine_type_t t, engine_pool_t *pool)
                 }
                 if (!bad)
                     n_pass++;
+                engine_tensor_release(&w);
                 free(src);
                 free(wd);
                 free(x);

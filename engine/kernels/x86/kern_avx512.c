@@ -313,6 +313,291 @@ AI void q6_K_tile(int rt, int ct, int64_t nb, const uint8_t *w, size_t wstride,
             y[c * ldy + r] = hsum(acc[r][c]);
 }
 
+/* ---- Q5_K, Q3_K, Q2_K x Q8_K -------------------------------------------------------
+ * Same scheme as Q4_K/Q6_K: unsigned quants x s8 by vpmaddubsw, scales by
+ * vpdpwssd, mins and offsets from the bsums. */
+AI void q5_K_tile(int rt, int ct, int64_t nb, const uint8_t *w, size_t wstride,
+                  const uint8_t *a, size_t astride, float *y, int64_t ldy)
+{
+    const __m512i m4 = _mm512_set1_epi8(0x0f);
+    const __m512i x10 = _mm512_set1_epi8(0x10);
+    const __m256i midx = _mm256_set_epi16(15, 15, 14, 14, 13, 13, 12, 12, 11, 11, 10, 10, 9, 9, 8, 8);
+    __m512 acc[RT][CT];
+#pragma GCC unroll 4
+    for (int r = 0; r < rt; r++)
+#pragma GCC unroll 4
+        for (int c = 0; c < ct; c++)
+            acc[r][c] = _mm512_setzero_ps();
+    for (int64_t b = 0; b < nb; b++) {
+#pragma GCC unroll 4
+        for (int r = 0; r < rt; r++) {
+            const engine_block_q5_K *x = (const engine_block_q5_K *)(w + r * wstride) + b;
+            uint8_t sb[16];
+            q4_K_scales(x->scales, sb);
+            __m128i s8 = _mm_loadu_si128((const __m128i *)sb);
+            __m256i s16 = _mm256_cvtepu8_epi16(s8);
+            __m256i md = _mm256_permutexvar_epi16(midx, s16);
+            __m512i s16z = _mm512_castsi256_si512(s16);
+            __m256i qh = _mm256_loadu_si256((const __m256i *)x->qh);
+            __m512i W[4], SC[4];
+#pragma GCC unroll 4
+            for (int j = 0; j < 4; j++) {
+                __m256i q = _mm256_loadu_si256((const __m256i *)(x->qs + 32 * j));
+                __m512i v = _mm512_and_si512(
+                    _mm512_inserti64x4(_mm512_castsi256_si512(q), _mm256_srli_epi16(q, 4), 1), m4);
+                /* 5th bit: bit 2j of qh[l] for the low nibbles, 2j + 1 for the high */
+                __m512i h = _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_srli_epi16(qh, 2 * j)),
+                                               _mm256_srli_epi16(qh, 2 * j + 1), 1);
+                W[j] = _mm512_or_si512(v, _mm512_and_si512(_mm512_slli_epi16(h, 4), x10));
+                SC[j] = _mm512_permutexvar_epi16(
+                    _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_set1_epi16((short)(2 * j))),
+                                       _mm256_set1_epi16((short)(2 * j + 1)), 1),
+                    s16z);
+            }
+            const float d = _cvtsh_ss(x->d), dmin = _cvtsh_ss(x->dmin);
+#pragma GCC unroll 4
+            for (int c = 0; c < ct; c++) {
+                const engine_block_q8_K *q8 = (const engine_block_q8_K *)(a + c * astride) + b;
+                __m512i isum = _mm512_setzero_si512();
+#pragma GCC unroll 4
+                for (int j = 0; j < 4; j++)
+                    isum = _mm512_dpwssd_epi32(
+                        isum,
+                        _mm512_maddubs_epi16(W[j],
+                                             _mm512_loadu_si512((const void *)(q8->qs + 64 * j))),
+                        SC[j]);
+                __m256i mn = _mm256_madd_epi16(_mm256_loadu_si256((const __m256i *)q8->bsums), md);
+                acc[r][c] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(isum), _mm512_set1_ps(d * q8->d),
+                                            acc[r][c]);
+                acc[r][c] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_zextsi256_si512(mn)),
+                                            _mm512_set1_ps(-dmin * q8->d), acc[r][c]);
+            }
+        }
+    }
+#pragma GCC unroll 4
+    for (int r = 0; r < rt; r++)
+#pragma GCC unroll 4
+        for (int c = 0; c < ct; c++)
+            y[c * ldy + r] = hsum(acc[r][c]);
+}
+
+/* Scale vectors for 16-value sub-blocks: int16 lane l of chunk t (64 values)
+ * covers values 64t + 2l, i.e. scale 4t + l/8. */
+AI __m512i sc16_chunk(__m512i s16z, int t)
+{
+    const short s0 = (short)(4 * t);
+    return _mm512_permutexvar_epi16(
+        _mm512_inserti64x4(
+            _mm512_castsi256_si512(_mm256_set_epi16(s0 + 1, s0 + 1, s0 + 1, s0 + 1, s0 + 1, s0 + 1,
+                                                    s0 + 1, s0 + 1, s0, s0, s0, s0, s0, s0, s0, s0)),
+            _mm256_set_epi16(s0 + 3, s0 + 3, s0 + 3, s0 + 3, s0 + 3, s0 + 3, s0 + 3, s0 + 3, s0 + 2,
+                             s0 + 2, s0 + 2, s0 + 2, s0 + 2, s0 + 2, s0 + 2, s0 + 2),
+            1),
+        s16z);
+}
+
+/* 2-bit quants of Q2_K/Q3_K: value v is (qs[32 (v / 128) + v % 32] >> 2 ((v / 32) % 4)) & 3.
+ * Chunk t = values 64t..64t+63. */
+AI __m512i q2_chunk(const uint8_t *qs, int t)
+{
+    const __m256i m3 = _mm256_set1_epi8(3);
+    __m256i q = _mm256_loadu_si256((const __m256i *)(qs + 32 * (t / 2)));
+    const int s0 = 2 * ((2 * t) % 4), s1 = 2 * ((2 * t + 1) % 4);
+    return _mm512_inserti64x4(
+        _mm512_castsi256_si512(_mm256_and_si256(_mm256_srli_epi16(q, s0), m3)),
+        _mm256_and_si256(_mm256_srli_epi16(q, s1), m3), 1);
+}
+
+AI void q3_K_tile(int rt, int ct, int64_t nb, const uint8_t *w, size_t wstride,
+                  const uint8_t *a, size_t astride, float *y, int64_t ldy)
+{
+    const uint32_t km1 = 0x03030303, km2 = 0x0f0f0f0f;
+    const __m512i x04 = _mm512_set1_epi8(4);
+    __m512 acc[RT][CT];
+#pragma GCC unroll 4
+    for (int r = 0; r < rt; r++)
+#pragma GCC unroll 4
+        for (int c = 0; c < ct; c++)
+            acc[r][c] = _mm512_setzero_ps();
+    for (int64_t b = 0; b < nb; b++) {
+#pragma GCC unroll 4
+        for (int r = 0; r < rt; r++) {
+            const engine_block_q3_K *x = (const engine_block_q3_K *)(w + r * wstride) + b;
+            uint32_t aux[4];
+            memcpy(aux, x->scales, 12);
+            const uint32_t tmp = aux[2];
+            aux[2] = ((aux[0] >> 4) & km2) | (((tmp >> 4) & km1) << 4);
+            aux[3] = ((aux[1] >> 4) & km2) | (((tmp >> 6) & km1) << 4);
+            aux[0] = (aux[0] & km2) | (((tmp >> 0) & km1) << 4);
+            aux[1] = (aux[1] & km2) | (((tmp >> 2) & km1) << 4);
+            __m128i s8 = _mm_sub_epi8(_mm_loadu_si128((const __m128i *)aux), _mm_set1_epi8(32));
+            __m256i sc16 = _mm256_cvtepi8_epi16(s8);
+            __m512i s16z = _mm512_castsi256_si512(sc16);
+            __m256i hm = _mm256_loadu_si256((const __m256i *)x->hmask);
+            __m512i V[4], SC[4];
+#pragma GCC unroll 4
+            for (int t = 0; t < 4; t++) {
+                /* 3rd bit: bit v / 32 of hmask[v % 32] */
+                __m512i h = _mm512_inserti64x4(
+                    _mm512_castsi256_si512(_mm256_srli_epi16(hm, 2 * t)),
+                    _mm256_srli_epi16(hm, 2 * t + 1), 1);
+                V[t] = _mm512_or_si512(q2_chunk(x->qs, t),
+                                       _mm512_and_si512(_mm512_slli_epi16(h, 2), x04));
+                SC[t] = sc16_chunk(s16z, t);
+            }
+            const float d = _cvtsh_ss(x->d);
+#pragma GCC unroll 4
+            for (int c = 0; c < ct; c++) {
+                const engine_block_q8_K *q8 = (const engine_block_q8_K *)(a + c * astride) + b;
+                __m512i isum = _mm512_setzero_si512();
+#pragma GCC unroll 4
+                for (int t = 0; t < 4; t++)
+                    isum = _mm512_dpwssd_epi32(
+                        isum,
+                        _mm512_maddubs_epi16(V[t],
+                                             _mm512_loadu_si512((const void *)(q8->qs + 64 * t))),
+                        SC[t]);
+                /* values are u - 4: subtract 4 * sum_s scale_s * bsum_s */
+                __m256i mo = _mm256_madd_epi16(_mm256_loadu_si256((const __m256i *)q8->bsums), sc16);
+                isum = _mm512_sub_epi32(isum, _mm512_zextsi256_si512(_mm256_slli_epi32(mo, 2)));
+                acc[r][c] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(isum), _mm512_set1_ps(d * q8->d),
+                                            acc[r][c]);
+            }
+        }
+    }
+#pragma GCC unroll 4
+    for (int r = 0; r < rt; r++)
+#pragma GCC unroll 4
+        for (int c = 0; c < ct; c++)
+            y[c * ldy + r] = hsum(acc[r][c]);
+}
+
+AI void q2_K_tile(int rt, int ct, int64_t nb, const uint8_t *w, size_t wstride,
+                  const uint8_t *a, size_t astride, float *y, int64_t ldy)
+{
+    __m512 acc[RT][CT];
+#pragma GCC unroll 4
+    for (int r = 0; r < rt; r++)
+#pragma GCC unroll 4
+        for (int c = 0; c < ct; c++)
+            acc[r][c] = _mm512_setzero_ps();
+    for (int64_t b = 0; b < nb; b++) {
+#pragma GCC unroll 4
+        for (int r = 0; r < rt; r++) {
+            const engine_block_q2_K *x = (const engine_block_q2_K *)(w + r * wstride) + b;
+            __m128i sb = _mm_loadu_si128((const __m128i *)x->scales);
+            __m256i sc16 = _mm256_cvtepu8_epi16(_mm_and_si128(sb, _mm_set1_epi8(0x0f)));
+            __m256i mn16 = _mm256_cvtepu8_epi16(_mm_and_si128(_mm_srli_epi16(sb, 4), _mm_set1_epi8(0x0f)));
+            __m512i s16z = _mm512_castsi256_si512(sc16);
+            __m512i V[4], SC[4];
+#pragma GCC unroll 4
+            for (int t = 0; t < 4; t++) {
+                V[t] = q2_chunk(x->qs, t);
+                SC[t] = sc16_chunk(s16z, t);
+            }
+            const float d = _cvtsh_ss(x->d), dmin = _cvtsh_ss(x->dmin);
+#pragma GCC unroll 4
+            for (int c = 0; c < ct; c++) {
+                const engine_block_q8_K *q8 = (const engine_block_q8_K *)(a + c * astride) + b;
+                __m512i isum = _mm512_setzero_si512();
+#pragma GCC unroll 4
+                for (int t = 0; t < 4; t++)
+                    isum = _mm512_dpwssd_epi32(
+                        isum,
+                        _mm512_maddubs_epi16(V[t],
+                                             _mm512_loadu_si512((const void *)(q8->qs + 64 * t))),
+                        SC[t]);
+                __m256i mn = _mm256_madd_epi16(_mm256_loadu_si256((const __m256i *)q8->bsums), mn16);
+                acc[r][c] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(isum), _mm512_set1_ps(d * q8->d),
+                                            acc[r][c]);
+                acc[r][c] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_zextsi256_si512(mn)),
+                                            _mm512_set1_ps(-dmin * q8->d), acc[r][c]);
+            }
+        }
+    }
+#pragma GCC unroll 4
+    for (int r = 0; r < rt; r++)
+#pragma GCC unroll 4
+        for (int c = 0; c < ct; c++)
+            y[c * ldy + r] = hsum(acc[r][c]);
+}
+
+/* ---- F32, F16, BF16 (activations in the same type) -----------------------------
+ * 16 values per step (32 for BF16 with vdpbf16ps); the tail of a row that is
+ * not a multiple of 16 is read with masked loads (zeros add nothing). */
+enum { FL_F32, FL_F16, FL_BF16 };
+
+AI __m512 fl_load(int kind, const uint8_t *p, int64_t i, __mmask16 m)
+{
+    if (kind == FL_F32)
+        return _mm512_maskz_loadu_ps(m, (const float *)p + i);
+    return _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(m, (const uint16_t *)p + i));
+}
+
+AI void fl_tile(int kind, int rt, int ct, int64_t k, const uint8_t *w, size_t wstride,
+                const uint8_t *a, size_t astride, float *y, int64_t ldy)
+{
+    __m512 acc[RT][CT];
+#pragma GCC unroll 4
+    for (int r = 0; r < rt; r++)
+#pragma GCC unroll 4
+        for (int c = 0; c < ct; c++)
+            acc[r][c] = _mm512_setzero_ps();
+    if (kind == FL_BF16) {
+        for (int64_t i = 0; i < k; i += 32) {
+            const __mmask32 m = k - i >= 32 ? 0xffffffffu : (__mmask32)((1u << (k - i)) - 1);
+            __m512i A[CT];
+#pragma GCC unroll 4
+            for (int c = 0; c < ct; c++)
+                A[c] = _mm512_maskz_loadu_epi16(m, (const uint16_t *)(a + c * astride) + i);
+#pragma GCC unroll 4
+            for (int r = 0; r < rt; r++) {
+                __m512i W = _mm512_maskz_loadu_epi16(m, (const uint16_t *)(w + r * wstride) + i);
+#pragma GCC unroll 4
+                for (int c = 0; c < ct; c++)
+                    acc[r][c] = _mm512_dpbf16_ps(acc[r][c], (__m512bh)W, (__m512bh)A[c]);
+            }
+        }
+    } else {
+        for (int64_t i = 0; i < k; i += 16) {
+            const __mmask16 m = k - i >= 16 ? 0xffff : (__mmask16)((1u << (k - i)) - 1);
+            __m512 A[CT];
+#pragma GCC unroll 4
+            for (int c = 0; c < ct; c++)
+                A[c] = fl_load(kind, a + c * astride, i, m);
+#pragma GCC unroll 4
+            for (int r = 0; r < rt; r++) {
+                __m512 W = fl_load(kind, w + r * wstride, i, m);
+#pragma GCC unroll 4
+                for (int c = 0; c < ct; c++)
+                    acc[r][c] = _mm512_fmadd_ps(W, A[c], acc[r][c]);
+            }
+        }
+    }
+#pragma GCC unroll 4
+    for (int r = 0; r < rt; r++)
+#pragma GCC unroll 4
+        for (int c = 0; c < ct; c++)
+            y[c * ldy + r] = hsum(acc[r][c]);
+}
+
+/* nb is k for these (block size 1) */
+AI void f32_tile(int rt, int ct, int64_t k, const uint8_t *w, size_t ws, const uint8_t *a,
+                 size_t as, float *y, int64_t ldy)
+{
+    fl_tile(FL_F32, rt, ct, k, w, ws, a, as, y, ldy);
+}
+AI void f16_tile(int rt, int ct, int64_t k, const uint8_t *w, size_t ws, const uint8_t *a,
+                 size_t as, float *y, int64_t ldy)
+{
+    fl_tile(FL_F16, rt, ct, k, w, ws, a, as, y, ldy);
+}
+AI void bf16_tile(int rt, int ct, int64_t k, const uint8_t *w, size_t ws, const uint8_t *a,
+                  size_t as, float *y, int64_t ldy)
+{
+    fl_tile(FL_BF16, rt, ct, k, w, ws, a, as, y, ldy);
+}
+
 /* ---- the other 32-blocks: Q4_1, Q5_0, Q5_1, IQ4_NL ------------------------------
  * Same pair layout as Q4_0 ([lo0 | lo1 | hi0 | hi1] against activations
  * loaded the same way). Q5_x: the 5th bit from qh via a byte mask (bit i of
@@ -654,6 +939,12 @@ DEFINE_MM(q5_0, ENGINE_QK5_0)
 DEFINE_MM(q4_1, ENGINE_QK4_1)
 DEFINE_MM(q5_1, ENGINE_QK5_1)
 DEFINE_MM(iq4_nl, ENGINE_QK4_NL)
+DEFINE_MM(q5_K, ENGINE_QK_K)
+DEFINE_MM(q3_K, ENGINE_QK_K)
+DEFINE_MM(q2_K, ENGINE_QK_K)
+DEFINE_MM(f32, 1)
+DEFINE_MM(f16, 1)
+DEFINE_MM(bf16, 1)
 
 const kern_variant_t kern_variant_avx512 = {
     .name = "avx512",
@@ -668,6 +959,12 @@ const kern_variant_t kern_variant_avx512 = {
             [ENGINE_TYPE_Q4_1] = mm_q4_1,
             [ENGINE_TYPE_Q5_1] = mm_q5_1,
             [ENGINE_TYPE_IQ4_NL] = mm_iq4_nl,
+            [ENGINE_TYPE_Q5_K] = mm_q5_K,
+            [ENGINE_TYPE_Q3_K] = mm_q3_K,
+            [ENGINE_TYPE_Q2_K] = mm_q2_K,
+            [ENGINE_TYPE_F32] = mm_f32,
+            [ENGINE_TYPE_F16] = mm_f16,
+            [ENGINE_TYPE_BF16] = mm_bf16,
         },
     .act_type =
         {
@@ -679,6 +976,12 @@ const kern_variant_t kern_variant_avx512 = {
             [ENGINE_TYPE_Q4_1] = ENGINE_TYPE_Q8_1,
             [ENGINE_TYPE_Q5_1] = ENGINE_TYPE_Q8_1,
             [ENGINE_TYPE_IQ4_NL] = ENGINE_TYPE_Q8_0,
+            [ENGINE_TYPE_Q5_K] = ENGINE_TYPE_Q8_K,
+            [ENGINE_TYPE_Q3_K] = ENGINE_TYPE_Q8_K,
+            [ENGINE_TYPE_Q2_K] = ENGINE_TYPE_Q8_K,
+            [ENGINE_TYPE_F32] = ENGINE_TYPE_F32,
+            [ENGINE_TYPE_F16] = ENGINE_TYPE_F16,
+            [ENGINE_TYPE_BF16] = ENGINE_TYPE_BF16,
         },
     .packed_layout = 1,
     .pack_rows = PR,

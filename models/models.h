@@ -320,3 +320,29 @@ int models_synth_build(const models_spec_t *spec, uint64_t seed, engine_type_t t
 void models_synth_free(engine_model_t *m); /* NULL: no-op */
 
 #endif /* MODELS_H */
+/* ==== 6. synthetic GGUF files and their cache (models/cache.c) ===========
+ * A catalog model's synthetic weights (section 5), typed by a recipe, written
+ * as a GGUF file llama.cpp can load (its metadata keys, a minimal vocabulary,
+ * rope_freqs.weight for Llama 3 RoPE scaling) plus provenance keys
+ * mobench.weights = "synthetic", mobench.model, mobench.seed, mobench.recipe,
+ * mobench.version. One tensor in memory at a time; n_threads 0 = all cores. */
+int models_build_gguf(const models_spec_t *spec, const models_recipe_t *r, uint64_t seed,
+                      int n_threads, const char *path);
+/* $MOBENCH_CACHE, else $HOME/.cache/mobench. */
+int models_cache_dir(char *buf, size_t len);
+/* DIR/MODEL-sSEED-RECIPE.gguf */
+int models_cache_path(const models_spec_t *spec, const models_recipe_t *r, uint64_t seed,
+                      char *buf, size_t len);
+/* The cached file for (model, seed, recipe), built first if absent, unreadable
+ * or made by another mobench version; *built (may be NULL) says whether it was. */
+int models_cache_get(const models_spec_t *spec, const models_recipe_t *r, uint64_t seed,
+                     int n_threads, char *path, size_t len, bool *built);
+
+/* ==== 7. GGUF file -> engine model (models/loader.c) ======================
+ * Hyperparameters from llama.cpp's metadata keys, tensors by llama.cpp's
+ * names, types as stored (no conversion, no copy: data points into the
+ * mapping, so g must stay open until models_model_free). Architectures:
+ * llama, qwen3, phi3, smollm3, gemma3n; others MB_EUNSUPPORTED. */
+int models_model_from_gguf(const models_gguf_t *g, engine_model_t **out);
+void models_model_free(engine_model_t *m); /* NULL: no-op; leaves the file open */
+

@@ -53,7 +53,10 @@ struct engine_ctx {
     const float *output_norm, *ple_proj_norm;
     float *vec_store; /* owned F32 copies of non-F32 norm vectors */
 
-    float *inv_freq, *inv_freq_swa; /* [D/2] RoPE frequencies */
+    /* RoPE as ggml computes it: angle_i = (pos * scale^i, by repeated float
+     * products) / ff[i], scale = base^(-2/D), ff the frequency factors */
+    float *inv_freq, *inv_freq_swa; /* [D/2] ff: llama3 factors or 1 */
+    float rope_scale, rope_scale_swa;
 
     /* scratch, sized for n_batch tokens */
     float *x, *xn, *q, *k, *v, *att, *o, *ff, *lr, *lr2, *ple_in, *ple_tmp, *ple_row, *rope_cs;
@@ -102,27 +105,28 @@ static float silu(float x)
     return x / (1.0f + expf(-x));
 }
 
-static void rope_freqs(const engine_hparams_t *hp, float theta, bool llama3,
-                       const float *factors, float *out)
+/* Frequency factors (divisors of the angle): the tensor's, llama3's rule, or 1. */
+static void rope_factors(const engine_hparams_t *hp, float theta, bool llama3,
+                         const float *factors, float *out)
 {
     int half = hp->head_dim / 2;
     for (int i = 0; i < half; i++) {
-        double f = pow((double)theta, -2.0 * i / hp->head_dim);
+        double f = pow((double)theta, -2.0 * i / hp->head_dim), ff = 1;
         if (factors) {
-            f /= factors[i];
-        } else if (llama3) {
+            ff = factors[i];
+        } else if (llama3) { /* as llama.cpp's converter writes rope_freqs.weight */
             double wavelen = 2.0 * M_PI / f;
             double lo = hp->rope_orig_ctx / hp->rope_low_freq;
             double hi = hp->rope_orig_ctx / hp->rope_high_freq;
             if (wavelen > lo) {
-                f /= hp->rope_factor;
+                ff = hp->rope_factor;
             } else if (wavelen >= hi) {
                 double sm = (hp->rope_orig_ctx / wavelen - hp->rope_low_freq) /
                             (hp->rope_high_freq - hp->rope_low_freq);
-                f = (1 - sm) * f / hp->rope_factor + sm * f;
+                ff = 1 / ((1 - sm) / hp->rope_factor + sm);
             }
         }
-        out[i] = (float)f;
+        out[i] = (float)ff;
     }
 }
 
@@ -312,9 +316,11 @@ int engine_ctx_create(const engine_model_t *m, engine_pool_t *pool,
         engine_type_traits(m->rope_freqs.type)->to_float(m->rope_freqs.data, factors,
                                                           (int64_t)D / 2);
     }
-    rope_freqs(hp, hp->rope_theta, hp->rope_llama3, factors, c->inv_freq);
-    rope_freqs(hp, hp->rope_theta_swa > 0 ? hp->rope_theta_swa : hp->rope_theta, false, NULL,
-               c->inv_freq_swa);
+    const float theta_swa = hp->rope_theta_swa > 0 ? hp->rope_theta_swa : hp->rope_theta;
+    rope_factors(hp, hp->rope_theta, hp->rope_llama3, factors, c->inv_freq);
+    rope_factors(hp, theta_swa, false, NULL, c->inv_freq_swa);
+    c->rope_scale = powf(hp->rope_theta, -2.0f / (float)hp->head_dim);
+    c->rope_scale_swa = powf(theta_swa, -2.0f / (float)hp->head_dim);
     free(factors);
 
     /* scratch */
@@ -493,12 +499,15 @@ static int layer_forward(engine_ctx_t *c, int il, int T)
             for (int h = 0; h < HK; h++)
                 rmsnorm(v + h * D, v + h * D, NULL, D, eps);
         if (engine_layer_has_rope(hp, il)) {
-            const float *f = engine_layer_is_swa(hp, il) ? c->inv_freq_swa : c->inv_freq;
-            float p = (float)(c->pos + t);
+            const bool swa = engine_layer_is_swa(hp, il);
+            const float *ff = swa ? c->inv_freq_swa : c->inv_freq;
+            const float sc = swa ? c->rope_scale_swa : c->rope_scale;
+            float th = (float)(c->pos + t);
             for (int i = 0; i < D / 2; i++) {
-                float th = p * f[i];
-                c->rope_cs[2 * i] = cosf(th);
-                c->rope_cs[2 * i + 1] = sinf(th);
+                float ang = th / ff[i];
+                c->rope_cs[2 * i] = cosf(ang);
+                c->rope_cs[2 * i + 1] = sinf(ang);
+                th *= sc;
             }
             for (int h = 0; h < H; h++)
                 rope_head(q + h * D, c->rope_cs, D, hp->rope_mode);

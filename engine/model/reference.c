@@ -52,26 +52,33 @@ static float round_f16(float x)
     return engine_f16_to_f32(engine_f32_to_f16(x));
 }
 
+/* RoPE as ggml defines it: the angle of pair i is pos * base^(-2i/D), the
+ * power built by repeated float products, divided by a frequency factor
+ * (rope_freqs.weight, or llama3's rule: long wavelengths / factor, short ones
+ * kept, a smooth blend between). */
 static void rope(float *x, int D, int pos, float theta, const engine_hparams_t *hp, bool llama3,
                  const float *factors)
 {
-    for (int i = 0; i < D / 2; i++) {
+    const float step = powf(theta, -2.0f / (float)D);
+    float th = (float)pos;
+    for (int i = 0; i < D / 2; i++, th *= step) {
         double freq = pow((double)theta, -2.0 * i / D);
+        double ff = 1;
         if (factors) {
-            freq = freq / factors[i]; /* rope_freqs.weight replaces the llama3 rule */
+            ff = factors[i];
         } else if (llama3) {
             double wavelen = 2.0 * M_PI / freq;
             double low_wavelen = hp->rope_orig_ctx / hp->rope_low_freq;
             double high_wavelen = hp->rope_orig_ctx / hp->rope_high_freq;
             if (wavelen > low_wavelen) {
-                freq = freq / hp->rope_factor;
+                ff = hp->rope_factor;
             } else if (wavelen >= high_wavelen) {
                 double smooth = (hp->rope_orig_ctx / wavelen - hp->rope_low_freq) /
                                 (hp->rope_high_freq - hp->rope_low_freq);
-                freq = (1 - smooth) * freq / hp->rope_factor + smooth * freq;
+                ff = 1 / ((1 - smooth) / hp->rope_factor + smooth);
             }
         }
-        float angle = (float)pos * (float)freq;
+        float angle = th / (float)ff;
         float c = cosf(angle), s = sinf(angle);
         int a, b;
         if (hp->rope_mode == ENGINE_ROPE_NEOX) {

@@ -1,0 +1,126 @@
+/* GGUF files written and quantized by llama.cpp (../shared/fixtures/gguf-peer):
+ * every file loads, and our logits for the fixed 64-token sequence agree
+ * with the ones llama.cpp computed (mean KL divergence, top-1 agreement). */
+#include <criterion/criterion.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "models.h"
+
+#define PEER MB_SHARED "/fixtures/gguf-peer"
+
+static int read_tokens(int32_t *tok, int cap)
+{
+    FILE *f = fopen(PEER "/tokens.txt", "r");
+    cr_assert(f);
+    int n = 0, v;
+    while (n < cap && fscanf(f, "%d", &v) == 1)
+        tok[n++] = v;
+    fclose(f);
+    return n;
+}
+
+/* KL(P_ref || P_ours) of one row, and whether the argmaxes agree */
+static double kld_row(const float *ref, const float *ours, int n, bool *same_top)
+{
+    double mr = -INFINITY, mo = -INFINITY;
+    int ar = 0, ao = 0;
+    for (int i = 0; i < n; i++) {
+        if (ref[i] > mr) { mr = ref[i]; ar = i; }
+        if (ours[i] > mo) { mo = ours[i]; ao = i; }
+    }
+    double zr = 0, zo = 0;
+    for (int i = 0; i < n; i++) {
+        zr += exp(ref[i] - mr);
+        zo += exp(ours[i] - mo);
+    }
+    double lzr = log(zr), lzo = log(zo), kl = 0;
+    for (int i = 0; i < n; i++) {
+        double lr = ref[i] - mr - lzr, lo = ours[i] - mo - lzo;
+        kl += exp(lr) * (lr - lo);
+    }
+    *same_top = ar == ao;
+    return kl;
+}
+
+static void check_file(const char *stem, double max_kld, double min_top1)
+{
+    char path[512], lpath[512];
+    snprintf(path, sizeof path, "%s/%s.gguf", PEER, stem);
+    snprintf(lpath, sizeof lpath, "%s/%s.logits.f32", PEER, stem);
+    if (access(path, R_OK))
+        cr_skip("%s absent (../shared/fixtures/gguf-peer not available)", path);
+    int32_t tok[64];
+    int n = read_tokens(tok, 64);
+    cr_assert_eq(n, 64);
+    models_gguf_t *g = NULL;
+    cr_assert_eq(models_gguf_open(path, &g), MB_OK, "%s", mb_err_msg());
+    engine_model_t *m = NULL;
+    cr_assert_eq(models_model_from_gguf(g, &m), MB_OK, "%s", mb_err_msg());
+    const int V = m->hp.n_vocab;
+    cr_assert_eq(V, 4096);
+    float *ref = malloc((size_t)n * V * 4), *ours = malloc((size_t)n * V * 4);
+    cr_assert(ref && ours);
+    FILE *f = fopen(lpath, "rb");
+    cr_assert(f);
+    cr_assert_eq(fread(ref, 4, (size_t)n * V, f), (size_t)n * V);
+    fclose(f);
+    engine_pool_t *pool = NULL;
+    cr_assert_eq(engine_pool_create(2, &pool), MB_OK);
+    engine_ctx_t *ctx = NULL;
+    engine_ctx_params_t p = {.n_ctx = 64, .n_batch = 64};
+    cr_assert_eq(engine_ctx_create(m, pool, &p, &ctx), MB_OK, "%s", mb_err_msg());
+    cr_assert_eq(engine_eval(ctx, tok, n, ours, true), MB_OK, "%s", mb_err_msg());
+    double kl = 0;
+    int agree = 0;
+    for (int i = 0; i < n; i++) {
+        bool same;
+        kl += kld_row(ref + (size_t)i * V, ours + (size_t)i * V, V, &same) / n;
+        agree += same;
+    }
+    double top1 = (double)agree / n;
+    cr_log_info("%-20s mean KLD %.6f  top-1 %.3f (%s)", stem, kl, top1, engine_kernels_name());
+    cr_assert(kl <= max_kld && top1 >= min_top1, "%s: mean KLD %.5f (max %g), top-1 %.3f (min %g)",
+              stem, kl, max_kld, top1, min_top1);
+    engine_ctx_destroy(ctx);
+    engine_pool_destroy(pool);
+    models_model_free(m);
+    models_gguf_close(g);
+    free(ref);
+    free(ours);
+}
+
+Test(models_loader, llama_f16) { check_file("tiny-llama-F16", 0.002, 0.95); }
+Test(models_loader, llama_bf16) { check_file("tiny-llama-BF16", 0.002, 0.95); }
+Test(models_loader, llama_q8_0) { check_file("tiny-llama-Q8_0", 0.002, 0.95); }
+Test(models_loader, llama_q6_k) { check_file("tiny-llama-Q6_K", 0.005, 0.9); }
+Test(models_loader, llama_q5_k_m) { check_file("tiny-llama-Q5_K_M", 0.005, 0.9); }
+Test(models_loader, llama_q5_1) { check_file("tiny-llama-Q5_1", 0.005, 0.9); }
+Test(models_loader, llama_q5_0) { check_file("tiny-llama-Q5_0", 0.005, 0.9); }
+Test(models_loader, llama_q4_k_m) { check_file("tiny-llama-Q4_K_M", 0.005, 0.9); }
+Test(models_loader, llama_q4_1) { check_file("tiny-llama-Q4_1", 0.005, 0.9); }
+Test(models_loader, llama_q4_0) { check_file("tiny-llama-Q4_0", 0.005, 0.9); }
+Test(models_loader, llama_iq4_nl) { check_file("tiny-llama-IQ4_NL", 0.005, 0.9); }
+Test(models_loader, llama_q3_k_m) { check_file("tiny-llama-Q3_K_M", 0.005, 0.9); }
+Test(models_loader, llama_q2_k) { check_file("tiny-llama-Q2_K", 0.005, 0.9); }
+Test(models_loader, qwen3_f16) { check_file("tiny-qwen3-F16", 0.002, 0.95); }
+Test(models_loader, qwen3_q8_0) { check_file("tiny-qwen3-Q8_0", 0.002, 0.95); }
+Test(models_loader, qwen3_q4_k_m) { check_file("tiny-qwen3-Q4_K_M", 0.005, 0.9); }
+
+Test(models_loader, catalog_shape_matches_the_files)
+{
+    const char *path = PEER "/tiny-qwen3-F16.gguf";
+    if (access(path, R_OK))
+        cr_skip("%s absent", path);
+    models_gguf_t *g = NULL;
+    cr_assert_eq(models_gguf_open(path, &g), MB_OK);
+    engine_model_t *m = NULL;
+    cr_assert_eq(models_model_from_gguf(g, &m), MB_OK, "%s", mb_err_msg());
+    const models_spec_t *s;
+    cr_assert_eq(models_catalog_find("tiny-qwen3", &s), MB_OK);
+    cr_assert_eq(memcmp(&m->hp, &s->hp, sizeof m->hp), 0, "catalog tiny-qwen3 == the file's hparams");
+    models_model_free(m);
+    models_gguf_close(g);
+}

@@ -25,6 +25,7 @@ static const models_sub_t models_subs[] = {
     {"show", cmd_models_show, "one catalog model: hyperparameters, source, bytes per type"},
 };
 
+    {"eval", cmd_models_eval, "a GGUF file's logits for a token sequence (cross-check engines)"},
 static void models_usage(FILE *f)
 {
     fprintf(f, "usage: mobench models SUBCOMMAND [options]\n\nsubcommands:\n");

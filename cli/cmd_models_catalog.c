@@ -1,12 +1,16 @@
 /* cmd_models_catalog.c: `mobench models list` and `mobench models show NAME`:
  * the compiled-in catalog with what each model costs (parameters, bytes per
- * weight type, KV cache bytes per 1k tokens). Rows in cmd_models.c's table. */
+ * quant recipe, KV cache bytes per 1k tokens); `mobench models eval FILE`:
+ * a GGUF file's logits for a token sequence. Rows in cmd_models.c's table. */
 #include "commands.h"
 #include "mb.h"
 #include "models.h"
 
 #include <inttypes.h>
+#include <math.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 /* The tensor's type under a quant recipe (models/recipes.c: llama-quantize's
  * per-tensor rules); synthetic sources are F32. */
@@ -252,4 +256,186 @@ int cmd_models_show(int argc, char **argv)
                8.0 * (double)bytes[i] / (double)params);
     }
     return MB_EXIT_OK;
+}
+
+/* ---- eval: one GGUF file's logits for a token sequence --------------------------- */
+
+static int read_tokens_file(const char *path, int32_t **out, int *n)
+{
+    char *text = NULL;
+    size_t len = 0;
+    int rc = mb_file_read(path, 0, &text, &len);
+    if (rc)
+        return rc;
+    int cap = 256, cnt = 0;
+    int32_t *tok = malloc((size_t)cap * sizeof *tok);
+    char *save = NULL;
+    for (char *w = strtok_r(text, " \t\r\n,", &save); w && tok; w = strtok_r(NULL, " \t\r\n,", &save)) {
+        int64_t v;
+        if (mb_parse_i64(w, &v) || v < 0 || v > INT32_MAX) {
+            rc = mb_err_set(MB_EFORMAT, "%s: '%s' is not a token id (whitespace-separated "
+                            "non-negative integers)", path, w);
+            break;
+        }
+        if (cnt == cap) {
+            int32_t *t2 = realloc(tok, (size_t)cap * 2 * sizeof *tok);
+            if (!t2) {
+                free(tok);
+                tok = NULL;
+                break;
+            }
+            tok = t2;
+            cap *= 2;
+        }
+        tok[cnt++] = (int32_t)v;
+    }
+    free(text);
+    if (!tok)
+        return mb_err_set(MB_ENOMEM, "out of memory reading %s", path);
+    if (!rc && cnt == 0)
+        rc = mb_err_set(MB_EFORMAT, "%s: no tokens", path);
+    if (rc) {
+        free(tok);
+        return rc;
+    }
+    *out = tok;
+    *n = cnt;
+    return MB_OK;
+}
+
+/* KL(P_ref || P) of one row of logits; *top says whether the argmaxes agree. */
+static double row_kld(const float *ref, const float *x, int n, bool *top)
+{
+    double mr = -INFINITY, mx = -INFINITY;
+    int ar = 0, ax = 0;
+    for (int i = 0; i < n; i++) {
+        if (ref[i] > mr) { mr = ref[i]; ar = i; }
+        if (x[i] > mx) { mx = x[i]; ax = i; }
+    }
+    double zr = 0, zx = 0;
+    for (int i = 0; i < n; i++) {
+        zr += exp(ref[i] - mr);
+        zx += exp(x[i] - mx);
+    }
+    double lzr = log(zr), lzx = log(zx), kl = 0;
+    for (int i = 0; i < n; i++) {
+        double lr = ref[i] - mr - lzr;
+        kl += exp(lr) * (lr - (x[i] - mx - lzx));
+    }
+    *top = ar == ax;
+    return kl;
+}
+
+static void eval_help(void)
+{
+    printf("usage: mobench models eval FILE.gguf --tokens T.txt [--logits-out OUT.f32]\n"
+           "                          [--compare REF.f32] [--threads N]\n\n"
+           "Runs the tokens (whitespace-separated ids) as one batch from an empty cache and\n"
+           "writes the logits of every position: n x n_vocab little-endian float32, row-major\n"
+           "(position, vocab), the layout of ../shared/fixtures/gguf-peer/*.logits.f32, so\n"
+           "two engines can be cross-checked. --compare prints the mean KL divergence of\n"
+           "our next-token distributions from REF's and the top-1 agreement.\n");
+}
+
+int cmd_models_eval(int argc, char **argv)
+{
+    const char *file = NULL, *tokens_path = NULL, *out_path = NULL, *cmp_path = NULL;
+    int threads = 0;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+            eval_help();
+            return MB_EXIT_OK;
+        }
+        bool has_val = i + 1 < argc;
+        if (!strcmp(a, "--tokens") && has_val) {
+            tokens_path = argv[++i];
+        } else if (!strcmp(a, "--logits-out") && has_val) {
+            out_path = argv[++i];
+        } else if (!strcmp(a, "--compare") && has_val) {
+            cmp_path = argv[++i];
+        } else if (!strcmp(a, "--threads") && has_val) {
+            int64_t v;
+            if (mb_parse_i64(argv[++i], &v) || v < 1 || v > 256)
+                return cli_usage_error("models eval", "--threads wants 1..256, got '%s'", argv[i]);
+            threads = (int)v;
+        } else if (a[0] == '-') {
+            return cli_usage_error("models eval", "unknown option or missing value: '%s'", a);
+        } else if (!file) {
+            file = a;
+        } else {
+            return cli_usage_error("models eval", "unexpected argument '%s'", a);
+        }
+    }
+    if (!file || !tokens_path)
+        return cli_usage_error("models eval", "needs FILE.gguf and --tokens T.txt");
+    if (threads == 0) {
+        long nc = sysconf(_SC_NPROCESSORS_ONLN);
+        threads = nc > 0 ? (int)MB_MIN(nc, 256) : 1;
+    }
+    int32_t *tok = NULL;
+    int n = 0, rc;
+    models_gguf_t *g = NULL;
+    engine_model_t *m = NULL;
+    engine_pool_t *pool = NULL;
+    engine_ctx_t *ctx = NULL;
+    float *logits = NULL, *ref = NULL;
+    int exit_code = MB_EXIT_FAIL;
+    if ((rc = read_tokens_file(tokens_path, &tok, &n)) || (rc = models_gguf_open(file, &g)) ||
+        (rc = models_model_from_gguf(g, &m)) || (rc = engine_pool_create(threads, &pool)))
+        goto done;
+    const int V = m->hp.n_vocab;
+    engine_ctx_params_t p = {.n_ctx = n, .n_batch = n};
+    if ((rc = engine_ctx_create(m, pool, &p, &ctx)))
+        goto done;
+    if (!(logits = malloc((size_t)n * (size_t)V * sizeof *logits))) {
+        rc = mb_err_set(MB_ENOMEM, "out of memory for %d x %d logits", n, V);
+        goto done;
+    }
+    uint64_t t0 = mb_clock_ns();
+    if ((rc = engine_eval(ctx, tok, n, logits, true)))
+        goto done;
+    double secs = (double)(mb_clock_ns() - t0) / 1e9;
+    if (out_path && (rc = mb_file_write_atomic(out_path, logits, (size_t)n * V * sizeof *logits)))
+        goto done;
+    printf("file       %s\narch       %s\ntokens     %d\nvocab      %d\nkernels    %s, %d threads\n"
+           "time       %.3f s\n", file, engine_arch_name(m->hp.arch), n, V, engine_kernels_name(),
+           threads, secs);
+    if (out_path)
+        printf("logits     %s (%d x %d float32)\n", out_path, n, V);
+    if (cmp_path) {
+        char *raw = NULL;
+        size_t len = 0;
+        size_t want = (size_t)n * V * sizeof(float);
+        if ((rc = mb_file_read(cmp_path, want + 1, &raw, &len)))
+            goto done;
+        if (len != want) {
+            free(raw);
+            rc = mb_err_set(MB_EFORMAT, "%s: %zu bytes, expected %zu (%d x %d float32)", cmp_path,
+                            len, want, n, V);
+            goto done;
+        }
+        ref = (float *)raw;
+        double kl = 0;
+        int agree = 0;
+        for (int i = 0; i < n; i++) {
+            bool same;
+            kl += row_kld(ref + (size_t)i * V, logits + (size_t)i * V, V, &same) / n;
+            agree += same;
+        }
+        printf("vs %s: mean KLD %.6f, top-1 agreement %.3f (%d/%d)\n", cmp_path, kl,
+               (double)agree / n, agree, n);
+    }
+    exit_code = MB_EXIT_OK;
+done:
+    if (exit_code != MB_EXIT_OK)
+        cli_fail("models eval", rc);
+    free(ref);
+    free(logits);
+    engine_ctx_destroy(ctx);
+    engine_pool_destroy(pool);
+    models_model_free(m);
+    models_gguf_close(g);
+    free(tok);
+    return exit_code;
 }

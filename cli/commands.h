@@ -34,5 +34,6 @@ int cmd_models(int argc, char **argv);
 /* `models list` / `models show` (cli/cmd_models_catalog.c), rows of cmd_models' table */
 int cmd_models_list(int argc, char **argv);
 int cmd_models_show(int argc, char **argv);
+int cmd_models_eval(int argc, char **argv);
 
 #endif

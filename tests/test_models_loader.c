@@ -5,6 +5,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "models.h"
@@ -123,4 +124,49 @@ Test(models_loader, catalog_shape_matches_the_files)
     cr_assert_eq(memcmp(&m->hp, &s->hp, sizeof m->hp), 0, "catalog tiny-qwen3 == the file's hparams");
     models_model_free(m);
     models_gguf_close(g);
+}
+
+/* `mobench models eval` writes the same layout and compares */
+Test(models_loader, eval_command)
+{
+    const char *gguf = PEER "/tiny-qwen3-Q8_0.gguf";
+    if (access(gguf, R_OK))
+        cr_skip("%s absent", gguf);
+    char cmd[1024], out[4096];
+    snprintf(cmd, sizeof cmd, "%s models eval %s --tokens %s/tokens.txt --logits-out /tmp/mb_eval_%d.f32 "
+             "--compare %s/tiny-qwen3-Q8_0.logits.f32 --threads 2 2>&1", MB_BIN, gguf, PEER,
+             (int)getpid(), PEER);
+    FILE *p = popen(cmd, "r");
+    cr_assert(p);
+    size_t n = fread(out, 1, sizeof out - 1, p);
+    out[n] = '\0';
+    cr_assert_eq(pclose(p), 0, "%s", out);
+    cr_assert(strstr(out, "mean KLD") && strstr(out, "top-1 agreement"), "%s", out);
+    char path[64];
+    snprintf(path, sizeof path, "/tmp/mb_eval_%d.f32", (int)getpid());
+    FILE *f = fopen(path, "rb");
+    cr_assert(f);
+    fseek(f, 0, SEEK_END);
+    cr_assert_eq(ftell(f), 64L * 4096 * 4);
+    fclose(f);
+    unlink(path);
+    /* a bad token file and a token outside the vocabulary are clear errors */
+    FILE *bt = fopen("/tmp/mb_bad_tokens.txt", "w");
+    fputs("1 2 x3\n", bt);
+    fclose(bt);
+    snprintf(cmd, sizeof cmd, "%s models eval %s --tokens /tmp/mb_bad_tokens.txt 2>&1", MB_BIN, gguf);
+    p = popen(cmd, "r");
+    n = fread(out, 1, sizeof out - 1, p);
+    out[n] = '\0';
+    cr_assert_eq(WEXITSTATUS(pclose(p)), 1);
+    cr_assert(strstr(out, "'x3' is not a token id"), "%s", out);
+    bt = fopen("/tmp/mb_bad_tokens.txt", "w");
+    fputs("1 4096\n", bt);
+    fclose(bt);
+    p = popen(cmd, "r");
+    n = fread(out, 1, sizeof out - 1, p);
+    out[n] = '\0';
+    cr_assert_eq(WEXITSTATUS(pclose(p)), 1);
+    cr_assert(strstr(out, "outside the vocabulary"), "%s", out);
+    unlink("/tmp/mb_bad_tokens.txt");
 }

@@ -43,48 +43,6 @@ static void *kb_alloc(size_t bytes)
     return p;
 }
 
-/* ---- read bandwidth: every thread sums its share of a buffer --------------- */
-typedef struct {
-    const uint64_t *buf;
-    size_t words;
-    uint64_t sink[64];
-} kb_read_t;
-
-static void kb_read_task(void *arg, int ith, int nth)
-{
-    kb_read_t *r = arg;
-    size_t per = (r->words / (size_t)nth) & ~(size_t)7;
-    size_t lo = per * (size_t)ith, hi = ith == nth - 1 ? r->words : lo + per;
-    uint64_t a0 = 0, a1 = 0, a2 = 0, a3 = 0, a4 = 0, a5 = 0, a6 = 0, a7 = 0;
-    size_t i = lo;
-    for (; i + 8 <= hi; i += 8) {
-        a0 += r->buf[i];
-        a1 += r->buf[i + 1];
-        a2 += r->buf[i + 2];
-        a3 += r->buf[i + 3];
-        a4 += r->buf[i + 4];
-        a5 += r->buf[i + 5];
-        a6 += r->buf[i + 6];
-        a7 += r->buf[i + 7];
-    }
-    for (; i < hi; i++)
-        a0 += r->buf[i];
-    r->sink[ith % 64] = a0 + a1 + a2 + a3 + a4 + a5 + a6 + a7;
-}
-
-static double kb_read_bw(engine_pool_t *pool, const void *buf, size_t bytes, int reps)
-{
-    kb_read_t r = {.buf = buf, .words = bytes / 8};
-    double v[64];
-    engine_pool_run(pool, kb_read_task, &r); /* warm-up: page faults, frequency */
-    for (int i = 0; i < reps; i++) {
-        uint64_t t0 = mb_clock_ns();
-        engine_pool_run(pool, kb_read_task, &r);
-        v[i] = (double)bytes / (double)(mb_clock_ns() - t0); /* bytes/ns = GB/s */
-    }
-    return median(v, reps);
-}
-
 /* ---- weights: real quantizer output, tiled ---------------------------------- */
 /* A matrix of hundreds of MB through a K-quant search would take minutes:
  * quantize 256 rows of Gaussian data with the format's own quantizer and
@@ -208,8 +166,11 @@ static void kb_usage(FILE *f)
             "                       [--gemv-mb MB] [--json]\n\n"
             "Speed of the matmul kernels against this machine's ceilings, per weight format:\n"
             "  GEMV (decode, 1 token): weight bytes/s over a k=4096 matrix of --gemv-mb MB,\n"
-            "    and its ratio to the read bandwidth measured here with the same threads;\n"
-            "  GEMM (prefill): GOP/s at 512 tokens x 2048 x 2048 and x 8192.\n"
+            "    and its ratio to the read bandwidth the probe measures with the same threads\n"
+            "    over a buffer of the same size (probes_ceilings_measure);\n"
+            "  GEMM (prefill): GOP/s at 512 tokens x 2048 x 2048 and x 8192, and its ratio\n"
+            "    to the probe's int8 peak (quantized formats) or f32 peak (F32/F16/BF16).\n"
+            "Weights: 256 rows from the format's own quantizer, repeated to fill the matrix.\n"
             "Every figure is the median of R runs (after one warm-up run).\n\n"
             "options:\n"
             "  --format F     formats to run (default: all); e.g. q4_0,q4_k\n"
@@ -298,19 +259,40 @@ int cmd_kernels(int argc, char **argv)
     if ((rc = engine_pool_create((int)threads, &pool)))
         return cli_fail("kernels", rc);
 
-    /* Read bandwidth over a buffer as large as the GEMV matrix. */
+    /* The probe's ceilings with the same threads: read bandwidth over a
+     * buffer as large as the GEMV matrix, f32 and int8 peaks. */
     size_t bw_bytes = (size_t)gemv_mb << 20;
-    void *bwbuf = kb_alloc(bw_bytes);
-    if (!bwbuf) {
+    probes_ceilings_opts_t copts = {.threads = {(int)threads}, .n_threads = 1,
+                                    .buffer_bytes = bw_bytes, .passes = (int)reps};
+    probes_ceilings_t *ceil = calloc(1, sizeof *ceil);
+    if (!ceil) {
         engine_pool_destroy(pool);
-        return cli_fail("kernels", mb_err_set(MB_ENOMEM, "cannot allocate %lld MB; lower --gemv-mb",
-                                              (long long)gemv_mb));
+        return cli_fail("kernels", mb_err_set(MB_ENOMEM, "cannot allocate the ceilings record"));
     }
-    memset(bwbuf, 1, bw_bytes);
-    MB_INFO("kernels: measuring read bandwidth over %lld MB with %lld threads", (long long)gemv_mb,
-            (long long)threads);
-    double read_gbs = kb_read_bw(pool, bwbuf, bw_bytes, (int)reps);
-    free(bwbuf);
+    MB_INFO("kernels: measuring the ceilings (read bandwidth over %lld MB, peaks) with %lld threads",
+            (long long)gemv_mb, (long long)threads);
+    if ((rc = probes_ceilings_measure(&copts, ceil))) {
+        free(ceil);
+        engine_pool_destroy(pool);
+        return cli_fail("kernels", rc);
+    }
+    double read_gbs = ceil->n_bw > 0 ? ceil->bw[0].read_gbs : NAN;
+    double peak_i8 = NAN, peak_f32 = NAN;
+    const char *peak_i8_name = "", *peak_f32_name = "";
+    for (int i = 0; i < ceil->n_peaks; i++)
+        for (int j = 0; j < ceil->peaks[i].n; j++) {
+            if (ceil->peaks[i].threads[j] != (int)threads)
+                continue;
+            double g = ceil->peaks[i].gops[j];
+            bool i8 = !strcmp(ceil->peaks[i].kind, "i8");
+            if (i8 && !(g <= peak_i8)) {
+                peak_i8 = g;
+                peak_i8_name = ceil->peaks[i].name;
+            } else if (!i8 && !(g <= peak_f32)) {
+                peak_f32 = g;
+                peak_f32_name = ceil->peaks[i].name;
+            }
+        }
 
     kb_result_t res[ENGINE_TYPE_COUNT];
     int nres = 0;
@@ -337,6 +319,14 @@ int cmd_kernels(int argc, char **argv)
         mb_json_int(&j, reps);
         mb_json_key(&j, "read_gbs");
         mb_json_num(&j, read_gbs);
+        mb_json_key(&j, "peak_i8_gops");
+        mb_json_num(&j, peak_i8);
+        mb_json_key(&j, "peak_i8_kernel");
+        mb_json_str(&j, peak_i8_name);
+        mb_json_key(&j, "peak_f32_gflops");
+        mb_json_num(&j, peak_f32);
+        mb_json_key(&j, "peak_f32_kernel");
+        mb_json_str(&j, peak_f32_name);
         mb_json_key(&j, "formats");
         mb_json_arr_begin(&j);
         for (int i = 0; i < nres; i++) {
@@ -353,22 +343,38 @@ int cmd_kernels(int argc, char **argv)
             mb_json_num(&j, res[i].gemm_gops[0]);
             mb_json_key(&j, "gemm_8192_gops");
             mb_json_num(&j, res[i].gemm_gops[1]);
+            double pk = engine_type_traits(res[i].type)->quantized ? peak_i8 : peak_f32;
+            mb_json_key(&j, "gemm_2048_of_peak");
+            mb_json_num(&j, res[i].gemm_gops[0] / pk);
+            mb_json_key(&j, "gemm_8192_of_peak");
+            mb_json_num(&j, res[i].gemm_gops[1] / pk);
             mb_json_obj_end(&j);
         }
         mb_json_arr_end(&j);
         mb_json_obj_end(&j);
         fputc('\n', stdout);
+        free(ceil);
         return MB_EXIT_OK;
     }
     printf("kernel variant %s, %lld threads, median of %lld runs\n", engine_kernels_name(),
            (long long)threads, (long long)reps);
-    printf("read bandwidth (measured here, %lld MB buffer): %.1f GB/s\n\n", (long long)gemv_mb,
-           read_gbs);
-    printf("%-7s %-11s %10s %7s %15s %15s\n", "format", "code", "GEMV GB/s", "%read",
-           "GEMM 2048 GOP/s", "GEMM 8192 GOP/s");
-    for (int i = 0; i < nres; i++)
-        printf("%-7s %-11s %10.1f %6.0f%% %15.1f %15.1f\n", engine_type_name(res[i].type),
+    printf("ceilings (probe, %lld threads): read %.1f GB/s (%lld MB buffer), int8 %.1f GOP/s (%s), "
+           "f32 %.1f GFLOP/s (%s)\n\n",
+           (long long)threads, read_gbs, (long long)gemv_mb, peak_i8, peak_i8_name, peak_f32,
+           peak_f32_name);
+    printf("%-7s %-10s %9s %6s  %10s %6s  %10s %6s\n", "format", "code", "GEMV GB/s", "%read",
+           "GEMM 2048", "%peak", "GEMM 8192", "%peak");
+    for (int i = 0; i < nres; i++) {
+        double pk = engine_type_traits(res[i].type)->quantized ? peak_i8 : peak_f32;
+        printf("%-7s %-10s %9.1f %5.0f%%  %10.1f %5.1f%%  %10.1f %5.1f%%\n",
+               engine_type_name(res[i].type),
                res[i].specialized ? engine_kernels_name() : "reference", res[i].gemv_gbs,
-               100.0 * res[i].gemv_gbs / read_gbs, res[i].gemm_gops[0], res[i].gemm_gops[1]);
+               100.0 * res[i].gemv_gbs / read_gbs, res[i].gemm_gops[0],
+               100.0 * res[i].gemm_gops[0] / pk, res[i].gemm_gops[1],
+               100.0 * res[i].gemm_gops[1] / pk);
+    }
+    printf("\nGEMM in GOP/s (2 ops per multiply-add), against the int8 peak for quantized formats\n"
+           "and the f32 peak for F32/F16/BF16; 'reference' = the scalar reference code.\n");
+    free(ceil);
     return MB_EXIT_OK;
 }

@@ -31,7 +31,7 @@ static void trials(int n, double rel, noise_t kind, double shift, uint64_t seed,
 {
     reports_compare_opts_t o;
     reports_compare_opts_default(&o);
-    o.n_boot = 400; /* enough for the CI's threshold check; keeps the suite fast */
+    o.n_boot = 200; /* enough for the CI's threshold check; keeps the suite fast */
     reports_rng_t rng;
     reports_rng_seed(&rng, seed);
     double a[32], b[32];
@@ -251,6 +251,7 @@ Test(compare_runs, known_verdicts)
     cr_assert_str_eq(id, "run-aaaa");
     cr_assert_eq(reports_run_resolve(&d, "run-", id), MB_EINVAL); /* ambiguous */
     cr_assert_eq(reports_run_resolve(&d, "nope", id), MB_ENOENT);
+    reports_cmp_free(&c);
     cr_assert_eq(reports_compare_runs(&d, "run-aaaa", "run-aaaa", &o, &c), MB_EINVAL);
     reports_cmp_free(&c);
     reports_data_free(&d);

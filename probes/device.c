@@ -423,7 +423,7 @@ static void probe_topology(const pr_ctx_t *c, probes_device_t *dev, const ci_t *
                 newpk &= pk_seen[j] != (int)k->package.v;
             if (newpk && npk < (int)MB_ARRAY_LEN(pk_seen))
                 pk_seen[npk++] = (int)k->package.v;
-            int64_t key = (k->package.v << 32) ^ (k->core_id.v & 0xffffffff);
+            int64_t key = (int64_t)(((uint64_t)k->package.v << 32) ^ ((uint64_t)k->core_id.v & 0xffffffffu));
             bool newcore = true;
             for (int j = 0; j < n_keys; j++)
                 newcore &= core_keys[j] != key;

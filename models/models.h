@@ -346,3 +346,33 @@ int models_cache_get(const models_spec_t *spec, const models_recipe_t *r, uint64
 int models_model_from_gguf(const models_gguf_t *g, engine_model_t **out);
 void models_model_free(engine_model_t *m); /* NULL: no-op; leaves the file open */
 
+/* ==== 8. quality of a recipe (models/quality.c) ============================
+ * Against the F32 model it is made from, on sequences sampled from that F32
+ * model at temperature 1 (no tokenizer needed). */
+typedef struct {
+    int n_seq;     /* sequences */
+    int seq_len;   /* tokens per sequence (>= 2) */
+    uint64_t seed; /* sampling seed */
+} models_quality_opts_t;
+
+typedef struct {
+    const char *recipe;
+    int n_positions;          /* next-token distributions compared */
+    double kld_mean, kld_p99, kld_max; /* KL(P_f32 || P_recipe), nats */
+    double top1;              /* argmax agreement */
+    double ppl_ref, ppl, ppl_ratio; /* perplexities of the sampled tokens, and ppl / ppl_ref */
+    size_t weight_bytes;      /* of the quantized model */
+} models_quality_t;
+
+/* The F32 model f32 (of spec) re-typed by recipe r (its per-tensor rules; the
+ * quantizers run on the pool), in memory. Free with models_quantized_free. */
+int models_quantize_model(const models_spec_t *spec, const engine_model_t *f32,
+                          const models_recipe_t *r, engine_pool_t *pool, engine_model_t **out);
+void models_quantized_free(engine_model_t *m);
+/* out[i] for recipes[i]. */
+int models_quality_run(const models_spec_t *spec, const engine_model_t *f32,
+                       const models_recipe_t *const *recipes, int n_recipes,
+                       const models_quality_opts_t *o, engine_pool_t *pool,
+                       models_quality_t *out);
+
+#endif /* MODELS_H */

@@ -1,7 +1,8 @@
 /* cmd_models.c: `mobench models SUBCOMMAND`: a small dispatcher table.
  * This file: `inspect` (a GGUF file's metadata, tensors, types, bits per
- * weight). Catalog subcommands (`list`, `show`) live in cmd_models_catalog.c
- * and join the table below with one row each. */
+ * weight) and `build` (synthetic weights -> GGUF, or the cache). Catalog
+ * subcommands (`list`, `show`, `eval`) live in cmd_models_catalog.c and join
+ * the table below with one row each. */
 #include "commands.h"
 #include "mb.h"
 #include "models.h"
@@ -17,15 +18,17 @@ typedef struct {
 } models_sub_t;
 
 static int models_inspect(int argc, char **argv);
+static int models_build(int argc, char **argv);
 
 /* ---- the subcommand table ------------------------------------------------------ */
 static const models_sub_t models_subs[] = {
     {"inspect", models_inspect, "a GGUF file: metadata, tensors, types, bits per weight"},
+    {"build", models_build, "write a catalog model's synthetic weights as GGUF at a quant recipe"},
     {"list", cmd_models_list, "the catalog: every model with its size and KV cache cost"},
     {"show", cmd_models_show, "one catalog model: hyperparameters, source, bytes per type"},
+    {"eval", cmd_models_eval, "a GGUF file's logits for a token sequence (cross-check engines)"},
 };
 
-    {"eval", cmd_models_eval, "a GGUF file's logits for a token sequence (cross-check engines)"},
 static void models_usage(FILE *f)
 {
     fprintf(f, "usage: mobench models SUBCOMMAND [options]\n\nsubcommands:\n");
@@ -365,5 +368,87 @@ static int models_inspect(int argc, char **argv)
     printf("\n%lld parameters in %s of tensor data: %.3f bits per weight\n",
            (long long)total_params, tsz, bpw(total_bytes, total_params));
     models_gguf_close(g);
+    return MB_EXIT_OK;
+}
+
+/* ---- build ---------------------------------------------------------------------------- */
+static void build_help(void)
+{
+    printf("usage: mobench models build MODEL --quant RECIPE [--seed S] [-o FILE.gguf] "
+           "[--threads N]\n\n"
+           "Writes MODEL's synthetic weights (deterministic from MODEL and the seed; see\n"
+           "docs/SYNTHETIC.md), quantized with RECIPE's per-tensor types, as a GGUF file that\n"
+           "llama.cpp can load too (with a minimal synthetic vocabulary). Prints the path.\n\n"
+           "  --quant RECIPE  ");
+    for (int i = 0; i < models_recipe_count(); i++)
+        printf("%s%s", i ? ", " : "", models_recipe_get(i)->name);
+    printf("\n  --seed S        weights seed (default 1)\n"
+           "  -o FILE         output file; without it the file goes to the cache\n"
+           "                  ($MOBENCH_CACHE, else ~/.cache/mobench) and is reused when\n"
+           "                  it is there already\n"
+           "  --threads N     threads for generating and quantizing (default: all cores)\n"
+           "\nModels: 'mobench models list'.\n");
+}
+
+static int models_build(int argc, char **argv)
+{
+    const char *name = NULL, *quant = NULL, *out = NULL;
+    int64_t seed = 1, threads = 0;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        bool has_val = i + 1 < argc;
+        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+            build_help();
+            return MB_EXIT_OK;
+        } else if (!strcmp(a, "--quant") || !strcmp(a, "-q")) {
+            if (!has_val)
+                return cli_usage_error("models build", "%s needs a recipe", a);
+            quant = argv[++i];
+        } else if (!strcmp(a, "--seed")) {
+            if (!has_val || mb_parse_i64(argv[i + 1], &seed) || seed < 0)
+                return cli_usage_error("models build", "--seed needs a number >= 0");
+            i++;
+        } else if (!strcmp(a, "--threads") || !strcmp(a, "-t")) {
+            if (!has_val || mb_parse_i64(argv[i + 1], &threads) || threads < 1 || threads > 256)
+                return cli_usage_error("models build", "%s needs a number 1..256", a);
+            i++;
+        } else if (!strcmp(a, "-o") || !strcmp(a, "--output")) {
+            if (!has_val)
+                return cli_usage_error("models build", "%s needs a file name", a);
+            out = argv[++i];
+        } else if (a[0] == '-' && a[1]) {
+            return cli_usage_error("models build", "unknown option '%s'", a);
+        } else if (name) {
+            return cli_usage_error("models build", "one model at a time ('%s' and '%s')", name, a);
+        } else {
+            name = a;
+        }
+    }
+    if (!name)
+        return cli_usage_error("models build", "which model? (see 'mobench models list')");
+    if (!quant)
+        return cli_usage_error("models build", "--quant RECIPE is required");
+    const models_spec_t *spec;
+    const models_recipe_t *r;
+    int rc = models_catalog_find(name, &spec);
+    if (rc)
+        return cli_fail("models build", rc);
+    if ((rc = models_recipe_find(quant, &r)))
+        return cli_usage_error("models build", "%s", mb_err_msg());
+    if (out) {
+        rc = models_build_gguf(spec, r, (uint64_t)seed, (int)threads, out);
+        if (rc)
+            return cli_fail("models build", rc);
+        printf("%s\n", out);
+        return MB_EXIT_OK;
+    }
+    char path[2048];
+    bool built = false;
+    rc = models_cache_get(spec, r, (uint64_t)seed, (int)threads, path, sizeof path, &built);
+    if (rc)
+        return cli_fail("models build", rc);
+    if (!built)
+        MB_INFO("models build: %s is in the cache already", path);
+    printf("%s\n", path);
     return MB_EXIT_OK;
 }

@@ -592,9 +592,16 @@ int models_gguf_writer_write_mem(models_gguf_writer_t *w, void **out, size_t *le
                           (unsigned long long)total);
     }
     memcpy(p, b.p, b.n);
-    for (size_t i = 0; i < w->n_t; i++)
+    for (size_t i = 0; i < w->n_t; i++) {
+        if (w->t[i].nbytes && !w->t[i].data) {
+            free(p);
+            free(b.p);
+            return mb_err_set(MB_EINVAL, "GGUF tensor '%s' has no data (use write_fill)",
+                              w->t[i].name);
+        }
         if (w->t[i].nbytes)
             memcpy(p + b.n + w->t[i].offset, w->t[i].data, w->t[i].nbytes);
+    }
     free(b.p);
     *out = p;
     *len = (size_t)total;
@@ -620,6 +627,22 @@ static int write_all(int fd, const void *data, size_t n, const char *path)
 
 int models_gguf_writer_write(models_gguf_writer_t *w, const char *path)
 {
+    return models_gguf_writer_write_fill(w, path, NULL, NULL);
+}
+
+int models_gguf_writer_write_fill(models_gguf_writer_t *w, const char *path,
+                                  models_gguf_fill_fn fill, void *user)
+{
+    uint8_t *fbuf = NULL;
+    size_t fmax = 0;
+    for (size_t i = 0; i < w->n_t; i++)
+        if (!w->t[i].data && w->t[i].nbytes) {
+            if (!fill)
+                return mb_err_set(MB_EINVAL, "GGUF tensor '%s' has no data and no fill function "
+                                             "was given",
+                                  w->t[i].name);
+            fmax = MB_MAX(fmax, w->t[i].nbytes);
+        }
     buf_t b;
     uint64_t total, a;
     int rc = layout(w, &b, &total);
@@ -646,9 +669,20 @@ int models_gguf_writer_write(models_gguf_writer_t *w, const char *path)
     if ((rc = write_all(fd, b.p, b.n, path)))
         goto err;
     static const uint8_t zero[4096];
+    if (fmax && !(fbuf = malloc(fmax))) {
+        rc = mb_err_set(MB_ENOMEM, "out of memory for a tensor of %zu bytes writing %s", fmax,
+                        path);
+        goto err;
+    }
     for (size_t i = 0; i < w->n_t; i++) {
         const wtensor_t *t = &w->t[i];
-        if ((rc = write_all(fd, t->data, t->nbytes, path)))
+        const void *data = t->data;
+        if (!data && t->nbytes) {
+            if ((rc = fill(user, (int64_t)i, fbuf, t->nbytes)))
+                goto err;
+            data = fbuf;
+        }
+        if ((rc = write_all(fd, data, t->nbytes, path)))
             goto err;
         size_t pad = (size_t)((a - t->nbytes % a) % a);
         while (pad > 0) {
@@ -675,6 +709,7 @@ int models_gguf_writer_write(models_gguf_writer_t *w, const char *path)
     }
     free(tmp);
     free(b.p);
+    free(fbuf);
     return MB_OK;
 err:
     if (fd >= 0)
@@ -684,5 +719,6 @@ err:
         free(tmp);
     }
     free(b.p);
+    free(fbuf);
     return rc;
 }

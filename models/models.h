@@ -9,6 +9,7 @@
  *   3. quant recipes                   models/recipes.c
  *   4. catalog                         models/catalog.c, models/catalog/NAME.ini
  *   5. synthetic weights               models/synthetic.c
+ *   6. synthetic GGUF build and cache  models/cache.c
  */
 #ifndef MODELS_H
 #define MODELS_H
@@ -179,7 +180,9 @@ int models_gguf_writer_set_value(models_gguf_writer_t *w, const char *key,
                                  const models_gguf_value_t *v);
 
 /* Adds a tensor (ne[0] = row length; n_dims 1..4; nbytes must equal the size
- * its type and shape give). Names are unique. */
+ * its type and shape give). Names are unique. data NULL: the data comes from
+ * the fill callback of models_gguf_writer_write_fill (one tensor in memory at
+ * a time, for models larger than RAM). */
 int models_gguf_writer_add_tensor(models_gguf_writer_t *w, const char *name, engine_type_t type,
                                   uint32_t n_dims, const int64_t *ne, const void *data,
                                   size_t nbytes);
@@ -195,6 +198,11 @@ int models_gguf_writer_add_vocab(models_gguf_writer_t *w, uint32_t n_vocab);
 uint64_t models_gguf_writer_size(const models_gguf_writer_t *w);
 /* Writes the file (temp file beside path, fsync, rename). */
 int models_gguf_writer_write(models_gguf_writer_t *w, const char *path);
+/* Like write, but tensors added with data NULL are produced by fill(user,
+ * tensor index, buffer of nbytes) just before they are written. */
+typedef int (*models_gguf_fill_fn)(void *user, int64_t index, void *buf, size_t nbytes);
+int models_gguf_writer_write_fill(models_gguf_writer_t *w, const char *path,
+                                  models_gguf_fill_fn fill, void *user);
 /* Writes into a malloc'd buffer (tests, small files). */
 int models_gguf_writer_write_mem(models_gguf_writer_t *w, void **out, size_t *len);
 
@@ -319,7 +327,6 @@ int models_synth_build(const models_spec_t *spec, uint64_t seed, engine_type_t t
                        engine_model_t **out);
 void models_synth_free(engine_model_t *m); /* NULL: no-op */
 
-#endif /* MODELS_H */
 /* ==== 6. synthetic GGUF files and their cache (models/cache.c) ===========
  * A catalog model's synthetic weights (section 5), typed by a recipe, written
  * as a GGUF file llama.cpp can load (its metadata keys, a minimal vocabulary,

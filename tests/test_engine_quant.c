@@ -449,6 +449,28 @@ Test(quant, imatrix_lowers_weighted_error)
     free(imp);
 }
 
+/* Degenerate importance vectors (all zero, zeros in places, huge) still give
+ * finite values of sane quality. */
+Test(quant, imatrix_degenerate)
+{
+    float *x = make_data(DIST_GAUSS, 31);
+    float *y = malloc(NVALS * sizeof(float)), *imp = malloc(NCOLS * sizeof(float));
+    cr_assert(y && imp);
+    for (int c = 0; c < 3; c++) {
+        for (int j = 0; j < NCOLS; j++)
+            imp[j] = c == 0 ? 0.0f : c == 1 ? (float)(j % 3 == 0) : 1e6f;
+        for (size_t k = 0; k < N_WEIGHT_TYPES; k++) {
+            const double plain = round_trip(weight_types[k], x, y, NULL, NULL, NULL);
+            const double imat = round_trip(weight_types[k], x, y, imp, NULL, NULL);
+            cr_expect(imat < plain * 1.6 + 1e-4, "%s imatrix case %d: %.5f vs plain %.5f",
+                      engine_type_name(weight_types[k]), c, imat, plain);
+        }
+    }
+    free(x);
+    free(y);
+    free(imp);
+}
+
 /* ---- reference dot products --------------------------------------------------- */
 
 /* Bound per format, relative to sum |x_i * y_i| of the dequantized values:

@@ -122,17 +122,18 @@ static double check_type(engine_type_t t, engine_pool_t *pool)
                 wp.packed_layout = 0;
                 cr_assert_eq(engine_matmul(pool, &wp, act, m, y2), 0, "%s", mb_err_msg());
                 size_t rs = engine_row_size(t, k), as = engine_row_size(tr->vec_dot_type, k);
-                float *wf = xalloc(sizeof(float) * (size_t)k), *af = xalloc(sizeof(float) * (size_t)k);
+                float *wf = xalloc(sizeof(float) * (size_t)(n * k)), *af = xalloc(sizeof(float) * (size_t)k);
+                for (int64_t i = 0; i < n; i++)
+                    tr->to_float((const uint8_t *)wd + (size_t)i * rs, wf + i * k, k);
                 for (int64_t j = 0; j < m; j++) {
                     vt->to_float(act + (size_t)j * as, af, k);
                     for (int64_t i = 0; i < n; i++) {
                         const uint8_t *wr = (const uint8_t *)wd + (size_t)i * rs;
                         float ref;
                         tr->vec_dot_ref(k, &ref, wr, act + (size_t)j * as);
-                        tr->to_float(wr, wf, k);
                         double mag = 0;
                         for (int64_t l = 0; l < k; l++)
-                            mag += fabs((double)wf[l] * af[l]);
+                            mag += fabs((double)wf[i * k + l] * af[l]);
                         for (int pass = 0; pass < 2; pass++) {
                         float got = (pass ? y2 : y)[j * n + i];
                         cr_assert(!isnan(got) && !isnan(ref),

@@ -365,6 +365,42 @@ Test(engine_model, rope_freqs_tensor_matches_llama3_rule)
     tiny_free(t);
 }
 
+/* an 8192-token context: decode at the end equals one prefill of everything */
+Test(engine_model, context_8192)
+{
+    engine_hparams_t hp = base_hp(ENGINE_ARCH_LLAMA);
+    hp.n_layer = 1;
+    hp.n_head = 2;
+    hp.n_head_kv = 1;
+    hp.n_ctx_train = 8192;
+    tiny_t *t = tiny_build(hp, 77);
+    const int N = 8192, V = hp.n_vocab;
+    int32_t *tok = malloc((size_t)N * sizeof *tok);
+    float *a = malloc((size_t)V * 4), *b = malloc((size_t)V * 4);
+    cr_assert(tok && a && b);
+    make_tokens(tok, N, V, 9);
+    engine_pool_t *pool = NULL;
+    cr_assert_eq(engine_pool_create(2, &pool), MB_OK);
+    engine_ctx_t *ctx = NULL;
+    engine_ctx_params_t p = {.n_ctx = N, .n_batch = 1024};
+    cr_assert_eq(engine_ctx_create(&t->m, pool, &p, &ctx), MB_OK, "%s", mb_err_msg());
+    cr_assert_eq(engine_ctx_memory(ctx).kv, (size_t)N * 2 * 16 * 2);
+    cr_assert_eq(engine_eval(ctx, tok, N - 1, NULL, false), MB_OK);
+    cr_assert_eq(engine_eval(ctx, tok + N - 1, 1, a, false), MB_OK);
+    cr_assert_eq(engine_ctx_pos(ctx), N);
+    engine_ctx_reset(ctx);
+    cr_assert_eq(engine_eval(ctx, tok, N, b, false), MB_OK);
+    for (int i = 0; i < V; i++)
+        cr_assert(isfinite(a[i]));
+    cr_assert(row_rel_err(a, b, V) <= 1e-4, "rel err %.3g", row_rel_err(a, b, V));
+    engine_ctx_destroy(ctx);
+    engine_pool_destroy(pool);
+    free(tok);
+    free(a);
+    free(b);
+    tiny_free(t);
+}
+
 Test(engine_model, layer_switches)
 {
     engine_hparams_t hp = base_hp(ENGINE_ARCH_GEMMA3N);

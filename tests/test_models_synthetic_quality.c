@@ -20,12 +20,12 @@ Test(models_synthetic_quality, f32_is_exact_and_recipes_are_ordered)
         cr_assert_eq(models_recipe_find(names[i], &r[i]), MB_OK, "%s", mb_err_msg());
     engine_pool_t *pool = NULL;
     cr_assert_eq(engine_pool_create(2, &pool), MB_OK);
-    models_quality_opts_t o = {.n_seq = 2, .seq_len = 32, .seed = 5};
+    models_quality_opts_t o = {.n_seq = 2, .seq_len = 24, .seed = 5};
     cr_assert_eq(models_quality_run(s, f32, r, 4, &o, pool, q), MB_OK, "%s", mb_err_msg());
     for (int i = 0; i < 4; i++)
         cr_log_info("%-7s KLD mean %.5f p99 %.5f top-1 %.3f ppl ratio %.4f", q[i].recipe,
                     q[i].kld_mean, q[i].kld_p99, q[i].top1, q[i].ppl_ratio);
-    cr_assert_eq(q[0].n_positions, 2 * 31);
+    cr_assert_eq(q[0].n_positions, 2 * 23);
     cr_assert_eq(q[0].kld_mean, 0.0, "F32 against itself: %g", q[0].kld_mean);
     cr_assert_eq(q[0].top1, 1.0);
     cr_assert_eq(q[0].ppl_ratio, 1.0);

@@ -223,6 +223,11 @@ int reports_classes_parse(const char *text, const char *name, reports_classes_t 
                 rc = bad(e, name, "expected a share of the weights, e.g. 0.1");
             else
                 c->scratch_share = f;
+        } else if (!strcmp(e->section, "candidates")) {
+            if (strcmp(e->key, "exclude"))
+                rc = bad(e, name, "unknown key (known: exclude)");
+            else
+                snprintf(c->exclude, sizeof c->exclude, "%s", e->value);
         } else if (!strcmp(e->section, "quoted.memory")) {
             rc = add_quoted(&c->quoted_mem, &c->n_quoted_mem, e, name, true);
         } else if (!strcmp(e->section, "quoted.perplexity")) {
@@ -230,7 +235,7 @@ int reports_classes_parse(const char *text, const char *name, reports_classes_t 
         } else if (!strcmp(e->section, "kv.bytes-per-token")) {
             rc = add_quoted(&c->kv, &c->n_kv, e, name, true);
         } else {
-            rc = bad(e, name, "unknown section (known: [class NAME], [use-case NAME], [memory], "
+            rc = bad(e, name, "unknown section (known: [class NAME], [use-case NAME], [memory], [candidates], "
                               "[quoted.memory], [quoted.perplexity], [kv.bytes-per-token])");
         }
     }

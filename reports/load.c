@@ -3,7 +3,6 @@
 #include "reports.h"
 #include "db.h"
 
-#include <ctype.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -77,15 +76,13 @@ static int on_device(void *ctx, const db_device_t *dd)
         v = mb_jv_path(p, "cpu.cores");
         if (v && v->kind == MB_JV_NUM)
             dev.n_cores = (int)v->num;
+        /* the probe reads /proc and /sys: a probed device runs Linux, and
+         * Android when it has a build.prop */
         const mb_jv_t *andr = mb_jv_path(p, "system.android");
-        const char *kern = jstr(p, "system.kernel");
         if (andr && andr->kind == MB_JV_OBJ)
             copy(dev.platform, sizeof dev.platform, "android");
-        else if (kern) {
-            copy(dev.platform, sizeof dev.platform, kern);
-            for (char *c = dev.platform; *c; c++)
-                *c = (char)tolower((unsigned char)*c);
-        }
+        else if (mb_jv_get(p, "system"))
+            copy(dev.platform, sizeof dev.platform, "linux");
         copy(dev.arch, sizeof dev.arch, jstr(p, "system.arch"));
         if (!dev.name[0])
             copy(dev.name, sizeof dev.name, jstr(p, "cpu.brand"));

@@ -84,8 +84,10 @@ int reports_candidates_build(const reports_data_t *d, reports_candidate_t **out,
         if (c->kind == REPORTS_TEST_TG && isfinite(rate) && (newer || !isfinite(k->tg_ts)))
             k->tg_ts = rate;
         if (c->kind == REPORTS_TEST_PG) {
-            if (isfinite(c->ttft_ms) && (newer || !isfinite(k->ttft_s)))
+            if (isfinite(c->ttft_ms) && (newer || !isfinite(k->ttft_s))) {
                 k->ttft_s = c->ttft_ms / 1000.0;
+                k->ttft_tokens = c->n_prompt;
+            }
             if (isfinite(c->decode_ts) && !isfinite(k->tg_ts))
                 k->tg_ts = c->decode_ts;
         }
@@ -287,7 +289,9 @@ int reports_recommend(const reports_classes_t *cl, const reports_class_t *cls,
         const reports_candidate_t *src = slowest ? slowest : shown;
         p->speed_on_class = slowest != NULL;
         p->tg_ts = src->tg_ts;
-        p->ttft_s = src->ttft_s;
+        /* a measured TTFT counts for the use case's prompt size only; else
+         * prompt / prefill rate */
+        p->ttft_s = src->ttft_tokens == uc->prompt ? src->ttft_s : NAN;
         if (!isfinite(p->ttft_s) && isfinite(src->pp_ts) && src->pp_ts > 0) {
             p->ttft_s = uc->prompt / src->pp_ts;
             p->ttft_derived = true;
@@ -302,7 +306,10 @@ int reports_recommend(const reports_classes_t *cl, const reports_class_t *cls,
 
         char need[32], bud[32];
         p->ok = false;
-        if (!model_in(uc->models, c->model)) {
+        if (cl->exclude[0] && model_in(cl->exclude, c->model)) {
+            snprintf(p->reason, sizeof p->reason, "a test model, not one to ship (%.100s)",
+                     cl->exclude);
+        } else if (!model_in(uc->models, c->model)) {
             snprintf(p->reason, sizeof p->reason, "not a %.24s model (%.100s)", uc->name, uc->models);
         } else if (p->resident > out->budget) {
             mb_fmt_bytes(p->resident, need, sizeof need);

@@ -101,10 +101,12 @@ static void disagreements(const reports_classes_t *cl, const reports_candidate_t
             strv_add(out, "%s: guides recommend %s; nothing measured fits the %s budget",
                      r->cls->label, r->cls->quoted_quant, "chat");
         else if (!strstr(r->cls->quoted_quant, r->picks[r->best].c->recipe))
-            strv_add(out, "%s: guides recommend %s; measurements pick %s %s (least KLD that "
-                          "fits and meets the floors)",
+            strv_add(out, "%s: guides recommend %s; measurements pick %s %s (%s)",
                      r->cls->label, r->cls->quoted_quant, r->picks[r->best].c->model,
-                     r->picks[r->best].c->recipe);
+                     r->picks[r->best].c->recipe,
+                     isfinite(r->picks[r->best].c->kld)
+                         ? "least KLD that fits and meets the floors"
+                         : "quality not measured: the fastest that fits");
     }
 }
 

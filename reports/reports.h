@@ -243,6 +243,7 @@ typedef struct {
     reports_quoted_t *quoted_ppl; size_t n_quoted_ppl;
     reports_quoted_t *kv; size_t n_kv; /* model pattern -> F16 KV bytes per token */
     double scratch_share; /* runtime scratch on top of weights + KV, share of weights */
+    char exclude[256];    /* model patterns never recommended (test models) */
 } reports_classes_t;
 
 /* The built-in data file (reports/classes.ini, embedded at build time). */
@@ -268,6 +269,7 @@ typedef struct {
     double t;             /* start of the newest cell behind the figures */
     double kld, ppl_delta;
     int pp_tokens;        /* prompt size behind pp_ts */
+    int ttft_tokens;      /* prompt size behind ttft_s */
 } reports_candidate_t;
 
 /* Builds candidates from the ok cells of d (best figures of the latest run

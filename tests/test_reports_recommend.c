@@ -340,3 +340,28 @@ Test(recommend, output_tables_and_quoted_figures)
     fclose(f);
     reports_data_free(&d);
 }
+
+Test(recommend, test_models_and_ttft_prompt)
+{
+    reports_device_t d[1] = {device("p", "android", 8)};
+    reports_candidate_t c[2] = {
+        cand("p", "tiny-llama", "Q4_0", 0.01, 800, 0.001, 1),
+        cand("p", "llama-3.2-1b", "Q4_0", 0.7, 20, 0.04, 1),
+    };
+    /* TTFT measured with a 32-token prompt does not stand for 256 tokens:
+     * 256 / 100 t/s prefill = 2.56 s > 2 s */
+    c[1].ttft_s = 0.1;
+    c[1].ttft_tokens = 32;
+    c[1].pp_ts = 100;
+    reports_rec_t r = rec("mid-android-8gb", "chat", c, 2, d, 1, NULL);
+    cr_assert_eq(r.best, -1);
+    cr_assert(strstr(find(&r, "tiny-llama", "Q4_0")->reason, "a test model"));
+    const reports_pick_t *p = find(&r, "llama-3.2-1b", "Q4_0");
+    cr_assert_str_eq(p->reason, "TTFT 2.56 s > 2 s (from the prefill rate)", "%s", p->reason);
+    reports_rec_free(&r);
+    c[1].ttft_tokens = 256; /* measured at the use case's prompt: 0.1 s */
+    r = rec("mid-android-8gb", "chat", c, 2, d, 1, NULL);
+    cr_assert_str_eq(r.picks[r.best].c->model, "llama-3.2-1b");
+    cr_assert_not(r.picks[r.best].ttft_derived);
+    reports_rec_free(&r);
+}

@@ -73,15 +73,15 @@ void quant_vec_dot_q6_K_q8_K(int64_t n, float *s, const void *x, const void *y);
 /* ---- scale searches shared by the weight quantizers (search.c) ---- */
 /* Symmetric: x ~ scale * l, l in [-nmax, nmax-1]; weighted least squares over
  * a grid of candidate scales (grid = false: only the min/max one), then
- * coordinate descent on single quants. w = NULL weighs by x^2. L receives
- * l + nmax; returns scale (0 if all ~0). */
+ * coordinate descent on single quants. w = NULL weighs by x^2 (as ggml).
+ * L receives l + nmax; returns scale (0 if all ~0). */
 float quant_search_sym(int n, int nmax, const float *x, const float *w, int8_t *L, bool grid);
 /* Affine: x ~ scale * l - min, l in [0, nmax], min >= 0; candidate scales
  * (nmax + rmin + rdelta*k) / (max - min) for k = 0..nstep, each refit by
- * weighted least squares for scale and min; keeps the lowest weighted error
- * (absolute if use_mad, else squared). Returns scale, *the_min = min. */
+ * weighted least squares for scale and min; keeps the lowest weighted squared
+ * error. Returns scale, *the_min = min. */
 float quant_search_affine(int n, int nmax, const float *x, const float *w, uint8_t *L,
-                          float *the_min, float rmin, float rdelta, int nstep, bool use_mad);
+                          float *the_min, float rmin, float rdelta, int nstep);
 /* Importance weights of one block: imatrix[j] * sqrt(sigma2 + x[j]^2). */
 void quant_imatrix_weights(int n, const float *x, const float *imatrix, float sigma2, float *w);
 /* Checks the arguments every quantize() shares; 0 ok, else records an error. */

@@ -136,7 +136,7 @@ static void affine_block(const float *x, int nmax, const float *w, uint8_t *L, f
 {
     if (w) {
         float the_min;
-        *d = quant_search_affine(32, nmax, x, w, L, &the_min, -0.9f, 0.05f, 36, false);
+        *d = quant_search_affine(32, nmax, x, w, L, &the_min, -0.9f, 0.05f, 36);
         *m = -the_min;
         return;
     }
@@ -208,7 +208,7 @@ static void iq4_nl_block(const float *x, engine_block_iq4_nl *y, const float *im
         quant_imatrix_weights(32, x, imatrix, sigma2, w);
     else
         for (int j = 0; j < 32; j++)
-            w[j] = x[j] * x[j];
+            w[j] = 1.0f; /* plain squared error (ggml: x^2, measured 2-3% higher RMSE) */
     float amax;
     const float max = block_absmax(x, 32, &amax);
     float d = 0.0f;

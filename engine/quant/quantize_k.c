@@ -3,9 +3,11 @@
  * sub-block scales (and mins) chosen by a weighted least-squares search
  * (search.c), then those are quantized to 4/6/8 bits against one half-float
  * super scale, and the quants are re-derived against the stored scales.
- * Weights: without an imatrix as ggml's reference for Q2_K (|x|) and Q4_K/Q5_K
- * (rms + |x|), plain squared error for Q3_K/Q6_K (ggml weighs by x^2, which
- * measured a higher RMSE); with one, imatrix * sqrt(sigma2 + x^2).
+ * Weights: without an imatrix 1, so the searches minimise the plain squared
+ * error, which for activations of unknown structure is the error of W x
+ * (ggml's reference weighs by |x|, rms + |x| or x^2 and Q2_K by absolute
+ * error: all measured 0.3-14% higher RMSE, docs/QUANT.md); with one,
+ * imatrix * sqrt(sigma2 + x^2).
  */
 #include "quant_impl.h"
 
@@ -47,9 +49,8 @@ static void q2_K_block(const float *x, engine_block_q2_K *y, const float *imatri
             quant_imatrix_weights(16, xb, imatrix + 16 * j, sigma2, w);
         else
             for (int l = 0; l < 16; l++)
-                w[l] = fabsf(xb[l]);
-        scales[j] = quant_search_affine(16, 3, xb, w, L + 16 * j, &mins[j], -0.5f, 0.1f, 15,
-                                        imatrix == NULL);
+                w[l] = 1.0f;
+        scales[j] = quant_search_affine(16, 3, xb, w, L + 16 * j, &mins[j], -0.5f, 0.1f, 15);
         max_scale = fmaxf(max_scale, scales[j]);
         max_min = fmaxf(max_min, mins[j]);
     }
@@ -86,7 +87,7 @@ static void q3_K_block(const float *x, engine_block_q3_K *y, const float *imatri
             quant_imatrix_weights(16, x + 16 * j, imatrix + 16 * j, sigma2, w);
         else
             for (int l = 0; l < 16; l++)
-                w[l] = 1.0f; /* plain squared error: lower RMSE than ggml's x^2 (measured) */
+                w[l] = 1.0f;
         scales[j] = quant_search_sym(16, 4, x + 16 * j, w, L + 16 * j, true);
         if (fabsf(scales[j]) > amax) {
             amax = fabsf(scales[j]);
@@ -154,18 +155,13 @@ static void qk_affine_8x32(const float *x, const float *imatrix, int nmax, float
     const float sigma2 = imatrix ? block_sigma2(x) : 0.0f;
     for (int j = 0; j < 8; j++) {
         const float *xb = x + 32 * j;
-        if (imatrix) {
+        if (imatrix)
             quant_imatrix_weights(32, xb, imatrix + 32 * j, sigma2, w);
-        } else {
-            float sum_x2 = 0.0f;
+        else
             for (int l = 0; l < 32; l++)
-                sum_x2 += xb[l] * xb[l];
-            const float av_x = sqrtf(sum_x2 / 32.0f);
-            for (int l = 0; l < 32; l++)
-                w[l] = av_x + fabsf(xb[l]);
-        }
+                w[l] = 1.0f;
         scales[j] = quant_search_affine(32, nmax, xb, w, L + 32 * j, &mins[j], rmin, rdelta,
-                                        nstep, false);
+                                        nstep);
         max_scale = fmaxf(max_scale, scales[j]);
         max_min = fmaxf(max_min, mins[j]);
     }
@@ -229,7 +225,7 @@ static void q6_K_block(const float *x, engine_block_q6_K *y, const float *imatri
             quant_imatrix_weights(16, x + 16 * j, imatrix + 16 * j, sigma2, w);
         else
             for (int l = 0; l < 16; l++)
-                w[l] = 1.0f; /* as Q3_K */
+                w[l] = 1.0f;
         scales[j] = quant_search_sym(16, 32, x + 16 * j, w, L + 16 * j, true);
         if (fabsf(scales[j]) > amax) {
             amax = fabsf(scales[j]);

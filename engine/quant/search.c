@@ -87,7 +87,7 @@ float quant_search_sym(int n, int nmax, const float *x, const float *w, int8_t *
 }
 
 float quant_search_affine(int n, int nmax, const float *x, const float *w, uint8_t *L,
-                          float *the_min, float rmin, float rdelta, int nstep, bool use_mad)
+                          float *the_min, float rmin, float rdelta, int nstep)
 {
     float min = x[0], max = x[0];
     float sum_w = w[0], sum_x = w[0] * x[0], sum_x2 = w[0] * x[0] * x[0];
@@ -111,7 +111,7 @@ float quant_search_affine(int n, int nmax, const float *x, const float *w, uint8
     for (int i = 0; i < n; i++) {
         L[i] = (uint8_t)clampi(quant_nearest_int(iscale * (x[i] - min)), 0, nmax);
         const float diff = scale * (float)L[i] + min - x[i];
-        best_err += w[i] * (use_mad ? fabsf(diff) : diff * diff);
+        best_err += w[i] * diff * diff;
     }
     uint8_t laux[ENGINE_QK_K];
     for (int is = 0; is <= nstep; is++) {
@@ -133,17 +133,11 @@ float quant_search_affine(int n, int nmax, const float *x, const float *w, uint8
             this_min = 0.0f;
             this_scale = sum_xl / sum_l2;
         }
-        float err = 0.0f;
-        if (use_mad) {
-            for (int i = 0; i < n; i++)
-                err += w[i] * fabsf(this_scale * (float)laux[i] + this_min - x[i]);
-        } else {
-            /* sum w (s l + m - x)^2 expanded over the sums at hand: no second
-             * pass (double: the terms nearly cancel) */
-            const double s = this_scale, m = this_min;
-            err = (float)(s * s * sum_l2 + 2.0 * s * m * sum_l + m * m * sum_w -
-                          2.0 * s * sum_xl - 2.0 * m * sum_x + sum_x2);
-        }
+        /* sum w (s l + m - x)^2 expanded over the sums at hand: no second
+         * pass (double: the terms nearly cancel) */
+        const double s = this_scale, m = this_min;
+        const float err = (float)(s * s * sum_l2 + 2.0 * s * m * sum_l + m * m * sum_w -
+                                  2.0 * s * sum_xl - 2.0 * m * sum_x + sum_x2);
         if (err < best_err) {
             memcpy(L, laux, (size_t)n);
             best_err = err;

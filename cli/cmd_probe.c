@@ -83,7 +83,10 @@ int cmd_probe(int argc, char **argv)
         }
         case 'h': probe_help(); return MB_EXIT_OK;
         case ':': return cli_usage_error("probe", "option '%s' needs a value", argv[optind - 1]);
-        default: return cli_usage_error("probe", "unknown option '%s'", argv[optind - 1]);
+        default:
+            if (optopt > 0 && optopt < 128 && optopt != '?')
+                return cli_usage_error("probe", "unknown option '-%c'", optopt);
+            return cli_usage_error("probe", "unknown option '%s'", argv[optind - 1]);
         }
     }
     if (optind < argc)

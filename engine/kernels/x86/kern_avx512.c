@@ -903,6 +903,140 @@ DEFINE_PACKED(q8_0, 32, 8, 128, {
         Q[g] = _mm512_loadu_si512((const void *)(p + 2 * PR + 64 * g));
 })
 
+/* ---- repacked Q4_K: 16 rows interleaved ------------------------------------------
+ * Per super-block, a tile holds the 16 rows' d (f16 x 16), dmin (f16 x 16),
+ * their 12 scale bytes as 3 groups of 16 dwords (lane i = row i), then the
+ * quants as 32 groups of 16 dwords (group g, lane i = row i's qs[4g..4g+3]):
+ * 2304 bytes, the size of 16 plain rows. The 6-bit scales are decoded for
+ * all 16 rows at once with the same shifts ggml uses per row, the nibbles
+ * once per tile, and each vpdpbusd with a broadcast of 4 activation bytes
+ * advances 16 rows. Sub-block sums are scaled in float (exact: < 2^24). */
+#define PKCT 4 /* activation rows per register tile */
+
+static void pack_q4_K(const void *src, void *dst, int64_t k, int64_t n)
+{
+    const int64_t nb = k / ENGINE_QK_K;
+    const engine_block_q4_K *x = src;
+    uint8_t *d = dst;
+    for (int64_t t = 0; t < (n + PR - 1) / PR; t++)
+        for (int64_t b = 0; b < nb; b++) {
+            uint8_t *p = d + ((size_t)t * nb + (size_t)b) * PR * sizeof(engine_block_q4_K);
+            memset(p, 0, PR * sizeof(engine_block_q4_K));
+            for (int i = 0; i < PR && t * PR + i < n; i++) {
+                const engine_block_q4_K *q = &x[(t * PR + i) * nb + b];
+                memcpy(p + 2 * i, &q->d, 2);
+                memcpy(p + 32 + 2 * i, &q->dmin, 2);
+                for (int g = 0; g < 3; g++)
+                    memcpy(p + 64 + 64 * g + 4 * i, q->scales + 4 * g, 4);
+                for (int g = 0; g < 32; g++)
+                    memcpy(p + 256 + 64 * g + 4 * i, q->qs + 4 * g, 4);
+            }
+        }
+}
+
+/* byte j of every lane, as floats */
+AI __m512 lane_byte(__m512i u, int j)
+{
+    return _mm512_cvtepi32_ps(_mm512_and_si512(_mm512_srli_epi32(u, 8 * j), _mm512_set1_epi32(0xff)));
+}
+
+AI void q4_K_ptile(int ct, int64_t nb, const uint8_t *w, const uint8_t *a, size_t astride,
+                   float *y, int64_t ldy, int64_t nr)
+{
+    const __m512i m4 = _mm512_set1_epi8(0x0f);
+    const __m512i km1 = _mm512_set1_epi32(0x3f3f3f3f), km2 = _mm512_set1_epi32(0x0f0f0f0f),
+                  km3 = _mm512_set1_epi32(0x03030303);
+    __m512 acc[PKCT];
+#pragma GCC unroll 4
+    for (int c = 0; c < ct; c++)
+        acc[c] = _mm512_setzero_ps();
+    for (int64_t b = 0; b < nb; b++) {
+        const uint8_t *p = w + (size_t)b * PR * sizeof(engine_block_q4_K);
+        const __m512 dv = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)p));
+        const __m512 dmv = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(p + 32)));
+        const __m512i u0 = _mm512_loadu_si512((const void *)(p + 64));
+        const __m512i u1 = _mm512_loadu_si512((const void *)(p + 128));
+        const __m512i u2 = _mm512_loadu_si512((const void *)(p + 192));
+        /* U[0] = scales 0-3, U[1] = scales 4-7, U[2] = mins 0-3, U[3] = mins 4-7 */
+        __m512i U[4];
+        U[3] = _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi32(u2, 4), km2),
+                               _mm512_slli_epi32(_mm512_and_si512(_mm512_srli_epi32(u1, 6), km3), 4));
+        U[2] = _mm512_and_si512(u1, km1);
+        U[1] = _mm512_or_si512(_mm512_and_si512(u2, km2),
+                               _mm512_slli_epi32(_mm512_and_si512(_mm512_srli_epi32(u0, 6), km3), 4));
+        U[0] = _mm512_and_si512(u0, km1);
+        __m512 bacc[PKCT];
+        const engine_block_q8_K *q8[PKCT];
+#pragma GCC unroll 4
+        for (int c = 0; c < ct; c++) {
+            bacc[c] = _mm512_setzero_ps();
+            q8[c] = (const engine_block_q8_K *)(a + c * astride) + b;
+        }
+#pragma GCC unroll 1
+        for (int j = 0; j < 4; j++) {
+            __m512i L[8], H[8];
+#pragma GCC unroll 8
+            for (int g = 0; g < 8; g++) {
+                __m512i v = _mm512_loadu_si512((const void *)(p + 256 + 64 * (8 * j + g)));
+                L[g] = _mm512_and_si512(v, m4);
+                H[g] = _mm512_and_si512(_mm512_srli_epi16(v, 4), m4);
+            }
+            const __m512 slo = lane_byte(U[(2 * j) / 4], (2 * j) % 4);
+            const __m512 shi = lane_byte(U[(2 * j + 1) / 4], (2 * j + 1) % 4);
+#pragma GCC unroll 4
+            for (int c = 0; c < ct; c++) {
+                const int8_t *aq = q8[c]->qs + 64 * j;
+                __m512i lo0 = _mm512_setzero_si512(), lo1 = _mm512_setzero_si512();
+                __m512i hi0 = _mm512_setzero_si512(), hi1 = _mm512_setzero_si512();
+#pragma GCC unroll 8
+                for (int g = 0; g < 8; g += 2) {
+                    lo0 = _mm512_dpbusd_epi32(lo0, L[g], _mm512_set1_epi32(load_i32(aq + 4 * g)));
+                    lo1 = _mm512_dpbusd_epi32(lo1, L[g + 1], _mm512_set1_epi32(load_i32(aq + 4 * g + 4)));
+                    hi0 = _mm512_dpbusd_epi32(hi0, H[g], _mm512_set1_epi32(load_i32(aq + 32 + 4 * g)));
+                    hi1 = _mm512_dpbusd_epi32(hi1, H[g + 1],
+                                              _mm512_set1_epi32(load_i32(aq + 36 + 4 * g)));
+                }
+                bacc[c] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_add_epi32(lo0, lo1)), slo, bacc[c]);
+                bacc[c] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_add_epi32(hi0, hi1)), shi, bacc[c]);
+            }
+        }
+#pragma GCC unroll 4
+        for (int c = 0; c < ct; c++) {
+            /* mins: sum_s m_s * (bsums[2s] + bsums[2s+1]) */
+            __m512 msum = _mm512_setzero_ps();
+#pragma GCC unroll 8
+            for (int s8 = 0; s8 < 8; s8++) {
+                const float bs = (float)(q8[c]->bsums[2 * s8] + q8[c]->bsums[2 * s8 + 1]);
+                msum = _mm512_fmadd_ps(lane_byte(U[2 + s8 / 4], s8 % 4), _mm512_set1_ps(bs), msum);
+            }
+            const __m512 da = _mm512_set1_ps(q8[c]->d);
+            acc[c] = _mm512_fmadd_ps(bacc[c], _mm512_mul_ps(dv, da), acc[c]);
+            acc[c] = _mm512_fnmadd_ps(msum, _mm512_mul_ps(dmv, da), acc[c]);
+        }
+    }
+#pragma GCC unroll 4
+    for (int c = 0; c < ct; c++)
+        store_rows(y + c * ldy, acc[c], nr);
+}
+
+static void mmp_q4_K(int64_t k, const void *w, size_t wstride, int64_t nr, const void *act,
+                     size_t astride, int64_t mr, float *y, int64_t ldy)
+{
+    const uint8_t *W = w, *A = act;
+    const int64_t nb = k / ENGINE_QK_K;
+    for (int64_t j = 0; j < mr;) {
+        const int ct = mr - j >= PKCT ? PKCT : 1;
+        for (int64_t i = 0; i < nr; i += PR) {
+            const uint8_t *tw = W + (size_t)i * wstride;
+            if (ct == PKCT)
+                q4_K_ptile(PKCT, nb, tw, A + j * astride, astride, y + j * ldy + i, ldy, nr - i);
+            else
+                q4_K_ptile(1, nb, tw, A + j * astride, astride, y + j * ldy + i, ldy, nr - i);
+        }
+        j += ct;
+    }
+}
+
 /* ---- drivers: full tiles, then the row and column remainders one by one ---- */
 #define DEFINE_MM(fmt, BS)                                                                      \
     static void mm_##fmt(int64_t k, const void *w, size_t wstride, int64_t nr, const void *act, \
@@ -990,10 +1124,12 @@ const kern_variant_t kern_variant_avx512 = {
         {
             [ENGINE_TYPE_Q8_0] = pack_q8_0,
             [ENGINE_TYPE_Q4_0] = pack_q4_0,
+            [ENGINE_TYPE_Q4_K] = pack_q4_K,
         },
     .mm_packed =
         {
             [ENGINE_TYPE_Q8_0] = mmp_q8_0,
             [ENGINE_TYPE_Q4_0] = mmp_q4_0,
+            [ENGINE_TYPE_Q4_K] = mmp_q4_K,
         },
 };

@@ -722,8 +722,8 @@ struct peer_case {
  * values themselves. For the 32-value legacy formats, quantizing the F16
  * values with our quantizer (no imatrix: ggml's reference rounding) must
  * reproduce llama.cpp's bytes exactly; for the others our round-trip error
- * may not be worse than that of llama.cpp's file (measured: equal for Q2_K,
- * Q4_K, Q5_K, Q6_K, lower for Q3_K and IQ4_NL). */
+ * may not be worse than that of llama.cpp's file (measured: lower for all of
+ * them, docs/QUANT.md). */
 Test(formats, peer_gguf_files_decode)
 {
     static const struct peer_case cases[] = {

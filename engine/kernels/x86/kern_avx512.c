@@ -1037,6 +1037,124 @@ static void mmp_q4_K(int64_t k, const void *w, size_t wstride, int64_t nr, const
     }
 }
 
+/* ---- repacked Q6_K: 16 rows interleaved ------------------------------------------
+ * Per super-block: d (f16 x 16), the 16 sub-block scales as 16 groups of 16
+ * bytes (group s, byte i = row i's scale s), ql as 32 groups and qh as 16
+ * groups of 16 dwords (lane i = row i's 4 bytes): 3360 bytes, the size of
+ * 16 plain rows. Each sub-block of 16 values is 4 vpdpbusd seeded with
+ * -32 * bsum (the -32 offset of the quants), then scaled in float. */
+static void pack_q6_K(const void *src, void *dst, int64_t k, int64_t n)
+{
+    const int64_t nb = k / ENGINE_QK_K;
+    const engine_block_q6_K *x = src;
+    uint8_t *d = dst;
+    for (int64_t t = 0; t < (n + PR - 1) / PR; t++)
+        for (int64_t b = 0; b < nb; b++) {
+            uint8_t *p = d + ((size_t)t * nb + (size_t)b) * PR * sizeof(engine_block_q6_K);
+            memset(p, 0, PR * sizeof(engine_block_q6_K));
+            for (int i = 0; i < PR && t * PR + i < n; i++) {
+                const engine_block_q6_K *q = &x[(t * PR + i) * nb + b];
+                memcpy(p + 2 * i, &q->d, 2);
+                for (int sb = 0; sb < 16; sb++)
+                    p[32 + 16 * sb + i] = (uint8_t)q->scales[sb];
+                for (int g = 0; g < 32; g++)
+                    memcpy(p + 288 + 64 * g + 4 * i, q->ql + 4 * g, 4);
+                for (int g = 0; g < 16; g++)
+                    memcpy(p + 288 + 2048 + 64 * g + 4 * i, q->qh + 4 * g, 4);
+            }
+        }
+}
+
+AI void q6_K_ptile(int ct, int64_t nb, const uint8_t *w, const uint8_t *a, size_t astride,
+                   float *y, int64_t ldy, int64_t nr)
+{
+    const __m512i m4 = _mm512_set1_epi8(0x0f), m30 = _mm512_set1_epi8(0x30);
+    __m512 acc[PKCT];
+#pragma GCC unroll 4
+    for (int c = 0; c < ct; c++)
+        acc[c] = _mm512_setzero_ps();
+    for (int64_t b = 0; b < nb; b++) {
+        const uint8_t *p = w + (size_t)b * PR * sizeof(engine_block_q6_K);
+        const __m512 dv = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)p));
+        __m512 bacc[PKCT];
+        const engine_block_q8_K *q8[PKCT];
+#pragma GCC unroll 4
+        for (int c = 0; c < ct; c++) {
+            bacc[c] = _mm512_setzero_ps();
+            q8[c] = (const engine_block_q8_K *)(a + c * astride) + b;
+        }
+        /* half hh, quarter qq: l = 16 qq .. 16 qq + 15 gives four sub-blocks:
+         * values 128hh + l (+0, +32, +64, +96) */
+#pragma GCC unroll 1
+        for (int hq = 0; hq < 4; hq++) {
+            const int hh = hq / 2, qq = hq % 2;
+            __m512i V[4][4]; /* [part][group of 4 l] */
+#pragma GCC unroll 4
+            for (int g = 0; g < 4; g++) {
+                const int lg = 4 * qq + g; /* group of l = 4 lg .. 4 lg + 3 */
+                __m512i A = _mm512_loadu_si512((const void *)(p + 288 + 64 * (16 * hh + lg)));
+                __m512i B = _mm512_loadu_si512((const void *)(p + 288 + 64 * (16 * hh + 8 + lg)));
+                __m512i H = _mm512_loadu_si512((const void *)(p + 288 + 2048 + 64 * (8 * hh + lg)));
+                V[0][g] = _mm512_or_si512(_mm512_and_si512(A, m4),
+                                          _mm512_and_si512(_mm512_slli_epi16(H, 4), m30));
+                V[1][g] = _mm512_or_si512(_mm512_and_si512(B, m4),
+                                          _mm512_and_si512(_mm512_slli_epi16(H, 2), m30));
+                V[2][g] = _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi16(A, 4), m4),
+                                          _mm512_and_si512(H, m30));
+                V[3][g] = _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi16(B, 4), m4),
+                                          _mm512_and_si512(_mm512_srli_epi16(H, 2), m30));
+            }
+            __m512 scf[4];
+#pragma GCC unroll 4
+            for (int part = 0; part < 4; part++) {
+                const int sb = (128 * hh + 32 * part + 16 * qq) / 16;
+                scf[part] = _mm512_cvtepi32_ps(
+                    _mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i *)(p + 32 + 16 * sb))));
+            }
+#pragma GCC unroll 4
+            for (int c = 0; c < ct; c++) {
+#pragma GCC unroll 4
+                for (int part = 0; part < 4; part++) {
+                    const int v0 = 128 * hh + 32 * part + 16 * qq;
+                    const int8_t *aq = q8[c]->qs + v0;
+                    __m512i is0 = _mm512_set1_epi32(-32 * q8[c]->bsums[v0 / 16]);
+                    __m512i is1 = _mm512_setzero_si512();
+                    is0 = _mm512_dpbusd_epi32(is0, V[part][0], _mm512_set1_epi32(load_i32(aq)));
+                    is1 = _mm512_dpbusd_epi32(is1, V[part][1], _mm512_set1_epi32(load_i32(aq + 4)));
+                    is0 = _mm512_dpbusd_epi32(is0, V[part][2], _mm512_set1_epi32(load_i32(aq + 8)));
+                    is1 = _mm512_dpbusd_epi32(is1, V[part][3], _mm512_set1_epi32(load_i32(aq + 12)));
+                    bacc[c] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_add_epi32(is0, is1)),
+                                              scf[part], bacc[c]);
+                }
+            }
+        }
+#pragma GCC unroll 4
+        for (int c = 0; c < ct; c++)
+            acc[c] = _mm512_fmadd_ps(bacc[c], _mm512_mul_ps(dv, _mm512_set1_ps(q8[c]->d)), acc[c]);
+    }
+#pragma GCC unroll 4
+    for (int c = 0; c < ct; c++)
+        store_rows(y + c * ldy, acc[c], nr);
+}
+
+static void mmp_q6_K(int64_t k, const void *w, size_t wstride, int64_t nr, const void *act,
+                     size_t astride, int64_t mr, float *y, int64_t ldy)
+{
+    const uint8_t *W = w, *A = act;
+    const int64_t nb = k / ENGINE_QK_K;
+    for (int64_t j = 0; j < mr;) {
+        const int ct = mr - j >= PKCT ? PKCT : 1;
+        for (int64_t i = 0; i < nr; i += PR) {
+            const uint8_t *tw = W + (size_t)i * wstride;
+            if (ct == PKCT)
+                q6_K_ptile(PKCT, nb, tw, A + j * astride, astride, y + j * ldy + i, ldy, nr - i);
+            else
+                q6_K_ptile(1, nb, tw, A + j * astride, astride, y + j * ldy + i, ldy, nr - i);
+        }
+        j += ct;
+    }
+}
+
 /* ---- drivers: full tiles, then the row and column remainders one by one ---- */
 #define DEFINE_MM(fmt, BS)                                                                      \
     static void mm_##fmt(int64_t k, const void *w, size_t wstride, int64_t nr, const void *act, \
@@ -1125,11 +1243,13 @@ const kern_variant_t kern_variant_avx512 = {
             [ENGINE_TYPE_Q8_0] = pack_q8_0,
             [ENGINE_TYPE_Q4_0] = pack_q4_0,
             [ENGINE_TYPE_Q4_K] = pack_q4_K,
+            [ENGINE_TYPE_Q6_K] = pack_q6_K,
         },
     .mm_packed =
         {
             [ENGINE_TYPE_Q8_0] = mmp_q8_0,
             [ENGINE_TYPE_Q4_0] = mmp_q4_0,
             [ENGINE_TYPE_Q4_K] = mmp_q4_K,
+            [ENGINE_TYPE_Q6_K] = mmp_q6_K,
         },
 };

@@ -1251,9 +1251,19 @@ static void merge_cpu(const pr_ctx_t *c, probes_device_t *dev)
         if (si == ref || !s->available)
             continue;
         for (int f = 0; f < PROBES_FEAT_COUNT; f++) {
-            if (!probes_features_has(&s->known, (probes_feature_t)f) ||
-                !probes_features_has(&r->known, (probes_feature_t)f))
+            if (!probes_features_has(&r->known, (probes_feature_t)f))
                 continue;
+            if (!probes_features_has(&s->known, (probes_feature_t)f)) {
+                /* e.g. libcpuid 0.6.2 has no AVX-512 BF16 / AVX-VNNI flag: say it
+                 * cannot see a feature the CPU has */
+                if (si == PROBES_SRC_LIBCPUID && probes_features_has(&r->features, (probes_feature_t)f)) {
+                    char field[48];
+                    snprintf(field, sizeof field, "feature %s", probes_feature_name((probes_feature_t)f));
+                    add_dis(dev, field, src_names[si], "not reported (unknown to this version)", src_names[ref],
+                            "present");
+                }
+                continue;
+            }
             bool a = probes_features_has(&s->features, (probes_feature_t)f);
             bool b = probes_features_has(&r->features, (probes_feature_t)f);
             if (a != b) {

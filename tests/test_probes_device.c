@@ -409,6 +409,13 @@ Test(probes_device, host_records_source_disagreements)
             recorded |= !strcmp(d.cpu.disagreements[k].field, field) && !strcmp(d.cpu.disagreements[k].source, "libcpuid");
         cr_assert_eq(recorded, differs, "%s: libcpuid differs=%d recorded=%d", field, differs, recorded);
     }
+    if (probes_features_has(&f, PROBES_FEAT_AVX512_BF16) && !probes_features_has(&lc->known, PROBES_FEAT_AVX512_BF16)) {
+        bool recorded = false;
+        for (size_t k = 0; k < d.cpu.n_disagreements; k++)
+            recorded |= !strcmp(d.cpu.disagreements[k].field, "feature avx512_bf16") &&
+                        strstr(d.cpu.disagreements[k].value, "not reported");
+        cr_assert(recorded, "libcpuid cannot see avx512_bf16: the record must say so");
+    }
     if (lc->cores.ok && d.cpu.cores.ok && lc->cores.v != d.cpu.cores.v) {
         bool recorded = false;
         for (size_t k = 0; k < d.cpu.n_disagreements; k++)

@@ -493,7 +493,13 @@ void probes_device_print(const probes_device_t *d, FILE *f)
     }
     for (size_t i = 0; i < d->cpu.n_caches; i++) {
         const probes_cache_t *k = &d->cpu.caches[i];
-        fmt_bytes_or(&k->size_bytes, b1, sizeof b1);
+        /* caches come in binary units: 32 KiB, not "32.8 kB" */
+        if (k->size_bytes.ok && k->size_bytes.v % (1 << 20) == 0)
+            snprintf(b1, sizeof b1, "%" PRId64 " MiB", k->size_bytes.v >> 20);
+        else if (k->size_bytes.ok && k->size_bytes.v % 1024 == 0)
+            snprintf(b1, sizeof b1, "%" PRId64 " KiB", k->size_bytes.v >> 10);
+        else
+            fmt_bytes_or(&k->size_bytes, b1, sizeof b1);
         fprintf(f, "  %-14s L%d %-12s %s shared with cpus %s\n", i ? "" : "caches (cpu0)", k->level, k->type, b1,
                 k->shared_cpus[0] ? k->shared_cpus : "?");
     }

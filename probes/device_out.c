@@ -480,6 +480,16 @@ void probes_device_print(const probes_device_t *d, FILE *f)
         if (probes_features_has(&d->cpu.features, (probes_feature_t)i))
             fprintf(f, " %s", probes_feature_name((probes_feature_t)i));
     fprintf(f, "  [%s]\n", d->cpu.features_source);
+    const probes_cpu_source_t *ci = &d->cpu.sources[PROBES_SRC_CPUINFO];
+    if (!d->cpu.sources[PROBES_SRC_CPUID].available && !d->cpu.sources[PROBES_SRC_HWCAP].available &&
+        ci->available && ci->known.bits) {
+        /* under a tree the dispatch set is this host's: show the tree's own answer too */
+        fprintf(f, "  %-14s", "cpuinfo flags");
+        for (int i = 0; i < PROBES_FEAT_COUNT; i++)
+            if (probes_features_has(&ci->features, (probes_feature_t)i))
+                fprintf(f, " %s", probes_feature_name((probes_feature_t)i));
+        fprintf(f, "  [proc/cpuinfo of the tree]\n");
+    }
     for (size_t i = 0; i < d->cpu.n_clusters; i++) {
         const probes_cluster_t *cl = &d->cpu.clusters[i];
         char mhz[32] = "n/a";

@@ -17,7 +17,8 @@ static void report_help(void)
            "nightly trend with regressions marked, device comparison) and the\n"
            "recommendation tables. Charts are PNG and SVG drawn by gnuplot; their .gp\n"
            "scripts and .dat files are written beside them. Without gnuplot the report\n"
-           "still has the tables, data and scripts. Details: docs/REPORT.md.\n\n"
+           "still has the tables, data and scripts. Prints a summary table (main device:\n"
+           "t/s, memory, KLD per model x recipe) and the report path. Details: docs/REPORT.md.\n\n"
            "options:\n"
            "  --db FILE         results database               default: $MOBENCH_DB or ./mobench.db\n"
            "  --run ID          one run (id prefix, 'latest' or 'previous')   default: all runs\n"
@@ -27,13 +28,14 @@ static void report_help(void)
            "  --classes FILE    extra device classes for the recommendation tables\n"
            "  --gnuplot PROG    gnuplot program                default: gnuplot; '' = do not draw\n"
            "  --title TEXT      page title                     default: mobench report\n"
+           "  --no-summary      do not print the summary table on stdout\n"
            "  -h, --help        this text\n");
 }
 
 int cmd_report(int argc, char **argv)
 {
     enum { OPT_DB = 1, OPT_RUN, OPT_SINCE, OPT_DEVICE, OPT_OUT, OPT_CLASSES, OPT_GNUPLOT,
-           OPT_TITLE };
+           OPT_TITLE, OPT_NOSUM };
     static const struct option longopts[] = {
         {"db", required_argument, NULL, OPT_DB},
         {"run", required_argument, NULL, OPT_RUN},
@@ -43,12 +45,14 @@ int cmd_report(int argc, char **argv)
         {"classes", required_argument, NULL, OPT_CLASSES},
         {"gnuplot", required_argument, NULL, OPT_GNUPLOT},
         {"title", required_argument, NULL, OPT_TITLE},
+        {"no-summary", no_argument, NULL, OPT_NOSUM},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     const char *db_path = db_default_path(), *classes = NULL;
     reports_filter_t filt = {0};
     reports_report_opts_t ro = {.out_dir = "report"};
+    bool quiet_summary = false;
     optind = 0;
     opterr = 0;
     int o;
@@ -66,6 +70,7 @@ int cmd_report(int argc, char **argv)
         case OPT_CLASSES: classes = optarg; break;
         case OPT_GNUPLOT: ro.gnuplot = optarg; break;
         case OPT_TITLE: ro.title = optarg; break;
+        case OPT_NOSUM: quiet_summary = true; break;
         case 'h': report_help(); return MB_EXIT_OK;
         case ':': return cli_usage_error("report", "option '%s' needs a value", argv[optind - 1]);
         default: return cli_usage_error("report", "unknown option '%s'", argv[optind - 1]);
@@ -89,6 +94,8 @@ int cmd_report(int argc, char **argv)
     double load_s = (double)(mb_clock_ns() - t0) / 1e9;
     reports_report_stats_t st;
     rc = reports_report_write(&d, &cl, &ro, &st);
+    if (!rc && !quiet_summary)
+        rc = reports_summary_write(&d, &cl, stdout);
     size_t n_cells = d.n_cells, n_runs = d.n_runs;
     reports_data_free(&d);
     reports_classes_free(&cl);

@@ -306,3 +306,37 @@ int reports_report_write(const reports_data_t *d, const reports_classes_t *cl,
     st->gnuplot_s = (double)(t2 - t1) / 1e9;
     return rc;
 }
+
+int reports_summary_write(const reports_data_t *d, const reports_classes_t *cl, FILE *f)
+{
+    int main_dev = reports_main_device(d);
+    if (main_dev < 0) {
+        fprintf(f, "no results in this selection\n");
+        return 0;
+    }
+    reports_candidate_t *cs;
+    size_t n;
+    int rc = reports_candidates_build(d, &cs, &n);
+    if (rc)
+        return rc;
+    const reports_device_t *dev = &d->devices[main_dev];
+    fprintf(f, "\n%s (%zu cells, %zu runs)\n\n", dev->name[0] ? dev->name : dev->id, d->n_cells,
+            d->n_runs);
+    reports_doc_t doc = {.f = f, .fmt = REPORTS_FMT_MD};
+    reports_doc_table(&doc, "model|recipe|weights|prefill t/s|decode t/s|resident (4096 ctx)|KLD");
+    for (size_t i = 0; i < n; i++) {
+        const reports_candidate_t *c = &cs[i];
+        if (strcmp(c->device_id, dev->id))
+            continue;
+        char pp[32], tg[32], res[32], kld[32];
+        reports_fmt_num(pp, sizeof pp, 1, c->pp_ts);
+        reports_fmt_num(tg, sizeof tg, 1, c->tg_ts);
+        reports_fmt_bytes(reports_candidate_resident(cl, c, 4096), res, sizeof res);
+        reports_fmt_num(kld, sizeof kld, 4, c->kld);
+        const char *row[] = {c->model, c->recipe, c->weights, pp, tg, res, kld};
+        reports_doc_row(&doc, 7, row);
+    }
+    reports_doc_table_end(&doc);
+    free(cs);
+    return 0;
+}

@@ -351,6 +351,9 @@ int reports_report_write(const reports_data_t *d, const reports_classes_t *cl,
 
 /* The inline CSS of every HTML page mobench writes (no external refs). */
 const char *reports_css_text(void);
+/* A short markdown table for the terminal: per model x recipe on the main
+ * device (the one with the most cells), prefill and decode t/s, memory, KLD. */
+int reports_summary_write(const reports_data_t *d, const reports_classes_t *cl, FILE *f);
 /* HTML escaping to a stream. */
 void reports_html_escape(FILE *f, const char *s);
 /* Runs `prog script` with cwd = dir as a child process (no shell).

@@ -337,6 +337,10 @@ static int models_inspect(int argc, char **argv)
         models_gguf_kv_value(g, i, &v);
         printf("  %-*s %-4s ", (int)kw, models_gguf_kv_key(g, i), models_gguf_vtype_name(v.type));
         value_text(stdout, &v, 200);
+        if (!strcmp(models_gguf_kv_key(g, i), "general.file_type") && v.type == MODELS_GGUF_U32)
+            for (int k = 0; k < models_recipe_count(); k++)
+                if (models_recipe_get(k)->file_type == v.v.u64)
+                    printf(" (%s)", models_recipe_get(k)->name);
         putchar('\n');
     }
 

@@ -76,7 +76,7 @@ static bench_result_t run(fake_t *f, bench_test_t t, bench_reps_policy_t p, bool
     bench_result_t r;
     bench_result_init(&r, &cell);
     bench_clock_t clk = {f, fake_now};
-    bench_sensors_t se = {f, NULL, NULL, fake_window, NULL};
+    bench_sensors_t se = {f, NULL, NULL, fake_window, NULL, NULL};
     bench_measure_opts_t o = {.reps = p, .warmup = true, .seed = 1, .sustained_s = sustained,
                               .clock = &clk, .sensors = sensors ? &se : NULL};
     bench_workload_t w = workload(f);

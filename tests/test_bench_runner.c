@@ -338,7 +338,7 @@ Test(cooldown, waits_until_within_two_degrees)
     therm_t t = {.temp0 = 60, .rate = 1};
     g_th = &t;
     bench_clock_t clk = {&t, th_now};
-    bench_sensors_t s = {&t, NULL, NULL, NULL, th_hot};
+    bench_sensors_t s = {&t, NULL, NULL, NULL, th_hot, NULL};
     bench_cooldown_t c = {BENCH_COOLDOWN_THERMAL, 2, 120, 10};
     double waited;
     char how[160];
@@ -352,7 +352,7 @@ Test(cooldown, gives_up_at_the_limit)
     therm_t t = {.temp0 = 90, .rate = 0.1};
     g_th = &t;
     bench_clock_t clk = {&t, th_now};
-    bench_sensors_t s = {&t, NULL, NULL, NULL, th_hot};
+    bench_sensors_t s = {&t, NULL, NULL, NULL, th_hot, NULL};
     bench_cooldown_t c = {BENCH_COOLDOWN_THERMAL, 2, 30, 10};
     double waited;
     char how[160];
@@ -366,7 +366,7 @@ Test(cooldown, fixed_delay_without_sensors)
     therm_t t = {.none = true};
     g_th = &t;
     bench_clock_t clk = {&t, th_now};
-    bench_sensors_t s = {&t, NULL, NULL, NULL, th_hot};
+    bench_sensors_t s = {&t, NULL, NULL, NULL, th_hot, NULL};
     bench_cooldown_t c = {BENCH_COOLDOWN_THERMAL, 2, 120, 7};
     double waited;
     char how[160];

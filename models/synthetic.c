@@ -35,18 +35,21 @@ static double t5_cdf(double t)
 static void t5_init(void)
 {
     const double unit = sqrt((T5_NU - 2) / T5_NU); /* variance nu/(nu-2) -> 1 */
-    for (int i = 0; i <= T5_TABLE; i++) {
+    /* lower half (u < 1/2, t < 0) by bisection, the upper half by symmetry */
+    for (int i = 0; i <= T5_TABLE / 2; i++) {
         /* midpoints keep the end points finite: u in (0, 1) */
         double u = (i + 0.5) / (T5_TABLE + 1.0);
-        double lo = -1e3, hi = 1e3;
-        for (int it = 0; it < 80; it++) {
+        double lo = -64, hi = 0; /* the quantile of 0.5/65537 is -16.4 */
+        for (int it = 0; it < 52; it++) {
             double mid = 0.5 * (lo + hi);
             if (t5_cdf(mid) < u)
                 lo = mid;
             else
                 hi = mid;
         }
-        t5_table[i] = (float)(0.5 * (lo + hi) * unit);
+        double t = 0.5 * (lo + hi);
+        t5_table[i] = (float)(t * unit);
+        t5_table[T5_TABLE - i] = -t5_table[i];
     }
 }
 

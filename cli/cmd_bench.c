@@ -115,6 +115,7 @@ int cmd_bench(int argc, char **argv)
     int rc = MB_EXIT_OK;
     bench_cell_t *cells = NULL;
     bench_engine_t *eng = NULL;
+    bench_probe_sensors_t *ps = NULL;
     bench_store_t *store = NULL;
     char *cmdline = NULL;
 
@@ -324,7 +325,13 @@ int cmd_bench(int argc, char **argv)
     }
     bench_backend_t backend = bench_engine_backend(eng);
     bench_sensors_t sensors;
-    bool have_sensors = false; /* the probes' sampler is not in this build yet */
+    bool have_sensors = bench_probe_sensors_create(&ps) == 0;
+    if (have_sensors) {
+        sensors = bench_probe_sensors(ps);
+        char d[160];
+        bench_probe_sensors_describe(ps, d, sizeof d);
+        MB_INFO("sensors: %s", d);
+    }
     bench_sink_t sink;
     if (!no_db) {
         cmdline = join_args(argc, argv);
@@ -370,6 +377,7 @@ int cmd_bench(int argc, char **argv)
         rc = MB_EXIT_FAIL;
 out:
     bench_store_close(store);
+    bench_probe_sensors_destroy(ps);
     bench_engine_destroy(eng);
     free(cells);
     free(cmdline);

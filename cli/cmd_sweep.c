@@ -101,6 +101,7 @@ int cmd_sweep(int argc, char **argv)
     size_t n_cells = 0;
     bench_engine_t *eng = NULL;
     bench_store_t *store = NULL;
+    bench_probe_sensors_t *ps = NULL;
     char *cmdline = NULL;
     if ((rc = bench_sweep_cells(sw, &cells, &n_cells)) || (rc = bench_engine_create(sw->kernel, sw->seed, &eng))) {
         ret = cli_fail("sweep", rc);
@@ -119,11 +120,19 @@ int cmd_sweep(int argc, char **argv)
         sink = bench_store_sink(store);
     }
     bench_backend_t backend = bench_engine_backend(eng);
+    bench_sensors_t sensors;
+    bool have_sensors = bench_probe_sensors_create(&ps) == 0;
+    if (have_sensors) {
+        sensors = bench_probe_sensors(ps);
+        char d[160];
+        bench_probe_sensors_describe(ps, d, sizeof d);
+        MB_INFO("sensors: %s", d);
+    }
     bench_run_opts_t ro = {
         .cells = cells, .n_cells = n_cells, .reps = sw->reps, .warmup = sw->warmup, .seed = sw->seed,
         .cell_time_s = sw->cell_time_s, .headroom = sw->headroom, .cooldown = sw->cooldown,
         .dry_run = dry, .resume = resume, .backend = &backend, .sink = no_db ? NULL : &sink,
-        .sensors = NULL, /* the probes' sampler is not in this build yet */
+        .sensors = have_sensors ? &sensors : NULL,
         .progress = progress,
     };
     if (!dry)
@@ -141,6 +150,7 @@ int cmd_sweep(int argc, char **argv)
         ret = cli_fail("sweep", rc);
 out:
     bench_store_close(store);
+    bench_probe_sensors_destroy(ps);
     bench_engine_destroy(eng);
     free(cells);
     free(cmdline);

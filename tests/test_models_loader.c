@@ -170,3 +170,75 @@ Test(models_loader, eval_command)
     cr_assert(strstr(out, "outside the vocabulary"), "%s", out);
     unlink("/tmp/mb_bad_tokens.txt");
 }
+
+/* synthetic weights -> GGUF (models_build_gguf, llama.cpp's keys) -> loader:
+ * the same model as the in-memory synthetic build, for every architecture */
+static const char *tiny_specs[] = {
+    "[model]\nname = rt-phi3\narch = phi3\n[hparams]\nn_vocab = 512\nn_embd = 64\nn_layer = 2\n"
+    "n_head = 4\nn_head_kv = 4\nhead_dim = 16\nn_ff = 96\nn_ctx_train = 256\nnorm_eps = 1e-5\n"
+    "tied = false\nrope_mode = neox\nrope_theta = 10000\nswa_window = 5\n",
+    "[model]\nname = rt-smollm3\narch = smollm3\n[hparams]\nn_vocab = 512\nn_embd = 64\n"
+    "n_layer = 4\nn_head = 4\nn_head_kv = 2\nhead_dim = 16\nn_ff = 96\nn_ctx_train = 256\n"
+    "norm_eps = 1e-6\ntied = true\nrope_mode = norm\nrope_theta = 5000000\nnope_interval = 4\n",
+    "[model]\nname = rt-llama\narch = llama\n[hparams]\nn_vocab = 512\nn_embd = 64\nn_layer = 2\n"
+    "n_head = 4\nn_head_kv = 2\nhead_dim = 16\nn_ff = 96\nn_ctx_train = 256\nnorm_eps = 1e-5\n"
+    "tied = true\nrope_mode = norm\nrope_theta = 500000\nrope_scaling = llama3\nrope_factor = 32\n"
+    "rope_low_freq_factor = 1\nrope_high_freq_factor = 4\nrope_orig_ctx = 64\n",
+    "[model]\nname = rt-gemma3n\narch = gemma3n\n[hparams]\nn_vocab = 512\nn_embd = 64\n"
+    "n_layer = 10\nn_head = 4\nn_head_kv = 2\nhead_dim = 16\nn_ff = 96\nn_ctx_train = 256\n"
+    "norm_eps = 1e-6\ntied = true\nffn_act = gelu_tanh\nrope_mode = neox\nrope_theta = 1000000\n"
+    "rope_theta_swa = 10000\nqk_norm = true\nv_norm = true\npost_norms = true\nattn_scale = 1\n"
+    "embd_scale = 8\nswa_window = 6\nswa_pattern = 5\nn_kv_shared = 4\nn_layer_sparse = 3\n"
+    "act_sparsity = 0.95\nlaurel_rank = 8\nn_embd_per_layer = 8\nn_vocab_per_layer = 500\n"
+    "final_softcap = 30\naltup_num_inputs = 4\n",
+};
+
+Test(models_loader, synthetic_gguf_round_trip_every_arch)
+{
+    const models_recipe_t *r;
+    cr_assert_eq(models_recipe_find("F32", &r), MB_OK);
+    for (size_t k = 0; k < MB_ARRAY_LEN(tiny_specs); k++) {
+        models_spec_t spec;
+        cr_assert_eq(models_spec_parse(tiny_specs[k], "rt.ini", &spec), MB_OK, "%s", mb_err_msg());
+        char path[128];
+        snprintf(path, sizeof path, "/tmp/mb_rt_%d_%zu.gguf", (int)getpid(), k);
+        cr_assert_eq(models_build_gguf(&spec, r, 9, 1, path), MB_OK, "%s: %s", spec.name,
+                     mb_err_msg());
+        models_gguf_t *g = NULL;
+        engine_model_t *a = NULL, *b = NULL;
+        cr_assert_eq(models_gguf_open(path, &g), MB_OK, "%s", mb_err_msg());
+        cr_assert_eq(models_model_from_gguf(g, &a), MB_OK, "%s: %s", spec.name, mb_err_msg());
+        engine_hparams_t hp = a->hp;
+        if (spec.hp.rope_llama3) { /* a GGUF carries llama3 scaling as rope_freqs.weight */
+            cr_assert(a->rope_freqs.data && !hp.rope_llama3);
+            hp.rope_llama3 = true;
+            hp.rope_factor = spec.hp.rope_factor;
+            hp.rope_low_freq = spec.hp.rope_low_freq;
+            hp.rope_high_freq = spec.hp.rope_high_freq;
+            hp.rope_orig_ctx = spec.hp.rope_orig_ctx;
+        }
+        cr_assert_eq(memcmp(&hp, &spec.hp, sizeof hp), 0,
+                     "%s: hparams read back from the GGUF differ", spec.name);
+        cr_assert_eq(models_synth_build(&spec, 9, ENGINE_TYPE_F32, &b), MB_OK);
+        const int N = 12, V = spec.hp.n_vocab;
+        int32_t tok[12];
+        for (int i = 0; i < N; i++)
+            tok[i] = (int32_t)((i * 131 + 7) % V);
+        float *la = malloc((size_t)N * V * 4), *lb = malloc((size_t)N * V * 4);
+        engine_ctx_params_t p = {.n_ctx = N};
+        engine_ctx_t *ca = NULL, *cb = NULL;
+        cr_assert_eq(engine_ctx_create(a, NULL, &p, &ca), MB_OK);
+        cr_assert_eq(engine_ctx_create(b, NULL, &p, &cb), MB_OK);
+        cr_assert_eq(engine_eval(ca, tok, N, la, true), MB_OK);
+        cr_assert_eq(engine_eval(cb, tok, N, lb, true), MB_OK);
+        cr_assert_eq(memcmp(la, lb, (size_t)N * V * 4), 0, "%s: logits differ", spec.name);
+        engine_ctx_destroy(ca);
+        engine_ctx_destroy(cb);
+        free(la);
+        free(lb);
+        models_synth_free(b);
+        models_model_free(a);
+        models_gguf_close(g);
+        unlink(path);
+    }
+}

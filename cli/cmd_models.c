@@ -168,6 +168,18 @@ typedef struct {
     uint64_t bytes;
 } type_sum_t;
 
+/* ggml's name of a type id, also of types mobench cannot run. */
+static const char *tname(int id)
+{
+    const char *n = models_gguf_ggml_type_name((uint32_t)id);
+    return n ? n : "?";
+}
+
+static bool runnable(int id)
+{
+    return id >= 0 && id < ENGINE_TYPE_COUNT && engine_type_traits((engine_type_t)id) != NULL;
+}
+
 static double bpw(uint64_t bytes, int64_t params) { return params ? 8.0 * (double)bytes / (double)params : 0; }
 
 static void shape_text(const models_gguf_tensor_t *t, char *buf, size_t len)
@@ -209,20 +221,21 @@ static int models_inspect(int argc, char **argv)
         return cli_usage_error("models inspect", "which file? mobench models inspect FILE.gguf");
 
     models_gguf_t *g;
-    int rc = models_gguf_open(path, &g);
+    /* any ggml type: a file mobench cannot run can still be inspected */
+    int rc = models_gguf_open_ex(path, MODELS_GGUF_OPEN_ANY_TYPE, &g);
     if (rc)
         return cli_fail("models inspect", rc);
     char hex[65] = "";
     if (sha)
         models_gguf_sha256(g, hex);
 
-    type_sum_t sums[ENGINE_TYPE_COUNT];
+    type_sum_t sums[MODELS_GGUF_GGML_TYPE_COUNT];
     memset(sums, 0, sizeof sums);
     int64_t total_params = 0;
     uint64_t total_bytes = 0;
     for (int64_t i = 0; i < models_gguf_n_tensors(g); i++) {
         const models_gguf_tensor_t *t = models_gguf_tensor(g, i);
-        type_sum_t *s = &sums[t->type];
+        type_sum_t *s = &sums[(unsigned)t->type % MODELS_GGUF_GGML_TYPE_COUNT];
         s->tensors++;
         s->params += models_gguf_tensor_nelem(t);
         s->bytes += t->nbytes;
@@ -269,7 +282,7 @@ static int models_inspect(int argc, char **argv)
             mb_json_key(&j, "name");
             mb_json_str(&j, t->name);
             mb_json_key(&j, "type");
-            mb_json_str(&j, engine_type_name(t->type));
+            mb_json_str(&j, tname((int)t->type));
             mb_json_key(&j, "shape");
             mb_json_arr_begin(&j);
             for (uint32_t d = 0; d < t->n_dims; d++)
@@ -286,12 +299,14 @@ static int models_inspect(int argc, char **argv)
         mb_json_arr_end(&j);
         mb_json_key(&j, "types");
         mb_json_arr_begin(&j);
-        for (int ty = 0; ty < ENGINE_TYPE_COUNT; ty++) {
+        for (int ty = 0; ty < MODELS_GGUF_GGML_TYPE_COUNT; ty++) {
             if (!sums[ty].tensors)
                 continue;
             mb_json_obj_begin(&j);
             mb_json_key(&j, "type");
-            mb_json_str(&j, engine_type_name((engine_type_t)ty));
+            mb_json_str(&j, tname(ty));
+            mb_json_key(&j, "runnable");
+            mb_json_bool(&j, runnable(ty));
             mb_json_key(&j, "tensors");
             mb_json_int(&j, sums[ty].tensors);
             mb_json_key(&j, "params");
@@ -347,30 +362,35 @@ static int models_inspect(int argc, char **argv)
     size_t nw = 6;
     for (int64_t i = 0; i < models_gguf_n_tensors(g); i++)
         nw = MB_MAX(nw, strlen(models_gguf_tensor(g, i)->name));
-    printf("\ntensors:\n  %-*s %-6s %-22s %12s %6s\n", (int)nw, "name", "type", "shape", "bytes",
+    printf("\ntensors:\n  %-*s %-7s %-22s %12s %6s\n", (int)nw, "name", "type", "shape", "bytes",
            "bpw");
     for (int64_t i = 0; i < models_gguf_n_tensors(g); i++) {
         const models_gguf_tensor_t *t = models_gguf_tensor(g, i);
         char shape[96];
         shape_text(t, shape, sizeof shape);
-        printf("  %-*s %-6s %-22s %12zu %6.2f\n", (int)nw, t->name, engine_type_name(t->type),
+        printf("  %-*s %-7s %-22s %12zu %6.2f\n", (int)nw, t->name, tname((int)t->type),
                shape, t->nbytes, bpw(t->nbytes, models_gguf_tensor_nelem(t)));
     }
 
-    printf("\ntypes:\n  %-6s %7s %14s %14s %6s\n", "type", "tensors", "params", "bytes", "bpw");
-    for (int ty = 0; ty < ENGINE_TYPE_COUNT; ty++) {
+    printf("\ntypes:\n  %-7s %7s %14s %14s %6s\n", "type", "tensors", "params", "bytes", "bpw");
+    bool all_runnable = true;
+    for (int ty = 0; ty < MODELS_GGUF_GGML_TYPE_COUNT; ty++) {
         if (!sums[ty].tensors)
             continue;
-        printf("  %-6s %7lld %14lld %14llu %6.3f\n", engine_type_name((engine_type_t)ty),
+        all_runnable &= runnable(ty);
+        printf("  %-7s %7lld %14lld %14llu %6.3f%s\n", tname(ty),
                (long long)sums[ty].tensors, (long long)sums[ty].params,
-               (unsigned long long)sums[ty].bytes, bpw(sums[ty].bytes, sums[ty].params));
+               (unsigned long long)sums[ty].bytes, bpw(sums[ty].bytes, sums[ty].params),
+               runnable(ty) ? "" : "  (no mobench kernels)");
     }
     mb_fmt_bytes(total_bytes, tsz, sizeof tsz);
-    printf("  %-6s %7lld %14lld %14llu %6.3f\n", "total", (long long)models_gguf_n_tensors(g),
+    printf("  %-7s %7lld %14lld %14llu %6.3f\n", "total", (long long)models_gguf_n_tensors(g),
            (long long)total_params, (unsigned long long)total_bytes,
            bpw(total_bytes, total_params));
     printf("\n%lld parameters in %s of tensor data: %.3f bits per weight\n",
            (long long)total_params, tsz, bpw(total_bytes, total_params));
+    if (!all_runnable)
+        printf("mobench cannot run this file: some tensor types have no kernels here\n");
     models_gguf_close(g);
     return MB_EXIT_OK;
 }

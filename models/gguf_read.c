@@ -42,6 +42,7 @@ typedef struct {
 
 struct models_gguf {
     char *name;
+    unsigned flags;
     const uint8_t *base;
     size_t size;
     bool mapped;
@@ -163,6 +164,27 @@ const char *models_gguf_ggml_type_name(uint32_t id)
         "IQ4_NL", "IQ3_S", "IQ2_S", "IQ4_XS", "I8", "I16", "I32", "I64", "F64", "IQ1_M",
         "BF16", NULL, NULL, NULL, "TQ1_0", "TQ2_0", NULL, NULL, NULL, "MXFP4"};
     return id < MB_ARRAY_LEN(names) ? names[id] : NULL;
+}
+
+/* Block size and bytes per block of ggml types the engine does not run, so
+ * their files can still be inspected (MODELS_GGUF_OPEN_ANY_TYPE). */
+static bool ggml_layout(uint32_t id, int64_t *block, size_t *bytes)
+{
+    static const struct { uint32_t id; int64_t block; size_t bytes; } t[] = {
+        {15, 256, 292}, /* Q8_K */   {16, 256, 66},  /* IQ2_XXS */ {17, 256, 74},  /* IQ2_XS */
+        {18, 256, 98},  /* IQ3_XXS */ {19, 256, 50}, /* IQ1_S */   {21, 256, 110}, /* IQ3_S */
+        {22, 256, 82},  /* IQ2_S */  {23, 256, 136}, /* IQ4_XS */  {24, 1, 1},     /* I8 */
+        {25, 1, 2},     /* I16 */    {26, 1, 4},     /* I32 */     {27, 1, 8},     /* I64 */
+        {28, 1, 8},     /* F64 */    {29, 256, 56},  /* IQ1_M */   {34, 256, 54},  /* TQ1_0 */
+        {35, 256, 66},  /* TQ2_0 */  {39, 32, 17},   /* MXFP4 */
+    };
+    for (size_t i = 0; i < MB_ARRAY_LEN(t); i++)
+        if (t[i].id == id) {
+            *block = t[i].block;
+            *bytes = t[i].bytes;
+            return true;
+        }
+    return false;
 }
 
 /* Decodes one fixed-size element at p into v. */
@@ -552,25 +574,26 @@ static int parse_header(models_gguf_t *g)
         uint32_t tid = (uint32_t)t->type;
         const engine_type_traits_t *tr =
             tid < ENGINE_TYPE_COUNT ? engine_type_traits(t->type) : NULL;
-        if (!tr) {
-            const char *gn = models_gguf_ggml_type_name(tid);
-            if (gn)
+        int64_t bs = tr ? tr->block_size : 0;
+        size_t ts = tr ? tr->type_size : 0;
+        const char *tname = tr ? tr->name : models_gguf_ggml_type_name(tid);
+        if (!tr && !((g->flags & MODELS_GGUF_OPEN_ANY_TYPE) && ggml_layout(tid, &bs, &ts))) {
+            if (tname)
                 return mb_err_set(MB_EUNSUPPORTED,
                                   "%s: tensor '%s' (info at offset %llu) has type %s (id %u), which "
                                   "mobench has no kernels for; use a file quantized to F32, F16, "
                                   "BF16, Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, Q2_K..Q6_K or IQ4_NL",
-                                  g->name, t->name, io, gn, tid);
+                                  g->name, t->name, io, tname, tid);
             return mb_err_set(MB_EFORMAT, "%s: tensor '%s' (info at offset %llu): unknown type id %u",
                               g->name, t->name, io, tid);
         }
-        if (t->ne[0] % tr->block_size)
+        if (t->ne[0] % bs)
             return mb_err_set(MB_EFORMAT,
                               "%s: tensor '%s' (info at offset %llu): row length %lld is not a multiple "
                               "of the %s block size %lld",
-                              g->name, t->name, io, (long long)t->ne[0], tr->name,
-                              (long long)tr->block_size);
+                              g->name, t->name, io, (long long)t->ne[0], tname, (long long)bs);
         uint64_t rows = (uint64_t)(nel / t->ne[0]);
-        uint64_t row_bytes = (uint64_t)(t->ne[0] / tr->block_size) * tr->type_size;
+        uint64_t row_bytes = (uint64_t)(t->ne[0] / bs) * ts;
         if (rows && row_bytes > UINT64_MAX / rows)
             return mb_err_set(MB_EFORMAT, "%s: tensor '%s' (info at offset %llu): size overflows 64 bits",
                               g->name, t->name, io);
@@ -645,6 +668,12 @@ static int gguf_open_common(models_gguf_t *g, models_gguf_t **out)
 
 int models_gguf_open_memory(const void *data, size_t size, const char *name, models_gguf_t **out)
 {
+    return models_gguf_open_memory_ex(data, size, name, 0, out);
+}
+
+int models_gguf_open_memory_ex(const void *data, size_t size, const char *name, unsigned flags,
+                               models_gguf_t **out)
+{
     *out = NULL;
     models_gguf_t *g = calloc(1, sizeof *g);
     if (!g)
@@ -656,10 +685,16 @@ int models_gguf_open_memory(const void *data, size_t size, const char *name, mod
     }
     g->base = data;
     g->size = size;
+    g->flags = flags;
     return gguf_open_common(g, out);
 }
 
 int models_gguf_open(const char *path, models_gguf_t **out)
+{
+    return models_gguf_open_ex(path, 0, out);
+}
+
+int models_gguf_open_ex(const char *path, unsigned flags, models_gguf_t **out)
 {
     *out = NULL;
     int fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -683,6 +718,7 @@ int models_gguf_open(const char *path, models_gguf_t **out)
         return mb_err_set(MB_ENOMEM, "out of memory opening %s", path);
     }
     g->size = (size_t)st.st_size;
+    g->flags = flags;
     if (g->size > 0) {
         void *m = mmap(NULL, g->size, PROT_READ, MAP_PRIVATE, fd, 0);
         if (m == MAP_FAILED) {

@@ -96,6 +96,14 @@ int models_gguf_open(const char *path, models_gguf_t **out);
 int models_gguf_open_memory(const void *data, size_t size, const char *name,
                             models_gguf_t **out);
 void models_gguf_close(models_gguf_t *g); /* NULL: no-op */
+/* With flags. MODELS_GGUF_OPEN_ANY_TYPE: also accept tensors of ggml types the
+ * engine has no kernels for (IQ2_XXS, IQ4_XS, ...; sizes still checked), for
+ * inspecting; their engine_type_t is the ggml id, engine_type_traits() NULL. */
+#define MODELS_GGUF_OPEN_ANY_TYPE 1u
+#define MODELS_GGUF_GGML_TYPE_COUNT 40 /* one past the largest ggml type id known here */
+int models_gguf_open_ex(const char *path, unsigned flags, models_gguf_t **out);
+int models_gguf_open_memory_ex(const void *data, size_t size, const char *name, unsigned flags,
+                               models_gguf_t **out);
 
 const char *models_gguf_name(const models_gguf_t *g); /* path or name given */
 uint32_t models_gguf_version(const models_gguf_t *g);

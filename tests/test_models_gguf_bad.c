@@ -157,3 +157,23 @@ Test(gguf_bad, every_truncation_refused)
         free(p);
     }
 }
+
+/* With MODELS_GGUF_OPEN_ANY_TYPE a type the engine cannot run is accepted
+ * (for inspect), sizes still checked; other rules stay. */
+Test(gguf_bad, any_type_flag_for_inspect)
+{
+    models_gguf_t *g;
+    cr_assert_eq(models_gguf_open_ex(BAD_DIR "unsupported-type.gguf", MODELS_GGUF_OPEN_ANY_TYPE,
+                                     &g),
+                 MB_OK, "%s", mb_err_msg());
+    const models_gguf_tensor_t *t = models_gguf_find_tensor(g, "w");
+    cr_assert_not_null(t);
+    cr_expect_eq((int)t->type, 16);
+    cr_expect_eq(t->nbytes, 66);
+    cr_expect_str_eq(models_gguf_ggml_type_name((uint32_t)t->type), "IQ2_XXS");
+    models_gguf_close(g);
+    cr_expect_eq(models_gguf_open_ex(BAD_DIR "unknown-type.gguf", MODELS_GGUF_OPEN_ANY_TYPE, &g),
+                 MB_EFORMAT);
+    cr_expect_eq(models_gguf_open_ex(BAD_DIR "overlap.gguf", MODELS_GGUF_OPEN_ANY_TYPE, &g),
+                 MB_EFORMAT);
+}

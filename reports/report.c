@@ -85,7 +85,7 @@ static void section_devices(FILE *f, const reports_data_t *d, const reports_clas
         td(f, yes_no(v->has_temp));
         td(f, yes_no(v->has_freq));
         td(f, yes_no(v->has_energy));
-        td(f, k ? k->label : "none (a lab machine)");
+        td(f, k ? k->label : "none of the phone classes");
         fputs("</tr>\n", f);
     }
     fputs("</table></div>\n", f);

@@ -307,7 +307,8 @@ int engine_model_validate(const engine_model_t *m);
 /* Calls engine_tensor_prepare on every weight matrix (once, after loading). */
 int engine_model_prepare(engine_model_t *m);
 void engine_model_release(engine_model_t *m); /* engine_tensor_release on all */
-/* Bytes of weight data (plus repacked copies) the model holds. */
+/* Bytes of weight data the model holds, plus the kernels' repacked copies
+ * (counted at their rows' bytes; the padding of the last tile is not). */
 size_t engine_model_weight_bytes(const engine_model_t *m);
 
 typedef struct {

@@ -158,6 +158,8 @@ static void bytes_one(engine_tensor_t *t, bool matrix, void *arg)
     walk_t *w = arg;
     if (t->data)
         w->bytes += t->nbytes;
+    if (t->packed)
+        w->bytes += engine_row_size(t->type, t->ne[0]) * (size_t)t->ne[1];
 }
 
 int engine_model_prepare(engine_model_t *m)

@@ -144,6 +144,8 @@ static void rope_head(float *x, const float *cs, int D, engine_rope_mode_t mode)
     }
 }
 
+#define SMALL_WORK (1 << 16) /* below this many values/products, no thread hand-off */
+
 /* y[m][n] = x[m][k] W^T for every weight in ws that reads the same x; the
  * activation is converted once per distinct vec_dot_type. */
 static int matmul_group(engine_ctx_t *c, const float *x, int64_t k, int64_t m, int nw,
@@ -153,7 +155,10 @@ static int matmul_group(engine_ctx_t *c, const float *x, int64_t k, int64_t m, i
     for (int i = 0; i < nw; i++) {
         const engine_type_traits_t *tr = engine_type_traits(ws[i]->type);
         if (tr->vec_dot_type != have) {
-            int rc = engine_act_quantize(c->pool, ws[i]->type, x, k, m, c->act);
+            /* small conversions (decode) run on the caller: waking the pool
+             * costs more than converting a few thousand values */
+            engine_pool_t *p = k * m >= SMALL_WORK ? c->pool : NULL;
+            int rc = engine_act_quantize(p, ws[i]->type, x, k, m, c->act);
             if (rc)
                 return rc;
             have = tr->vec_dot_type;
@@ -532,7 +537,9 @@ static int layer_forward(engine_ctx_t *c, int il, int T)
                       .swa = engine_layer_is_swa(hp, il),
                       .scale = hp->attn_scale > 0 ? hp->attn_scale : 1.0f / sqrtf((float)D)};
     engine_counter_reset(&at.counter, 0);
-    engine_pool_run(c->pool, attn_task, &at);
+    /* short contexts: the attention is smaller than a thread hand-off */
+    int64_t attn_work = (int64_t)T * H * (c->pos + T) * D;
+    engine_pool_run(attn_work >= SMALL_WORK ? c->pool : NULL, attn_task, &at);
 
     if ((rc = matmul1(c, &l->wo, c->att, T, c->o)))
         return rc;

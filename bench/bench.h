@@ -445,6 +445,23 @@ bench_names_t bench_engine_names(void);
  * model's training context) in sustained mode. */
 int bench_cell_n_ctx(const bench_cell_t *cell, bool sustained);
 
+/* Quality of a recipe against a reference recipe (F16) on the same
+ * synthetic model: both run the same seeded token sequence from an empty
+ * cache; per position the KL divergence of the next-token distributions
+ * and whether the top token agrees; the perplexity ratio on the sequence
+ * itself. Builds both models in this process. */
+typedef struct {
+    char model[256], recipe[32], ref_recipe[32];
+    double mean_kld, p99_kld, top1_agree, ppl_ratio;
+    int n_tokens;
+} bench_quality_t;
+int bench_quality_measure(bench_engine_t *e, const char *model, const char *recipe,
+                          const char *ref_recipe, int n_tokens, int n_threads, bench_quality_t *out);
+/* Stores a quality result in the store's current run. */
+int bench_store_quality(bench_store_t *s, const bench_quality_t *q);
+/* Was this quality result stored in the current (resumed) run? */
+bool bench_store_quality_done(bench_store_t *s, const char *model, const char *recipe);
+
 /* ==== 9. output formats (bench/output.c, docs/OUTPUT.md) ===================
  * Rows as cells finish: llama-bench's field names first, then ours. */
 typedef enum { BENCH_OUT_MD, BENCH_OUT_CSV, BENCH_OUT_JSON, BENCH_OUT_JSONL, BENCH_OUT_SQL } bench_out_fmt_t;

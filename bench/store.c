@@ -300,3 +300,43 @@ bench_sink_t bench_store_sink(bench_store_t *s)
     return (bench_sink_t){s, st_run_begin, st_cell_done, st_cell_commit, st_run_samples, st_run_end,
                           st_eta_hint};
 }
+
+int bench_store_quality(bench_store_t *s, const bench_quality_t *q)
+{
+    db_quality_t d;
+    memset(&d, 0, sizeof d);
+    memcpy(d.run_uuid, s->run_uuid, sizeof d.run_uuid);
+    d.model = q->model;
+    d.recipe = q->recipe;
+    d.ref_recipe = q->ref_recipe;
+    d.weights = DB_WEIGHTS_SYNTHETIC;
+    d.mean_kld = q->mean_kld;
+    d.p99_kld = q->p99_kld;
+    d.top1_agree = q->top1_agree;
+    d.ppl_ratio = q->ppl_ratio;
+    d.n_tokens = q->n_tokens;
+    return db_quality_commit(s->db, &d);
+}
+
+typedef struct {
+    const char *model, *recipe;
+    bool found;
+} qfind_t;
+
+static int qfind_cb(void *ctx, const db_quality_t *q)
+{
+    qfind_t *f = ctx;
+    if (q->model && q->recipe && !strcmp(q->model, f->model) && !strcmp(q->recipe, f->recipe))
+        f->found = true;
+    return 0;
+}
+
+bool bench_store_quality_done(bench_store_t *s, const char *model, const char *recipe)
+{
+    if (!s->run_uuid[0])
+        return false;
+    qfind_t f = {model, recipe, false};
+    db_filter_t flt = {.run = s->run_uuid};
+    db_quality_each(s->db, &flt, qfind_cb, &f);
+    return f.found;
+}

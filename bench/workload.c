@@ -427,3 +427,112 @@ bench_backend_t bench_engine_backend(bench_engine_t *e)
 {
     return (bench_backend_t){e, be_estimate, be_prepare, be_open};
 }
+
+/* ---- quality against a reference recipe ------------------------------------------ */
+/* log-softmax normalizer of n logits */
+static double log_sum_exp(const float *x, int n)
+{
+    float mx = x[0];
+    for (int i = 1; i < n; i++)
+        mx = x[i] > mx ? x[i] : mx;
+    double s = 0;
+    for (int i = 0; i < n; i++)
+        s += exp((double)(x[i] - mx));
+    return (double)mx + log(s);
+}
+
+static int all_logits(const built_t *b, const int32_t *tokens, int n, int n_threads, float *out)
+{
+    engine_pool_t *pool = NULL;
+    engine_ctx_t *ctx = NULL;
+    engine_ctx_params_t cp = {.n_ctx = n, .n_batch = 512};
+    int rc = engine_pool_create(n_threads, &pool);
+    if (!rc)
+        rc = engine_ctx_create(&b->m, pool, &cp, &ctx);
+    if (!rc)
+        rc = engine_eval(ctx, tokens, n, out, true);
+    engine_ctx_destroy(ctx);
+    engine_pool_destroy(pool);
+    return rc;
+}
+
+static int cmp_dbl(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+int bench_quality_measure(bench_engine_t *e, const char *model, const char *recipe,
+                          const char *ref_recipe, int n_tokens, int n_threads, bench_quality_t *out)
+{
+    memset(out, 0, sizeof *out);
+    const models_spec_t *spec;
+    const models_recipe_t *r, *rr;
+    int rc = find_spec(model, &spec);
+    if (rc || (rc = models_recipe_find(recipe, &r)) || (rc = models_recipe_find(ref_recipe, &rr)))
+        return rc;
+    if (n_tokens < 2 || (spec->hp.n_ctx_train > 0 && n_tokens > spec->hp.n_ctx_train))
+        return mb_err_set(MB_EINVAL, "quality: %d tokens: expected 2 to %d", n_tokens, spec->hp.n_ctx_train);
+    built_t *bq = NULL, *br = NULL;
+    float *lq = NULL, *lr = NULL;
+    int32_t *tok = malloc((size_t)n_tokens * sizeof *tok);
+    double *kld = malloc((size_t)n_tokens * sizeof *kld);
+    size_t nv = (size_t)spec->hp.n_vocab;
+    if (!tok || !kld || !(lq = malloc((size_t)n_tokens * nv * sizeof *lq)) ||
+        !(lr = malloc((size_t)n_tokens * nv * sizeof *lr))) {
+        rc = mb_err_set(MB_ENOMEM, "quality: out of memory for %d x %zu logits", n_tokens, nv);
+        goto out;
+    }
+    uint64_t x = e->seed * 0x9E3779B97F4A7C15ull + 7;
+    for (int i = 0; i < n_tokens; i++) {
+        x ^= x >> 12;
+        x ^= x << 25;
+        x ^= x >> 27;
+        tok[i] = (int32_t)((x * 0x2545F4914F6CDD1Dull) % nv);
+    }
+    /* One model at a time keeps the peak at the larger of the two. */
+    if ((rc = build(e, spec, rr, n_threads, &br)) || (rc = all_logits(br, tok, n_tokens, n_threads, lr)))
+        goto out;
+    built_free(br);
+    br = NULL;
+    if ((rc = build(e, spec, r, n_threads, &bq)) || (rc = all_logits(bq, tok, n_tokens, n_threads, lq)))
+        goto out;
+    double agree = 0, nll_q = 0, nll_r = 0;
+    for (int p = 0; p < n_tokens; p++) {
+        const float *a = lr + (size_t)p * nv, *b = lq + (size_t)p * nv;
+        double za = log_sum_exp(a, (int)nv), zb = log_sum_exp(b, (int)nv), k = 0;
+        size_t ta = 0, tb = 0;
+        for (size_t i = 0; i < nv; i++) {
+            double la = a[i] - za, lb = b[i] - zb;
+            k += exp(la) * (la - lb);
+            ta = a[i] > a[ta] ? i : ta;
+            tb = b[i] > b[tb] ? i : tb;
+        }
+        kld[p] = k > 0 ? k : 0; /* rounding can go a hair below zero */
+        agree += ta == tb;
+        if (p + 1 < n_tokens) {
+            nll_r -= a[tok[p + 1]] - za;
+            nll_q -= b[tok[p + 1]] - zb;
+        }
+    }
+    double sum = 0;
+    for (int p = 0; p < n_tokens; p++)
+        sum += kld[p];
+    qsort(kld, (size_t)n_tokens, sizeof *kld, cmp_dbl);
+    snprintf(out->model, sizeof out->model, "%s", spec->name);
+    snprintf(out->recipe, sizeof out->recipe, "%s", r->name);
+    snprintf(out->ref_recipe, sizeof out->ref_recipe, "%s", rr->name);
+    out->n_tokens = n_tokens;
+    out->mean_kld = sum / n_tokens;
+    out->p99_kld = bench_percentile(kld, (size_t)n_tokens, 0.99);
+    out->top1_agree = agree / n_tokens;
+    out->ppl_ratio = exp((nll_q - nll_r) / (n_tokens - 1));
+out:
+    built_free(bq);
+    built_free(br);
+    free(tok);
+    free(kld);
+    free(lq);
+    free(lr);
+    return rc;
+}

@@ -6,8 +6,13 @@
 #include "db.h"
 #include "mb.h"
 
+#include <errno.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 static void sweep_usage(FILE *f)
 {
@@ -41,6 +46,75 @@ static char *join_args(int argc, char **argv)
         strcat(s, argv[i]);
     }
     return s;
+}
+
+/* One quality measurement in a child process (it builds two models: an
+ * OOM kill or a crash must not take the sweep with it). */
+static int quality_in_child(bench_engine_t *eng, const bench_sweep_t *sw, const char *model,
+                            const char *recipe, bench_quality_t *q)
+{
+    int fds[2];
+    if (pipe(fds))
+        return mb_err_set(MB_EIO, "cannot create a pipe: %s", strerror(errno));
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid < 0) {
+        close(fds[0]);
+        close(fds[1]);
+        return mb_err_set(MB_ECHILD, "cannot fork: %s", strerror(errno));
+    }
+    if (pid == 0) {
+        close(fds[0]);
+        int threads = sw->threads[sw->n_threads - 1];
+        int rc = bench_quality_measure(eng, model, recipe, sw->quality_ref, sw->quality_tokens, threads, q);
+        if (rc)
+            snprintf(q->model, sizeof q->model, "error: %s", mb_err_msg());
+        ssize_t w = write(fds[1], q, sizeof *q);
+        _exit(w == (ssize_t)sizeof *q && !rc ? 0 : 1);
+    }
+    close(fds[1]);
+    size_t got = 0;
+    while (got < sizeof *q) {
+        ssize_t k = read(fds[0], (char *)q + got, sizeof *q - got);
+        if (k < 0 && errno == EINTR)
+            continue;
+        if (k <= 0)
+            break;
+        got += (size_t)k;
+    }
+    close(fds[0]);
+    int st;
+    while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+        ;
+    if (WIFSIGNALED(st))
+        return mb_err_set(WTERMSIG(st) == SIGKILL ? MB_ENOMEM : MB_ECHILD, "quality of %s %s: killed by signal %d%s",
+                          model, recipe, WTERMSIG(st), WTERMSIG(st) == SIGKILL ? " (out of memory?)" : "");
+    if (got != sizeof *q || WEXITSTATUS(st))
+        return mb_err_set(MB_ECHILD, "quality of %s %s: %s", model, recipe,
+                          got == sizeof *q ? q->model : "the measuring process exited without a result");
+    return MB_OK;
+}
+
+static void run_quality(bench_engine_t *eng, const bench_sweep_t *sw, bench_store_t *store)
+{
+    for (size_t m = 0; m < sw->n_models; m++)
+        for (size_t r = 0; r < sw->n_recipes; r++) {
+            if (!strcasecmp(sw->recipes[r], sw->quality_ref))
+                continue;
+            if (store && bench_store_quality_done(store, sw->models[m], sw->recipes[r]))
+                continue;
+            bench_quality_t q;
+            int rc = quality_in_child(eng, sw, sw->models[m], sw->recipes[r], &q);
+            if (rc) {
+                MB_WARN("%s", mb_err_msg());
+                continue;
+            }
+            fprintf(stderr, "mobench: quality %s %s vs %s over %d tokens: mean KLD %.5f, p99 KLD %.5f, "
+                    "top-1 agreement %.1f%%, PPL ratio %.4f\n", q.model, q.recipe, q.ref_recipe,
+                    q.n_tokens, q.mean_kld, q.p99_kld, q.top1_agree * 100, q.ppl_ratio);
+            if (store && (rc = bench_store_quality(store, &q)))
+                MB_ERROR("cannot store the quality of %s %s: %s", q.model, q.recipe, mb_err_msg());
+        }
 }
 
 int cmd_sweep(int argc, char **argv)
@@ -148,6 +222,8 @@ int cmd_sweep(int argc, char **argv)
     }
     if (rc)
         ret = cli_fail("sweep", rc);
+    else if (sw->quality && !dry)
+        run_quality(eng, sw, store);
 out:
     bench_store_close(store);
     bench_probe_sensors_destroy(ps);

@@ -1,0 +1,52 @@
+/* test_bench_quality.c: quality of a recipe against the reference on the
+ * tiny catalog model (synthetic weights). */
+#include <criterion/criterion.h>
+#include <math.h>
+
+#include "bench.h"
+#include "engine.h"
+
+Test(quality, recipe_against_itself_is_exact, .timeout = 60)
+{
+    bench_engine_t *e;
+    cr_assert_eq(bench_engine_create(NULL, 3, &e), 0, "%s", mb_err_msg());
+    bench_quality_t q;
+    cr_assert_eq(bench_quality_measure(e, "tiny-llama", "F16", "F16", 16, 1, &q), 0, "%s", mb_err_msg());
+    cr_assert_lt(q.mean_kld, 1e-9);
+    cr_assert_float_eq(q.top1_agree, 1.0, 0);
+    cr_assert_float_eq(q.ppl_ratio, 1.0, 1e-9);
+    cr_assert_eq(q.n_tokens, 16);
+    cr_assert_str_eq(q.ref_recipe, "F16");
+    bench_engine_destroy(e);
+}
+
+Test(quality, more_bits_less_divergence, .timeout = 60)
+{
+    bench_engine_t *e;
+    cr_assert_eq(bench_engine_create(NULL, 3, &e), 0);
+    bench_quality_t q4, q8;
+    cr_assert_eq(bench_quality_measure(e, "tiny-llama", "Q4_0", "F16", 24, 2, &q4), 0, "%s", mb_err_msg());
+    cr_assert_eq(bench_quality_measure(e, "tiny-llama", "Q8_0", "F16", 24, 2, &q8), 0, "%s", mb_err_msg());
+    cr_assert_gt(q4.mean_kld, 0);
+    cr_assert_lt(q8.mean_kld, q4.mean_kld, "Q8_0 %g vs Q4_0 %g", q8.mean_kld, q4.mean_kld);
+    cr_assert_geq(q8.top1_agree, q4.top1_agree);
+    cr_assert_geq(q4.p99_kld, q4.mean_kld * 0.999);
+    cr_assert(isfinite(q4.ppl_ratio) && q4.ppl_ratio > 0);
+    bench_engine_destroy(e);
+}
+
+Test(quality, bad_input)
+{
+    bench_engine_t *e;
+    cr_assert_eq(bench_engine_create(NULL, 3, &e), 0);
+    bench_quality_t q;
+    cr_assert_eq(bench_quality_measure(e, "gpt-5", "Q4_0", "F16", 16, 1, &q), MB_ENOENT);
+    cr_assert_eq(bench_quality_measure(e, "tiny-llama", "Q9_9", "F16", 16, 1, &q), MB_ENOENT);
+    cr_assert_eq(bench_quality_measure(e, "tiny-llama", "Q4_0", "F16", 1, 1, &q), MB_EINVAL);
+    bench_engine_destroy(e);
+    bench_engine_t *k = NULL;
+    cr_assert_neq(bench_engine_create("no-such-kernel", 1, &k), 0);
+    cr_assert_null(k);
+    cr_assert_neq(mb_err_msg()[0], '\0');
+    engine_kernels_init(NULL, NULL); /* back to the best variant */
+}

@@ -123,7 +123,7 @@ int pr_read(const pr_ctx_t *c, const char *rel, size_t max, char **out, char why
         pr_why(why, "%s: not a regular file", rel);
         return MB_EFORMAT;
     }
-    size_t cap = 4096, n = 0;
+    size_t cap = MB_MIN((size_t)4096, max), n = 0;
     char *buf = malloc(cap + 1);
     if (!buf) {
         close(fd);

@@ -183,3 +183,65 @@ Test(gguf_build, writer_fill_errors, .init = make_tmpdir, .fini = rm_tmpdir)
     cr_expect_neq(access(path, F_OK), 0, "no file is left behind");
     models_gguf_writer_destroy(w);
 }
+
+/* Every catalog architecture writes a readable file with llama.cpp's keys: the
+ * real specs shrunk to a few layers and small widths (same switches). */
+Test(gguf_build, every_catalog_arch_small, .init = make_tmpdir, .fini = rm_tmpdir)
+{
+    const models_recipe_t *r;
+    cr_assert_eq(models_recipe_find("Q8_0", &r), MB_OK);
+    for (int i = 0; i < models_catalog_count(); i++) {
+        models_spec_t s = *models_catalog_get(i);
+        engine_hparams_t *hp = &s.hp;
+        hp->n_vocab = 512;
+        hp->n_embd = 256;
+        hp->n_ff = 512;
+        hp->n_layer = 5;
+        hp->head_dim = 32;
+        hp->n_kv_shared = MB_MIN(hp->n_kv_shared, 2);
+        hp->n_layer_sparse = MB_MIN(hp->n_layer_sparse, 2);
+        hp->laurel_rank = MB_MIN(hp->laurel_rank, 32);
+        hp->n_embd_per_layer = MB_MIN(hp->n_embd_per_layer, 32);
+        hp->n_vocab_per_layer = MB_MIN(hp->n_vocab_per_layer, 512);
+        cr_assert_eq(engine_hparams_validate(hp), MB_OK, "%s: %s", s.name, mb_err_msg());
+        char path[512];
+        snprintf(path, sizeof path, "%s/%s.gguf", tmpdir, s.name);
+        cr_assert_eq(models_build_gguf(&s, r, 1, 2, path), MB_OK, "%s: %s", s.name,
+                     mb_err_msg());
+        models_gguf_t *g;
+        cr_assert_eq(models_gguf_open(path, &g), MB_OK, "%s: %s", s.name, mb_err_msg());
+        const char *arch;
+        cr_assert_eq(models_gguf_get_str(g, "general.architecture", &arch), MB_OK);
+        cr_expect_str_eq(arch, engine_arch_name(hp->arch));
+        char key[128];
+        uint32_t v;
+        snprintf(key, sizeof key, "%s.block_count", arch);
+        cr_expect_eq(models_gguf_get_u32(g, key, &v), MB_OK, "%s", mb_err_msg());
+        cr_expect_eq(v, 5);
+        snprintf(key, sizeof key, "%s.attention.head_count_kv", arch);
+        cr_expect_eq(models_gguf_get_u32(g, key, &v), MB_OK);
+        cr_expect_eq(v, (uint32_t)hp->n_head_kv);
+        models_tensor_info_t *infos;
+        int n;
+        cr_assert_eq(models_spec_tensors(&s, &infos, &n), MB_OK);
+        bool listed = false; /* rope_freqs.weight: from the catalog, or added by the build */
+        for (int k = 0; k < n; k++)
+            listed |= !strcmp(infos[k].name, "rope_freqs.weight");
+        int64_t want = n + (hp->rope_llama3 && !listed ? 1 : 0);
+        cr_expect_eq(models_gguf_n_tensors(g), want, "%s", s.name);
+        for (int k = 0; k < n; k++)
+            cr_expect_not_null(models_gguf_find_tensor(g, infos[k].name), "%s: %s", s.name,
+                               infos[k].name);
+        if (hp->rope_llama3)
+            cr_expect_not_null(models_gguf_find_tensor(g, "rope_freqs.weight"), "%s", s.name);
+        if (hp->arch == ENGINE_ARCH_GEMMA3N) {
+            models_gguf_arr_t a;
+            cr_expect_eq(models_gguf_get_arr(g, "gemma3n.attention.sliding_window_pattern", &a),
+                         MB_OK);
+            cr_expect_eq(a.n, 5);
+        }
+        free(infos);
+        models_gguf_close(g);
+        unlink(path);
+    }
+}

@@ -95,9 +95,14 @@ AI void q4_0_tile(int rt, int ct, int64_t nb, const uint8_t *w, size_t wstride,
 }
 
 #include "mm_driver.h"
+/* 16 s8 x s8 products into 4 s32 lanes */
+#define DOT16(acc, w, a) vdotq_s32((acc), (w), (a))
+#include "kquants_neon.h"
 
 DEFINE_MM(q8_0, ENGINE_QK8_0)
 DEFINE_MM(q4_0, ENGINE_QK4_0)
+DEFINE_MM(q4_K, ENGINE_QK_K)
+DEFINE_MM(q6_K, ENGINE_QK_K)
 
 const kern_variant_t kern_variant_dotprod = {
     .name = "dotprod",
@@ -106,10 +111,14 @@ const kern_variant_t kern_variant_dotprod = {
         {
             [ENGINE_TYPE_Q8_0] = mm_q8_0,
             [ENGINE_TYPE_Q4_0] = mm_q4_0,
+            [ENGINE_TYPE_Q4_K] = mm_q4_K,
+            [ENGINE_TYPE_Q6_K] = mm_q6_K,
         },
     .act_type =
         {
             [ENGINE_TYPE_Q8_0] = ENGINE_TYPE_Q8_0,
             [ENGINE_TYPE_Q4_0] = ENGINE_TYPE_Q8_0,
+            [ENGINE_TYPE_Q4_K] = ENGINE_TYPE_Q8_K,
+            [ENGINE_TYPE_Q6_K] = ENGINE_TYPE_Q8_K,
         },
 };

@@ -101,9 +101,15 @@ AI void q4_0_tile(int rt, int ct, int64_t nb, const uint8_t *w, size_t wstride,
 }
 
 #include "mm_driver.h"
+/* 16 s8 x s8 products into 4 s32 lanes */
+#define DOT16(acc, w, a)                                                                         \
+    vpadalq_s16(vpadalq_s16((acc), vmull_s8(vget_low_s8(w), vget_low_s8(a))), vmull_high_s8((w), (a)))
+#include "kquants_neon.h"
 
 DEFINE_MM(q8_0, ENGINE_QK8_0)
 DEFINE_MM(q4_0, ENGINE_QK4_0)
+DEFINE_MM(q4_K, ENGINE_QK_K)
+DEFINE_MM(q6_K, ENGINE_QK_K)
 
 const kern_variant_t kern_variant_neon = {
     .name = "neon",
@@ -112,10 +118,14 @@ const kern_variant_t kern_variant_neon = {
         {
             [ENGINE_TYPE_Q8_0] = mm_q8_0,
             [ENGINE_TYPE_Q4_0] = mm_q4_0,
+            [ENGINE_TYPE_Q4_K] = mm_q4_K,
+            [ENGINE_TYPE_Q6_K] = mm_q6_K,
         },
     .act_type =
         {
             [ENGINE_TYPE_Q8_0] = ENGINE_TYPE_Q8_0,
             [ENGINE_TYPE_Q4_0] = ENGINE_TYPE_Q8_0,
+            [ENGINE_TYPE_Q4_K] = ENGINE_TYPE_Q8_K,
+            [ENGINE_TYPE_Q6_K] = ENGINE_TYPE_Q8_K,
         },
 };

@@ -582,3 +582,30 @@ Test(gguf_peer, vocab_matches_llama_cpp_files)
     free(buf);
     models_gguf_writer_destroy(w);
 }
+
+/* Version 2 has the same layout as 3 and is read; a byte-swapped (big-endian)
+ * header is refused as unsupported, not misread. */
+Test(gguf, version2_and_big_endian)
+{
+    models_gguf_writer_t *w;
+    cr_assert_eq(models_gguf_writer_create(&w), MB_OK);
+    cr_assert_eq(models_gguf_writer_set_str(w, "general.architecture", "llama"), MB_OK);
+    static const float x[8] = {1, 2, 3, 4, 5, 6, 7, 8};
+    int64_t ne[1] = {8};
+    cr_assert_eq(models_gguf_writer_add_tensor(w, "x", ENGINE_TYPE_F32, 1, ne, x, sizeof x), MB_OK);
+    uint8_t *buf;
+    size_t len;
+    cr_assert_eq(models_gguf_writer_write_mem(w, (void **)&buf, &len), MB_OK);
+    buf[4] = 2;
+    models_gguf_t *g;
+    cr_assert_eq(models_gguf_open_memory(buf, len, "v2", &g), MB_OK, "%s", mb_err_msg());
+    cr_expect_eq(models_gguf_version(g), 2);
+    cr_expect(!memcmp(models_gguf_find_tensor(g, "x")->data, x, sizeof x));
+    models_gguf_close(g);
+    buf[4] = 0;
+    buf[7] = 3; /* 0x03000000: version 3 written big-endian */
+    cr_expect_eq(models_gguf_open_memory(buf, len, "be", &g), MB_EUNSUPPORTED);
+    cr_expect(strstr(mb_err_msg(), "big-endian"), "%s", mb_err_msg());
+    free(buf);
+    models_gguf_writer_destroy(w);
+}

@@ -20,9 +20,12 @@ $(BUILD)/CMakeCache.txt: | deps
 build: deps $(BUILD)/CMakeCache.txt
 	cmake --build $(BUILD) -j $(JOBS)
 
-# The main job: probe the device.
+# The main job: probe the device, run the quick sweep into mobench.db, write
+# report/index.html; the report command prints a summary table and the path.
 run: build
 	$(MOBENCH) probe
+	$(MOBENCH) sweep sweeps/quick.ini --db mobench.db
+	$(MOBENCH) report --db mobench.db --out report
 
 test: build
 	ctest --test-dir $(BUILD) --output-on-failure -j $(JOBS)

@@ -272,8 +272,9 @@ void bench_sustained_summarize(bench_sustained_t *s)
     s->sustained_ts = sdur > 0 ? stok / sdur : NAN;
     s->ratio = s->burst_ts > 0 ? s->sustained_ts / s->burst_ts : NAN;
     s->time_to_throttle_s = NAN;
+    /* A short last window (the run's remainder) is too noisy to call. */
     for (size_t i = 0; i < s->n_windows; i++)
-        if (s->windows[i].ts < 0.9 * s->burst_ts) {
+        if (s->windows[i].dur_s >= 0.5 * BENCH_SUSTAINED_WINDOW_S && s->windows[i].ts < 0.9 * s->burst_ts) {
             s->time_to_throttle_s = s->windows[i].t0_s;
             break;
         }

@@ -216,10 +216,19 @@ int bench_out_begin(FILE *f, bench_out_fmt_t fmt, const char *cpu_info, bench_ou
         fprintf(f, "| %-28s | %10s | %8s | %-8s | %7s | %-18s | %20s | %10s | %6s | %9s | %10s | %-10s |\n",
                 "model", "size", "params", "kernel", "threads", "test", "t/s", "median t/s", "cv",
                 "ttft ms", "peak RSS", "stop");
-        fprintf(f, "| %.28s | %.10s: | %.8s: | %.8s | %.7s: | %.18s | %.20s: | %.10s: | %.6s: | %.9s: | %.10s: | %.10s |\n",
-                "-----------------------------", "----------", "--------", "--------", "-------",
-                "------------------", "--------------------", "----------", "------", "---------",
-                "----------", "----------");
+    {
+        /* column widths and right alignment, as in the header above */
+        static const int w[] = {28, 10, 8, 8, 7, 18, 20, 10, 6, 9, 10, 10};
+        static const bool right[] = {0, 1, 1, 0, 1, 0, 1, 1, 1, 1, 1, 0};
+        fputc('|', f);
+        for (size_t c = 0; c < MB_ARRAY_LEN(w); c++) {
+            fputc(' ', f);
+            for (int i = 0; i < w[c] - (right[c] ? 1 : 0); i++)
+                fputc('-', f);
+            fputs(right[c] ? ": |" : " |", f);
+        }
+        fputc('\n', f);
+    }
         break;
     case BENCH_OUT_CSV:
         for (int i = 0; i < NCOLS; i++)
@@ -310,6 +319,17 @@ static void md_row(bench_out_t *o, const bench_result_t *r)
             ok ? (r->sustained.n_windows ? "sustained" : bench_stop_name(r->stop)) : "-");
     if (!ok && r->reason[0])
         fprintf(f, "|   ^ %s |\n", r->reason);
+    const bench_sustained_t *su = &r->sustained;
+    if (ok && su->n_windows) {
+        char ttt[48] = "never", jpt[48] = "no energy counter";
+        if (isfinite(su->time_to_throttle_s))
+            snprintf(ttt, sizeof ttt, "%.0f s", su->time_to_throttle_s);
+        if (isfinite(su->j_per_token))
+            snprintf(jpt, sizeof jpt, "%.3f J/token", su->j_per_token);
+        fprintf(f, "|   ^ sustained %.0f s: burst %.2f t/s, sustained %.2f t/s (ratio %.2f), time to throttle %s, %s%s |\n",
+                su->duration_s, su->burst_ts, su->sustained_ts, su->ratio, ttt, jpt,
+                su->sensors ? "" : ", no sensors");
+    }
 }
 
 void bench_out_row(bench_out_t *o, const bench_result_t *r)

@@ -180,7 +180,8 @@ static int ps_window(void *ctx, uint64_t t0, uint64_t t1, bench_sensor_window_t 
         acc(p->buf[i].hottest_c, &tmn, &tsum, &tmx, &tn);
         acc(cpu_mean(&p->buf[i]), &fmn, &fsum, &fmx, &fn);
     }
-    out->n_samples = (int)(last - first + 1);
+    if (tn || fn)
+        out->n_samples = (int)(last - first + 1); /* readings, not just sampler ticks */
     if (tn) {
         out->temp_min = tmn;
         out->temp_mean = tsum / tn;

@@ -30,7 +30,9 @@ typedef struct gguf_node {
     uint64_t n;              /* ARR: elements; STR: bytes */
     const uint8_t *p;        /* STR bytes / ARR elements (fixed-size types) */
     models_gguf_value_t val; /* scalars decoded */
-    struct gguf_node *items; /* ARR of STR or ARR: one node per element */
+    struct gguf_node *items; /* ARR of ARR: one node per element */
+    uint64_t *offs;          /* ARR of STR: file offset of each string (8 bytes each, so a
+                              * hostile count costs at most the file's size) */
     char *cstr;              /* top-level STR: NUL-terminated copy */
 } gguf_node_t;
 
@@ -224,6 +226,8 @@ static void node_free(gguf_node_t *n)
         free(n->items);
     }
     free(n->cstr);
+    free(n->offs);
+    n->offs = NULL;
     n->items = NULL;
     n->cstr = NULL;
 }
@@ -304,6 +308,21 @@ static int parse_value(cur_t *c, uint32_t type, gguf_node_t *n, const char *key,
     }
     if (cnt == 0)
         return MB_OK;
+    if (et == MODELS_GGUF_STR) {
+        n->p = c->base;
+        n->offs = malloc((size_t)cnt * sizeof *n->offs);
+        if (!n->offs)
+            return mb_err_set(MB_ENOMEM, "%s: out of memory for array '%s' (%llu strings)",
+                              c->name, key, (unsigned long long)cnt);
+        for (uint64_t i = 0; i < cnt; i++) {
+            const uint8_t *sp;
+            uint64_t slen;
+            n->offs[i] = c->pos;
+            if ((rc = cur_str(c, &sp, &slen, "string in an array")))
+                return err_ctx(rc, "key '%s', element %llu", key, (unsigned long long)i);
+        }
+        return MB_OK;
+    }
     n->items = calloc((size_t)cnt, sizeof *n->items);
     if (!n->items)
         return mb_err_set(MB_ENOMEM, "%s: out of memory for array '%s' (%llu elements)", c->name,
@@ -980,10 +999,18 @@ int models_gguf_arr_get(const models_gguf_arr_t *a, uint64_t i, models_gguf_valu
                           (unsigned long long)i, (unsigned long long)a->n);
     const gguf_node_t *n = a->priv;
     size_t esz = models_gguf_vtype_size(a->type);
-    if (esz)
+    if (esz) {
         decode_scalar(a->type, n->p + i * esz, out);
-    else
+    } else if (a->type == MODELS_GGUF_STR) {
+        /* checked when the file was opened: length prefix and bytes are inside it */
+        const uint8_t *sp = n->p + n->offs[i];
+        memset(out, 0, sizeof *out);
+        out->type = MODELS_GGUF_STR;
+        out->str_len = (size_t)rd_u64(sp);
+        out->str = (const char *)sp + 8;
+    } else {
         *out = n->items[i].val;
+    }
     return MB_OK;
 }
 

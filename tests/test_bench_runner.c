@@ -377,3 +377,32 @@ Test(cooldown, fixed_delay_without_sensors)
     bench_cooldown_wait(&c, &s, NAN, &clk, th_sleep, NULL, &waited, how, sizeof how);
     cr_assert_float_eq(waited, 0, 0);
 }
+
+/* A full or read-only disk: the store refuses a commit. The run stops with
+ * that error, the cells stored before stay, the run is ended as failed. */
+static int full_after_one(void *ctx, const bench_result_t *r)
+{
+    msink_t *m = ctx;
+    if (m->n >= 1)
+        return mb_err_set(MB_ENOSPC, "database or disk is full (test)");
+    return ms_commit(ctx, r);
+}
+
+Test(runner, store_failure_stops_the_run_earlier_rows_stay)
+{
+    msink_t m = {0};
+    bench_sink_t sink = SINK(m);
+    sink.cell_commit = full_after_one;
+    bench_cell_t cells[] = {cell("small", 0), cell("small", 1), cell("small", 2)};
+    cells[1].n_threads = 2;
+    cells[2].n_threads = 3;
+    bench_run_opts_t o = opts(cells, 3, &m, &sink);
+    bench_run_summary_t sum;
+    int rc = bench_run(&o, &sum);
+    cr_assert_eq(rc, MB_ENOSPC, "rc %d", rc);
+    cr_assert(strstr(mb_err_msg(), "disk is full"), "%s", mb_err_msg());
+    cr_assert_eq(m.n, 1);
+    cr_assert_eq(m.res[0].status, BENCH_CELL_OK);
+    cr_assert_eq(m.final, BENCH_CELL_FAILED);
+    cr_assert_eq(sum.final, BENCH_CELL_FAILED);
+}

@@ -530,8 +530,11 @@ static void body_trend(FILE *f, const void *ctx)
     for (size_t i = 0; i < t->n; i++)
         fprintf(f, "'trend.dat' index %zu using 1:2 with linespoints pt 7 ps 0.6 title '%s', \\\n     ",
                 i, t->k[i].label);
-    fputs("'trend_reg.dat' using 1:2 with points pt 6 ps 2.5 lw 2 lc rgb '#d62728' "
-          "title 'regressed'\n", f);
+    if (t->n_reg)
+        fputs("'trend_reg.dat' using 1:2 with points pt 6 ps 2.5 lw 2 lc rgb '#d62728' "
+              "title 'regressed'\n", f);
+    else /* nothing to mark: a key entry says so instead of an empty file */
+        fputs("NaN title 'no regression' with points pt 6 lc rgb '#d62728'\n", f);
 }
 
 static int cmp_cell_time(const void *a, const void *b)

@@ -214,6 +214,7 @@ Test(engine_kernels, avx2) { check_variant("avx2"); }
 Test(engine_kernels, avx512) { check_variant("avx512"); }
 Test(engine_kernels, neon) { check_variant("neon"); }
 Test(engine_kernels, dotprod) { check_variant("dotprod"); }
+Test(engine_kernels, i8mm) { check_variant("i8mm"); }
 
 Test(engine_kernels, best_variant_bound_and_listed)
 {

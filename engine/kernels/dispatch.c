@@ -21,6 +21,7 @@ static const kern_variant_t *const kern_variants[] = {
 #if defined(__aarch64__)
     &kern_variant_neon,
     &kern_variant_dotprod,
+    &kern_variant_i8mm,
 #endif
 };
 #define N_VARIANTS ((int)MB_ARRAY_LEN(kern_variants))

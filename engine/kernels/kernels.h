@@ -52,6 +52,7 @@ extern const kern_variant_t kern_variant_avx512;
 #if defined(__aarch64__)
 extern const kern_variant_t kern_variant_neon;
 extern const kern_variant_t kern_variant_dotprod;
+extern const kern_variant_t kern_variant_i8mm;
 #endif
 
 /* The scalar tile over the reference vec_dot of the type table (needs the

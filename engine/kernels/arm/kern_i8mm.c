@@ -1,0 +1,127 @@
+/*
+ * kern_i8mm.c: the "i8mm" variant (ARMv8.6-A int8 matrix multiply). For
+ * prefill, Q8_0 and Q4_0 run 2 weight rows x 2 activation rows per smmla
+ * (vmmlaq_s32: a 2x8 by 8x2 int8 product into a 2x2 int32 tile), four per
+ * 32-block; decode (one activation row) and the remainders use sdot as the
+ * dotprod variant does, and so do Q4_K and Q6_K.
+ */
+#include "../kernels.h"
+
+#include <arm_neon.h>
+
+#define AI static inline __attribute__((always_inline))
+#define RT 4
+#define CT 2
+
+static bool i8mm_capable(const probes_features_t *f)
+{
+    return probes_features_has(f, PROBES_FEAT_ASIMD) && probes_features_has(f, PROBES_FEAT_DOTPROD) &&
+           probes_features_has(f, PROBES_FEAT_I8MM);
+}
+
+AI float f16(engine_f16_t h)
+{
+    __fp16 v;
+    __builtin_memcpy(&v, &h, sizeof v);
+    return (float)v;
+}
+
+#include "mm_driver.h"
+/* 16 s8 x s8 products into 4 s32 lanes */
+#define DOT16(acc, w, a) vdotq_s32((acc), (w), (a))
+#include "kquants_neon.h"
+#include "q4q8_neon.h"
+
+/* 2 weight rows x 2 activation rows; q4 = Q4_0 weights, else Q8_0. Lane
+ * 2i + j of the smmla result is (weight row i, activation row j). */
+AI void mmla_tile(bool q4, int64_t nb, const uint8_t *w, size_t wstride, const uint8_t *a,
+                  size_t astride, float *y, int64_t ldy)
+{
+    const uint8x16_t m4 = vdupq_n_u8(0x0f);
+    const int8x16_t s8 = vdupq_n_s8(8);
+    float32x4_t acc = vdupq_n_f32(0);
+    for (int64_t b = 0; b < nb; b++) {
+        int8x16_t W[2][2];
+        float dw[2];
+        for (int r = 0; r < 2; r++) {
+            if (q4) {
+                const engine_block_q4_0 *x = (const engine_block_q4_0 *)(w + r * wstride) + b;
+                uint8x16_t q = vld1q_u8(x->qs);
+                W[r][0] = vsubq_s8(vreinterpretq_s8_u8(vandq_u8(q, m4)), s8);
+                W[r][1] = vsubq_s8(vreinterpretq_s8_u8(vshrq_n_u8(q, 4)), s8);
+                dw[r] = f16(x->d);
+            } else {
+                const engine_block_q8_0 *x = (const engine_block_q8_0 *)(w + r * wstride) + b;
+                W[r][0] = vld1q_s8(x->qs);
+                W[r][1] = vld1q_s8(x->qs + 16);
+                dw[r] = f16(x->d);
+            }
+        }
+        const engine_block_q8_0 *a0 = (const engine_block_q8_0 *)a + b;
+        const engine_block_q8_0 *a1 = (const engine_block_q8_0 *)(a + astride) + b;
+        int8x16_t A[2][2] = {{vld1q_s8(a0->qs), vld1q_s8(a0->qs + 16)},
+                             {vld1q_s8(a1->qs), vld1q_s8(a1->qs + 16)}};
+        int32x4_t t = vdupq_n_s32(0);
+        for (int h = 0; h < 2; h++) {
+            int64x2_t w0 = vreinterpretq_s64_s8(W[0][h]), w1 = vreinterpretq_s64_s8(W[1][h]);
+            int64x2_t x0 = vreinterpretq_s64_s8(A[0][h]), x1 = vreinterpretq_s64_s8(A[1][h]);
+            t = vmmlaq_s32(t, vreinterpretq_s8_s64(vzip1q_s64(w0, w1)),
+                           vreinterpretq_s8_s64(vzip1q_s64(x0, x1)));
+            t = vmmlaq_s32(t, vreinterpretq_s8_s64(vzip2q_s64(w0, w1)),
+                           vreinterpretq_s8_s64(vzip2q_s64(x0, x1)));
+        }
+        const float da0 = f16(a0->d), da1 = f16(a1->d);
+        const float sc[4] = {dw[0] * da0, dw[0] * da1, dw[1] * da0, dw[1] * da1};
+        acc = vmlaq_f32(acc, vcvtq_f32_s32(t), vld1q_f32(sc));
+    }
+    y[0] = vgetq_lane_f32(acc, 0);
+    y[ldy] = vgetq_lane_f32(acc, 1);
+    y[1] = vgetq_lane_f32(acc, 2);
+    y[ldy + 1] = vgetq_lane_f32(acc, 3);
+}
+
+#define DEFINE_MM_I8MM(fmt, Q4)                                                                  \
+    static void mm_i8mm_##fmt(int64_t k, const void *w, size_t wstride, int64_t nr,              \
+                              const void *act, size_t astride, int64_t mr, float *y, int64_t ldy) \
+    {                                                                                            \
+        const uint8_t *W = w, *A = act;                                                          \
+        const int64_t nb = k / 32;                                                               \
+        int64_t j = 0;                                                                           \
+        for (; j + 2 <= mr; j += 2) {                                                            \
+            int64_t i = 0;                                                                       \
+            for (; i + 2 <= nr; i += 2)                                                          \
+                mmla_tile(Q4, nb, W + i * wstride, wstride, A + j * astride, astride,            \
+                          y + j * ldy + i, ldy);                                                 \
+            for (; i < nr; i++)                                                                  \
+                fmt##_tile(1, 2, nb, W + i * wstride, wstride, A + j * astride, astride,         \
+                           y + j * ldy + i, ldy);                                                \
+        }                                                                                        \
+        if (j < mr) /* decode, or the last odd activation row */                                 \
+            mm_##fmt(k, w, wstride, nr, A + j * astride, astride, mr - j, y + j * ldy, ldy);     \
+    }
+
+DEFINE_MM(q8_0, ENGINE_QK8_0)
+DEFINE_MM(q4_0, ENGINE_QK4_0)
+DEFINE_MM(q4_K, ENGINE_QK_K)
+DEFINE_MM(q6_K, ENGINE_QK_K)
+DEFINE_MM_I8MM(q8_0, false)
+DEFINE_MM_I8MM(q4_0, true)
+
+const kern_variant_t kern_variant_i8mm = {
+    .name = "i8mm",
+    .capable = i8mm_capable,
+    .mm =
+        {
+            [ENGINE_TYPE_Q8_0] = mm_i8mm_q8_0,
+            [ENGINE_TYPE_Q4_0] = mm_i8mm_q4_0,
+            [ENGINE_TYPE_Q4_K] = mm_q4_K,
+            [ENGINE_TYPE_Q6_K] = mm_q6_K,
+        },
+    .act_type =
+        {
+            [ENGINE_TYPE_Q8_0] = ENGINE_TYPE_Q8_0,
+            [ENGINE_TYPE_Q4_0] = ENGINE_TYPE_Q8_0,
+            [ENGINE_TYPE_Q4_K] = ENGINE_TYPE_Q8_K,
+            [ENGINE_TYPE_Q6_K] = ENGINE_TYPE_Q8_K,
+        },
+};

@@ -166,14 +166,29 @@ static void mr_label(const mr_t *m, char *buf, size_t len)
     reports_label(buf, len, raw);
 }
 
+/* Histograms drop the slots of trailing missing values; a fixed x range
+ * keeps every model x recipe in place (ctx: the number of rows). */
+static void hist_xrange(FILE *f, const void *ctx)
+{
+    fprintf(f, "set xrange [-0.6:%.1f]\n", (double)*(const size_t *)ctx - 0.4);
+}
+
+typedef struct {
+    size_t rows; /* first: hist_xrange reads it */
+    bool logy;   /* rates spanning more than 20x (a tiny test model beside real ones) */
+} tps_ctx_t;
+
 static void body_tps(FILE *f, const void *ctx)
 {
-    (void)ctx;
-    fputs("set multiplot layout 2,1\n"
+    const tps_ctx_t *c = ctx;
+    hist_xrange(f, &c->rows);
+    fprintf(f, "set multiplot layout 2,1\n"
           "set style data histogram\nset style histogram errorbars gap 1 lw 1\n"
           "set style fill solid 0.85 border -1\nset boxwidth 0.9\nset grid ytics\n"
-          "set yrange [0:*]\nset xtics rotate by -30 left font ',8'\nset bmargin 6\n"
-          "set key top right\n"
+          "%s\nset xtics rotate by -30 left font ',8'\nset bmargin 6\n"
+          "set key top right\n",
+          c->logy ? "set logscale y\nset yrange [*:*]" : "set yrange [0:*]");
+    fputs(
           "set title 'Prefill tokens/s (median, 95% CI)'\nset ylabel 'tokens/s'\n"
           "plot 'tps.dat' using 2:3:4:xtic(1) title 'prefill' lc rgb '#4e79a7'\n"
           "set title 'Decode tokens/s (median, 95% CI)'\n"
@@ -211,7 +226,21 @@ static int chart_tps(const mr_list_t *m, const char *dir, reports_chart_t *ch, c
         fputs("\"none\" ? ? ? ? ? ?\n", f);
     ch->has_data = m->n > 0;
     int rc = close_file(f, dir, "tps.dat");
-    return rc ? rc : write_script(dir, "tps", 1000, 720, body_tps, NULL);
+    tps_ctx_t c = {.rows = m->n ? m->n : 1};
+    double lo = INFINITY, hi = 0;
+    for (size_t k = 0; k < m->n; k++) {
+        double v[2] = {med(m->v[k].pp), med(m->v[k].tg)};
+        for (int i = 0; i < 2; i++)
+            if (v[i] > 0) {
+                lo = MB_MIN(lo, v[i]);
+                hi = MB_MAX(hi, v[i]);
+            }
+    }
+    c.logy = hi > 20 * lo;
+    if (c.logy)
+        snprintf(ch->caption + strlen(ch->caption), sizeof ch->caption - strlen(ch->caption),
+                 " Log scale: the rates span more than 20x.");
+    return rc ? rc : write_script(dir, "tps", 1000, 720, body_tps, &c);
 }
 
 /* ---- 2: memory vs quality ------------------------------------------------------- */
@@ -436,7 +465,7 @@ static bool is_quantized(const char *recipe)
 
 static void body_roof(FILE *f, const void *ctx)
 {
-    (void)ctx;
+    hist_xrange(f, ctx);
     fputs("set title 'Share of the measured ceilings'\nset style data histogram\n"
           "set style histogram clustered gap 1\nset style fill solid 0.85 border -1\n"
           "set grid ytics\nset yrange [0:*]\nset ylabel '% of ceiling'\n"
@@ -502,7 +531,7 @@ static int chart_roofline(const mr_list_t *m, const reports_device_t *dev, const
         static const char *const msg[2] = {"Roofline", "no ceilings measured on this device"};
         return write_script(dir, "roofline", 1000, 560, body_empty, msg);
     }
-    return write_script(dir, "roofline", 1000, 560, body_roof, NULL);
+    return write_script(dir, "roofline", 1000, 560, body_roof, &rows);
 }
 
 /* ---- 5: nightly trend ------------------------------------------------------------- */
@@ -657,6 +686,7 @@ out:
 /* ---- 6: device comparison ---------------------------------------------------------- */
 
 typedef struct {
+    size_t rows; /* first: hist_xrange reads it */
     int n_dev;
     char names[MAX_DEVICES][64];
 } devcmp_ctx_t;
@@ -664,6 +694,7 @@ typedef struct {
 static void body_devices(FILE *f, const void *ctx)
 {
     const devcmp_ctx_t *c = ctx;
+    hist_xrange(f, &c->rows);
     fputs("set title 'Decode tokens/s per device (newest tg cell)'\nset style data histogram\n"
           "set style histogram clustered gap 1\nset style fill solid 0.85 border -1\n"
           "set grid ytics\nset yrange [0:*]\nset ylabel 'tokens/s'\n"
@@ -725,6 +756,7 @@ static int chart_devices(const reports_data_t *d, const char *dir, reports_chart
                 rows++;
             }
         ch->has_data = rows > 0;
+        c.rows = rows ? rows : 1;
         rc = close_file(f, dir, "devices.dat");
     } else if (!rc) {
         rc = MB_EIO;

@@ -64,6 +64,58 @@ static bool program_on_path(const char *name)
     return access(cmd, X_OK) == 0;
 }
 
+/* XML-ish well-formedness: every start tag is closed in order (comments,
+ * CDATA, processing instructions and doctypes skipped). */
+static bool xml_balanced(const char *x, char *why, size_t len)
+{
+    char stack[64][48];
+    int depth = 0;
+    for (const char *p = x; (p = strchr(p, '<'));) {
+        if (!strncmp(p, "<!--", 4)) {
+            p = strstr(p, "-->");
+        } else if (!strncmp(p, "<![CDATA[", 9)) {
+            p = strstr(p, "]]>");
+        } else if (p[1] == '?' || p[1] == '!') {
+            p = strchr(p, '>');
+        } else {
+            const char *e = strchr(p, '>');
+            if (!e) {
+                snprintf(why, len, "unterminated tag");
+                return false;
+            }
+            bool closing = p[1] == '/', selfclose = e[-1] == '/';
+            const char *n = p + (closing ? 2 : 1);
+            size_t nl = strcspn(n, " \t\r\n/>");
+            if (closing) {
+                if (depth == 0 || strlen(stack[depth - 1]) != nl ||
+                    strncmp(stack[depth - 1], n, nl)) {
+                    snprintf(why, len, "</%.*s> closes <%s>", (int)nl, n,
+                             depth ? stack[depth - 1] : "(nothing)");
+                    return false;
+                }
+                depth--;
+            } else if (!selfclose) {
+                if (depth == 64) {
+                    snprintf(why, len, "nesting too deep");
+                    return false;
+                }
+                snprintf(stack[depth++], sizeof stack[0], "%.*s", (int)MB_MIN(nl, 47), n);
+            }
+            p = e;
+        }
+        if (!p) {
+            snprintf(why, len, "unterminated comment or section");
+            return false;
+        }
+        p++;
+    }
+    if (depth) {
+        snprintf(why, len, "<%s> never closed", stack[depth - 1]);
+        return false;
+    }
+    return true;
+}
+
 TestSuite(report, .init = setup, .fini = teardown);
 
 Test(report, loads_the_fixture)
@@ -149,6 +201,8 @@ Test(report, charts_and_html)
         char *svg = slurp(p, &len);
         cr_assert(strstr(svg, "<svg") && strstr(svg, "</svg>"), "%s is not an SVG", p);
         cr_assert(!strncmp(svg, "<?xml", 5) || !strncmp(svg, "<svg", 4), "%s: no XML prolog", p);
+        char why[160] = "";
+        cr_assert(xml_balanced(svg, why, sizeof why), "%s is not well-formed: %s", p, why);
         free(svg);
         snprintf(p, sizeof p, "%s/%s.gp", out, names[i]);
         cr_assert(exists(p));

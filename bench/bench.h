@@ -430,10 +430,10 @@ bench_sink_t bench_store_sink(bench_store_t *s);
 const char *bench_store_run(const bench_store_t *s); /* run uuid ("" before run_begin) */
 
 /* ==== 8. the engine workload (bench/workload.c) ============================
- * Catalog models with synthetic weights (seeded, real shapes), quantized by
- * the recipe's per-tensor rules, run by the engine's forward pass. The
- * quantized model is built once per (model, recipe) in the runner's process
- * and shared with the cells' children. */
+ * Catalog models with synthetic weights (seeded, real shapes), typed by the
+ * recipe's per-tensor rules, built once into the models cache (a GGUF file
+ * reused by later runs) in the runner's process; GGUF paths (recipe "file")
+ * as they are. Each cell's child maps the file and runs the engine. */
 typedef struct bench_engine bench_engine_t;
 /* kernel: NULL = best for this CPU, else forced (--kernel). */
 int bench_engine_create(const char *kernel, uint64_t seed, bench_engine_t **out);

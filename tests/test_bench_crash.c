@@ -49,6 +49,9 @@ static pid_t spawn(const char *const *args, const char *crash_cell)
         else
             unsetenv("MOBENCH_TEST_CRASH_CELL");
         setenv("MOBENCH_DB", "/nonexistent/never-used.db", 1);
+        char cache[300];
+        snprintf(cache, sizeof cache, "%s/cache", g_dir);
+        setenv("MOBENCH_CACHE", cache, 1);
         execv(MB_BIN, (char *const *)args);
         _exit(127);
     }
@@ -117,37 +120,49 @@ static int n_runs(const char *path)
     return (int)c.runs;
 }
 
-Test(crash, sigkill_at_random_points_then_resume, .init = setup, .fini = teardown, .timeout = 120)
+static double now_s(void)
 {
-    char dbp[300];
+    return (double)mb_clock_ns() * 1e-9;
+}
+
+Test(crash, sigkill_at_random_points_then_resume, .init = setup, .fini = teardown, .timeout = 150)
+{
+    char dbp[300], ref[300];
     snprintf(dbp, sizeof dbp, "%s/sweep.db", g_dir);
+    snprintf(ref, sizeof ref, "%s/ref.db", g_dir);
     srand((unsigned)time(NULL) ^ (unsigned)getpid());
+    /* A full run first (also fills the model cache): its length scales the kill points. */
+    const char *args_ref[] = {MB_BIN, "sweep", SWEEP, "--db", ref, "--progress", "off", NULL};
+    double t0 = now_s();
+    cr_assert_eq(wait_exit(spawn(args_ref, NULL)), 0);
+    double full = now_s() - t0;
     int prev_finished = 0, kills = 0;
-    for (int i = 0; i < 12; i++) {
-        bool resume = n_runs(dbp) > 0;
+    for (int i = 0; i < 40 && kills < 10; i++) {
+        /* Resume the latest run unless it is complete; then start a new one. */
+        cells_t k;
+        check_db(dbp, "latest", &k);
+        bool resume = n_runs(dbp) > 0 && k.finished < N_CELLS;
         const char *args_new[] = {MB_BIN, "sweep", SWEEP, "--db", dbp, "--progress", "off", NULL};
         const char *args_res[] = {MB_BIN, "sweep", SWEEP, "--db", dbp, "--progress", "off", "--resume", NULL};
         pid_t pid = spawn(resume ? args_res : args_new, NULL);
-        /* 0 .. 1.2 s: before the store opens, mid-cell, between commits. */
-        usleep((useconds_t)(rand() % 1200000));
+        /* Before the store opens, mid-cell, between commits, at the end. */
+        usleep((useconds_t)((double)(rand() % 1000) / 1000.0 * 0.8 * full * 1e6));
         kill(pid, SIGKILL);
-        int st = wait_exit(pid);
-        kills += st == 128 + SIGKILL;
-        cells_t k;
+        kills += wait_exit(pid) == 128 + SIGKILL;
         check_db(dbp, "latest", &k);
         cr_assert_eq(k.dup, 0, "a finished cell was run again after a resume");
-        /* The latest run only grows (unless this iteration started a new run). */
         if (resume)
             cr_assert_geq(k.finished, prev_finished, "finished cells lost: %d -> %d", prev_finished, k.finished);
         prev_finished = k.finished;
     }
     cr_assert_geq(kills, 10, "only %d of the runs were killed mid-way", kills);
-    /* No stray cell processes: they die with the sweep (PR_SET_PDEATHSIG). */
+    /* Then --resume completes the run (or a new one if the last was complete). */
+    cells_t k;
+    check_db(dbp, "latest", &k);
     const char *args_res[] = {MB_BIN, "sweep", SWEEP, "--db", dbp, "--progress", "off", "--resume", NULL};
     const char *args_new[] = {MB_BIN, "sweep", SWEEP, "--db", dbp, "--progress", "off", NULL};
-    int st = wait_exit(spawn(n_runs(dbp) ? args_res : args_new, NULL));
+    int st = wait_exit(spawn(n_runs(dbp) && k.finished < N_CELLS ? args_res : args_new, NULL));
     cr_assert_eq(st, 0, "the resumed sweep exited with %d", st);
-    cells_t k;
     check_db(dbp, "latest", &k);
     cr_assert_eq(k.finished, N_CELLS, "the resumed run has %d of %d cells", k.finished, N_CELLS);
     cr_assert_eq(k.ok, N_CELLS);

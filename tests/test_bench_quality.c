@@ -2,11 +2,28 @@
  * tiny catalog model (synthetic weights). */
 #include <criterion/criterion.h>
 #include <math.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "bench.h"
 #include "engine.h"
 
-Test(quality, recipe_against_itself_is_exact, .timeout = 60)
+/* A cache of this test's own, so that it never reads another run's files. */
+static char g_cache[128];
+static void setup(void)
+{
+    snprintf(g_cache, sizeof g_cache, "/tmp/mb-bench-qcache-XXXXXX");
+    cr_assert_not_null(mkdtemp(g_cache));
+    setenv("MOBENCH_CACHE", g_cache, 1);
+}
+static void teardown(void)
+{
+    char cmd[256];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", g_cache);
+    cr_assert_eq(system(cmd), 0);
+}
+
+Test(quality, recipe_against_itself_is_exact, .timeout = 60, .init = setup, .fini = teardown)
 {
     bench_engine_t *e;
     cr_assert_eq(bench_engine_create(NULL, 3, &e), 0, "%s", mb_err_msg());
@@ -20,7 +37,7 @@ Test(quality, recipe_against_itself_is_exact, .timeout = 60)
     bench_engine_destroy(e);
 }
 
-Test(quality, more_bits_less_divergence, .timeout = 60)
+Test(quality, more_bits_less_divergence, .timeout = 60, .init = setup, .fini = teardown)
 {
     bench_engine_t *e;
     cr_assert_eq(bench_engine_create(NULL, 3, &e), 0);
@@ -35,7 +52,7 @@ Test(quality, more_bits_less_divergence, .timeout = 60)
     bench_engine_destroy(e);
 }
 
-Test(quality, bad_input)
+Test(quality, bad_input, .init = setup, .fini = teardown)
 {
     bench_engine_t *e;
     cr_assert_eq(bench_engine_create(NULL, 3, &e), 0);

@@ -186,6 +186,11 @@ static int estimate_file(const bench_engine_t *e, const bench_cell_t *cell, benc
     }
     const char *arch = "?", *ftype = "file";
     models_gguf_get_str(g, "general.architecture", &arch);
+    uint32_t ft;
+    if (models_gguf_get_u32(g, "general.file_type", &ft) == MB_OK)
+        for (int i = 0; i < models_recipe_count(); i++)
+            if (models_recipe_get(i)->file_type == ft)
+                ftype = models_recipe_get(i)->name; /* llama.cpp's name of the file's mix */
     char k[96];
     uint32_t n_layer = 0, n_head = 0, n_head_kv = 0, n_embd = 0, key_len = 0, n_ctx_train = 0;
     snprintf(k, sizeof k, "%s.block_count", arch);

@@ -16,11 +16,12 @@ static void bench_usage(FILE *f)
 {
     fprintf(f,
         "usage: mobench bench -m MODEL[,MODEL...] [options]\n\n"
-        "Prefill and decode speed of catalog models (synthetic weights, seeded, real shapes)\n"
-        "at each quant recipe, llama-bench style: one row per model x recipe x threads x depth x test.\n\n"
+        "Prefill and decode speed of catalog models (synthetic weights, seeded, real shapes,\n"
+        "built once into the models cache) at each quant recipe, or of GGUF files, llama-bench\n"
+        "style: one row per model x recipe x threads x depth x test.\n\n"
         "options (lists are comma-separated; every combination runs):\n"
-        "  -m, --model LIST       catalog names ('mobench models list')\n"
-        "  -q, --quant LIST       quant recipes (default Q4_0), e.g. Q4_0,Q4_K_M,Q8_0\n"
+        "  -m, --model LIST       catalog names ('mobench models list') or GGUF file paths\n"
+        "  -q, --quant LIST       quant recipes (default Q4_0; 'file' for GGUF paths), e.g. Q4_0,Q4_K_M\n"
         "  -p, --n-prompt LIST    prompt sizes for pp tests (default 512; 0 = none)\n"
         "  -n, --n-gen LIST       generation sizes for tg tests (default 128; 0 = none)\n"
         "  -pg P,N                a pp+tg test: prefill P, then decode N (repeatable)\n"

@@ -10,15 +10,18 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* W as F32, [rows][cols] (malloc'd), or NULL if absent. */
-static float *deq(const engine_tensor_t *t)
+/* W as F32, [rows][cols] (malloc'd), or NULL if absent; *oom set if the
+ * allocation failed. */
+static float *deq(const engine_tensor_t *t, bool *oom)
 {
     if (!t->data)
         return NULL;
     int64_t cols = t->ne[0], rows = t->ne[1];
     float *w = malloc((size_t)(cols * rows) * sizeof(float));
-    if (!w)
+    if (!w) {
+        *oom = true;
         return NULL;
+    }
     size_t row = engine_row_size(t->type, cols);
     for (int64_t r = 0; r < rows; r++)
         engine_type_traits(t->type)->to_float((const char *)t->data + (size_t)r * row,
@@ -141,7 +144,8 @@ int engine_ref_forward(const engine_model_t *m, const int32_t *tokens, int n, bo
     float *lr = R ? calloc((size_t)R, sizeof(float)) : NULL;
     float *lrx = calloc((size_t)n * E, sizeof(float));
     float *w = NULL, *w2 = NULL, *w3 = NULL;
-    float *factors = deq(&m->rope_freqs); /* NULL when absent */
+    bool oom = false;
+    float *factors = deq(&m->rope_freqs, &oom); /* NULL when absent */
     if (!x || !xn || !q || !kk || !vv || !att || !tmp || !tmp2 || !scores || !lrx ||
         (P && !ple) || (R && !lr)) {
         rc = mb_err_set(MB_ENOMEM, "reference: out of memory");
@@ -149,7 +153,7 @@ int engine_ref_forward(const engine_model_t *m, const int32_t *tokens, int n, bo
     }
 
     /* embeddings */
-    float *emb = deq(&m->tok_embd);
+    float *emb = deq(&m->tok_embd, &oom);
     if (!emb) {
         rc = mb_err_set(MB_ENOMEM, "reference: out of memory");
         goto done;
@@ -162,8 +166,8 @@ int engine_ref_forward(const engine_model_t *m, const int32_t *tokens, int n, bo
 
     if (P) {
         /* per-layer inputs: (rmsnorm(x Wproj / sqrt(E)) + table[token] * sqrt(P)) / sqrt(2) */
-        float *proj = deq(&m->ple_model_proj), *tab = deq(&m->ple_embd);
-        float *pnorm = deq(&m->ple_proj_norm);
+        float *proj = deq(&m->ple_model_proj, &oom), *tab = deq(&m->ple_embd, &oom);
+        float *pnorm = deq(&m->ple_proj_norm, &oom);
         if (!proj || !tab || !pnorm) {
             free(proj);
             free(tab);
@@ -195,16 +199,21 @@ int engine_ref_forward(const engine_model_t *m, const int32_t *tokens, int n, bo
         const int src = engine_layer_kv_source(hp, il);
         const bool own = src == il;
         const int Hq = H * D, Hk = HK * D;
-        float *an = deq(&l->attn_norm), *qn = deq(&l->q_norm), *kn = deq(&l->k_norm);
-        float *pan = deq(&l->post_attn_norm), *fn = deq(&l->ffn_norm), *pfn = deq(&l->post_ffn_norm);
-        float *ln = deq(&l->laurel_norm), *pn = deq(&l->ple_norm);
+        float *an = deq(&l->attn_norm, &oom), *qn = deq(&l->q_norm, &oom);
+        float *kn = deq(&l->k_norm, &oom), *pan = deq(&l->post_attn_norm, &oom);
+        float *fn = deq(&l->ffn_norm, &oom), *pfn = deq(&l->post_ffn_norm, &oom);
+        float *ln = deq(&l->laurel_norm, &oom), *pn = deq(&l->ple_norm, &oom);
+        if (oom)
+            goto layer_oom;
         float *K = kk + (size_t)src * n * Hk, *Vc = vv + (size_t)src * n * Hk;
 
         /* attention input and projections */
         for (int t = 0; t < n; t++)
             rms_norm(xn + (size_t)t * E, x + (size_t)t * E, an, E, eps);
         if (hp->arch == ENGINE_ARCH_PHI3) {
-            w = deq(&l->wqkv);
+            w = deq(&l->wqkv, &oom);
+            if (oom)
+                goto layer_oom;
             for (int t = 0; t < n; t++) {
                 linear(tmp, w, xn + (size_t)t * E, E, Hq + 2 * Hk);
                 memcpy(q + (size_t)t * Hq, tmp, (size_t)Hq * sizeof(float));
@@ -214,14 +223,18 @@ int engine_ref_forward(const engine_model_t *m, const int32_t *tokens, int n, bo
             free(w);
             w = NULL;
         } else {
-            w = deq(&l->wq);
+            w = deq(&l->wq, &oom);
+            if (oom)
+                goto layer_oom;
             for (int t = 0; t < n; t++)
                 linear(q + (size_t)t * Hq, w, xn + (size_t)t * E, E, Hq);
             free(w);
             w = NULL;
             if (own) {
-                w = deq(&l->wk);
-                w2 = deq(&l->wv);
+                w = deq(&l->wk, &oom);
+                w2 = deq(&l->wv, &oom);
+                if (oom)
+                    goto layer_oom;
                 for (int t = 0; t < n; t++) {
                     linear(K + (size_t)t * Hk, w, xn + (size_t)t * E, E, Hk);
                     linear(Vc + (size_t)t * Hk, w2, xn + (size_t)t * E, E, Hk);
@@ -287,8 +300,10 @@ int engine_ref_forward(const engine_model_t *m, const int32_t *tokens, int n, bo
         }
         /* LAuReL branch from the attention input */
         if (R) {
-            w = deq(&l->laurel_l);
-            w2 = deq(&l->laurel_r);
+            w = deq(&l->laurel_l, &oom);
+            w2 = deq(&l->laurel_r, &oom);
+            if (oom)
+                goto layer_oom;
             for (int t = 0; t < n; t++) {
                 linear(lr, w, xn + (size_t)t * E, E, R);
                 float *o = lrx + (size_t)t * E;
@@ -301,7 +316,9 @@ int engine_ref_forward(const engine_model_t *m, const int32_t *tokens, int n, bo
             free(w2);
             w = w2 = NULL;
         }
-        w = deq(&l->wo);
+        w = deq(&l->wo, &oom);
+        if (oom)
+            goto layer_oom;
         for (int t = 0; t < n; t++) {
             float *xt = x + (size_t)t * E;
             linear(tmp2, w, att + (size_t)t * Hq, Hq, E);
@@ -319,12 +336,14 @@ int engine_ref_forward(const engine_model_t *m, const int32_t *tokens, int n, bo
         /* feed-forward */
         double zcut = il < hp->n_layer_sparse ? normal_quantile(hp->act_sparsity) : 0;
         if (hp->arch == ENGINE_ARCH_PHI3) {
-            w = deq(&l->w_gate_up);
+            w = deq(&l->w_gate_up, &oom);
         } else {
-            w = deq(&l->w_gate);
-            w2 = deq(&l->w_up);
+            w = deq(&l->w_gate, &oom);
+            w2 = deq(&l->w_up, &oom);
         }
-        w3 = deq(&l->w_down);
+        w3 = deq(&l->w_down, &oom);
+        if (oom)
+            goto layer_oom;
         for (int t = 0; t < n; t++) {
             float *xt = x + (size_t)t * E;
             float *gate = tmp, *up = tmp + F;
@@ -365,8 +384,10 @@ int engine_ref_forward(const engine_model_t *m, const int32_t *tokens, int n, bo
 
         /* per-layer embedding branch */
         if (P) {
-            w = deq(&l->ple_gate);
-            w2 = deq(&l->ple_proj);
+            w = deq(&l->ple_gate, &oom);
+            w2 = deq(&l->ple_proj, &oom);
+            if (oom)
+                goto layer_oom;
             for (int t = 0; t < n; t++) {
                 float *xt = x + (size_t)t * E;
                 float *g = tmp;
@@ -382,6 +403,7 @@ int engine_ref_forward(const engine_model_t *m, const int32_t *tokens, int n, bo
             free(w2);
             w = w2 = NULL;
         }
+    layer_oom:
         free(an);
         free(qn);
         free(kn);
@@ -390,12 +412,16 @@ int engine_ref_forward(const engine_model_t *m, const int32_t *tokens, int n, bo
         free(pfn);
         free(ln);
         free(pn);
+        if (oom) {
+            rc = mb_err_set(MB_ENOMEM, "reference: out of memory dequantizing layer %d", il);
+            goto done;
+        }
     }
 
     /* output */
     {
-        float *on = deq(&m->output_norm);
-        w = deq(hp->tied ? &m->tok_embd : &m->output);
+        float *on = deq(&m->output_norm, &oom);
+        w = deq(hp->tied ? &m->tok_embd : &m->output, &oom);
         if (!on || !w) {
             free(on);
             rc = mb_err_set(MB_ENOMEM, "reference: out of memory");

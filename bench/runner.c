@@ -542,8 +542,13 @@ int bench_run(const bench_run_opts_t *o, bench_run_summary_t *sum)
             store_rc = rc;
         }
         progress_cell_done(&pg, key, &r);
-        if (o->on_result)
+        if (o->on_result) {
+            if (pg.bar && !pg.off) { /* the row may go to the same terminal */
+                fprintf(stderr, "\r\033[K");
+                fflush(stderr);
+            }
             o->on_result(o->on_result_ctx, &r);
+        }
         bench_result_clear(&r);
         if (store_rc)
             break;

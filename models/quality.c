@@ -187,6 +187,7 @@ int models_quality_run(const models_spec_t *spec, const engine_model_t *f32,
     if ((rc = engine_ctx_create(f32, pool, &cp, &ctx)))
         goto done;
     /* sample each sequence from the reference model (temperature 1) */
+    MB_INFO("quality: sampling %d x %d tokens from the reference model", S, L);
     uint64_t st = o->seed * 0xA24BAED4963EE407ull + 17;
     for (int s = 0; s < S; s++) {
         int32_t *seq = seqs + (size_t)s * L;
@@ -219,6 +220,7 @@ int models_quality_run(const models_spec_t *spec, const engine_model_t *f32,
         models_quality_t *q = &out[k];
         memset(q, 0, sizeof *q);
         q->recipe = recipes[k]->name;
+        MB_INFO("quality: %s: quantizing and comparing", q->recipe);
         if ((rc = models_quantize_model(spec, f32, recipes[k], pool, &qm)) ||
             (rc = engine_ctx_create(qm, pool, &cp, &ctx)))
             goto done;

@@ -766,6 +766,11 @@ AI void iq4_nl_tile(int rt, int ct, int64_t nb, const uint8_t *w, size_t ws, con
 #define PR 16     /* rows per tile */
 #define PCT 8     /* activation rows per register tile */
 #define PMAXB 1024 /* blocks per row the packed kernels take (k <= 32768) */
+/* Software prefetch distance in super-block tiles (8 tiles for 32-blocks):
+ * decode streams one tile at a time, and with this much compute between
+ * loads the hardware prefetcher alone fell behind (Q6_K GEMV from DRAM went
+ * from ~10 to ~37 GB/s on one core). */
+#define KPF 2
 
 static void pack_q4_0(const void *src, void *dst, int64_t k, int64_t n)
 {
@@ -842,6 +847,8 @@ AI void store_rows(float *y, __m512 v, int64_t nr)
         _Pragma("GCC unroll 8") for (int c = 0; c < ct; c++) acc[c] = _mm512_setzero_ps();         \
         for (int64_t b = 0; b < nb; b++) {                                                         \
             const uint8_t *p = w + (size_t)b * PR * (QBYTES + 2);                                  \
+            for (int o = 0; o < PR * (QBYTES + 2); o += 64) /* see KPF */                          \
+                _mm_prefetch((const char *)(p + o + 8 * PR * (QBYTES + 2)), _MM_HINT_T0);          \
             const __m512 dw = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)p));             \
             __m512i Q[2 * 4];                                                                      \
             UNPACK                                                                                 \
@@ -952,6 +959,10 @@ AI void q4_K_ptile(int ct, int64_t nb, const uint8_t *w, const uint8_t *a, size_
         acc[c] = _mm512_setzero_ps();
     for (int64_t b = 0; b < nb; b++) {
         const uint8_t *p = w + (size_t)b * PR * sizeof(engine_block_q4_K);
+        _mm_prefetch((const char *)(p + KPF * PR * sizeof(engine_block_q4_K)), _MM_HINT_T0);
+        _mm_prefetch((const char *)(p + 64 + KPF * PR * sizeof(engine_block_q4_K)), _MM_HINT_T0);
+        _mm_prefetch((const char *)(p + 128 + KPF * PR * sizeof(engine_block_q4_K)), _MM_HINT_T0);
+        _mm_prefetch((const char *)(p + 192 + KPF * PR * sizeof(engine_block_q4_K)), _MM_HINT_T0);
         const __m512 dv = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)p));
         const __m512 dmv = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(p + 32)));
         const __m512i u0 = _mm512_loadu_si512((const void *)(p + 64));
@@ -977,6 +988,7 @@ AI void q4_K_ptile(int ct, int64_t nb, const uint8_t *w, const uint8_t *a, size_
             __m512i L[8], H[8];
 #pragma GCC unroll 8
             for (int g = 0; g < 8; g++) {
+                _mm_prefetch((const char *)(p + 256 + 64 * (8 * j + g) + KPF * PR * sizeof(engine_block_q4_K)), _MM_HINT_T0);
                 __m512i v = _mm512_loadu_si512((const void *)(p + 256 + 64 * (8 * j + g)));
                 L[g] = _mm512_and_si512(v, m4);
                 H[g] = _mm512_and_si512(_mm512_srli_epi16(v, 4), m4);
@@ -1075,6 +1087,8 @@ AI void q6_K_ptile(int ct, int64_t nb, const uint8_t *w, const uint8_t *a, size_
         acc[c] = _mm512_setzero_ps();
     for (int64_t b = 0; b < nb; b++) {
         const uint8_t *p = w + (size_t)b * PR * sizeof(engine_block_q6_K);
+        for (int o = 0; o < (int)(PR * sizeof(engine_block_q6_K)); o += 64)
+            _mm_prefetch((const char *)(p + o + KPF * PR * sizeof(engine_block_q6_K)), _MM_HINT_T0);
         const __m512 dv = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)p));
         __m512 bacc[PKCT];
         const engine_block_q8_K *q8[PKCT];

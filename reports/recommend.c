@@ -156,7 +156,7 @@ uint64_t reports_candidate_resident(const reports_classes_t *cl, const reports_c
 
 /* ---- ranking ------------------------------------------------------------------ */
 
-static bool model_in(const char *patterns, const char *model)
+bool reports_model_in(const char *patterns, const char *model)
 {
     if (!patterns[0])
         return true;
@@ -306,10 +306,10 @@ int reports_recommend(const reports_classes_t *cl, const reports_class_t *cls,
 
         char need[32], bud[32];
         p->ok = false;
-        if (cl->exclude[0] && model_in(cl->exclude, c->model)) {
+        if (cl->exclude[0] && reports_model_in(cl->exclude, c->model)) {
             snprintf(p->reason, sizeof p->reason, "a test model, not one to ship (%.100s)",
                      cl->exclude);
-        } else if (!model_in(uc->models, c->model)) {
+        } else if (!reports_model_in(uc->models, c->model)) {
             snprintf(p->reason, sizeof p->reason, "not a %.24s model (%.100s)", uc->name, uc->models);
         } else if (p->resident > out->budget) {
             mb_fmt_bytes(p->resident, need, sizeof need);

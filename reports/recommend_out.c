@@ -54,7 +54,8 @@ static void disagreements(const reports_classes_t *cl, const reports_candidate_t
                 dup = !strcmp(cands[j].model, c->model) && !strcmp(cands[j].recipe, c->recipe);
             char key[128];
             snprintf(key, sizeof key, "%s@%s", c->model, c->recipe);
-            if (dup || fnmatch(qm->key, key, 0) || !c->model_bytes)
+            if (dup || fnmatch(qm->key, key, 0) || !c->model_bytes ||
+                (cl->exclude[0] && reports_model_in(cl->exclude, c->model)))
                 continue;
             char w[32], r[32];
             mb_fmt_bytes(c->model_bytes, w, sizeof w);
@@ -75,7 +76,8 @@ static void disagreements(const reports_classes_t *cl, const reports_candidate_t
         const reports_quoted_t *qp = &cl->quoted_ppl[q];
         for (size_t i = 0; i < n; i++) {
             const reports_candidate_t *c = &cands[i];
-            if (strcmp(c->recipe, qp->key) || !isfinite(c->ppl_delta))
+            if (strcmp(c->recipe, qp->key) || !isfinite(c->ppl_delta) ||
+                (cl->exclude[0] && reports_model_in(cl->exclude, c->model)))
                 continue;
             bool dup = false;
             for (size_t j = 0; j < i && !dup; j++)

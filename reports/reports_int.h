@@ -27,6 +27,9 @@ void reports_fmt_bytes(uint64_t b, char *buf, size_t len);
 /* v with digits decimals, or "-" for NaN. */
 void reports_fmt_num(char *buf, size_t len, int digits, double v);
 
+/* model matches one of the comma-separated fnmatch patterns ("" = all). */
+bool reports_model_in(const char *patterns, const char *model);
+
 /* The CSS of every HTML page mobench writes (inline, no external refs). */
 extern const char reports_css[];
 

@@ -12,11 +12,13 @@
  * Sections:
  *   1. statistics                     bench/stats.c
  *   2. adaptive repetitions           bench/reps.c
- *   3. tests, workloads, sensors      bench/tests.c, bench/sustained.c
- *   4. cells and results              bench/cell.c, bench/result_json.c
+ *   3. tests, workloads, sensors      bench/testspec.c, bench/measure.c, bench/sensors.c
+ *   4. cells and results              bench/result.c, bench/measure.c
  *   5. sweep files                    bench/sweep_file.c
  *   6. runner                         bench/runner.c, bench/cooldown.c
- *   7. output formats                 bench/output.c
+ *   7. store                          bench/store.c
+ *   8. engine workload, quality       bench/workload.c
+ *   9. output formats                 bench/output.c
  */
 #ifndef BENCH_H
 #define BENCH_H
@@ -100,64 +102,6 @@ int bench_test_parse(const char *s, bench_test_t *out);
 void bench_test_label(const bench_test_t *t, char *buf, size_t len);
 /* Cache positions a rep needs: depth + prompt (1 for tg) + gen. */
 int bench_test_ctx_needed(const bench_test_t *t);
-
-/* ==== 5. sweep files (docs/SWEEP.md) ===================================== */
-typedef enum {
-    BENCH_COOLDOWN_THERMAL, /* wait for the hottest zone to return near the baseline */
-    BENCH_COOLDOWN_FIXED,   /* always wait a fixed delay */
-    BENCH_COOLDOWN_NONE,
-} bench_cooldown_mode_t;
-
-typedef struct {
-    bench_cooldown_mode_t mode;
-    double within_c;   /* thermal: done when hottest zone <= baseline + within_c (2) */
-    double max_wait_s; /* thermal: give up after this long (120 s) */
-    double delay_s;    /* fixed mode, and thermal without sensors (10 s) */
-} bench_cooldown_t;
-const char *bench_cooldown_mode_name(bench_cooldown_mode_t m);
-
-/* Name checks against the catalog and the recipes: MB_ENOENT with a message
- * listing the known names. NULL callbacks accept every name. */
-typedef struct {
-    void *ctx;
-    int (*check_model)(void *ctx, const char *name);
-    int (*check_recipe)(void *ctx, const char *name);
-} bench_names_t;
-
-typedef struct {
-    char *path;       /* the file, for messages */
-    char *name;       /* [sweep] name (default: the file name) */
-    char *db_path;    /* [sweep] db (NULL: the default store) */
-    uint64_t seed;    /* [sweep] seed: synthetic weights and token ids */
-    char *kernel;     /* [sweep] kernel (NULL: best for the CPU) */
-    char **models;    /* [models] names */
-    size_t n_models;
-    char **recipes;   /* [models] recipes */
-    size_t n_recipes;
-    bench_test_t *tests; /* [tests] pp, tg, pg (depth 0) */
-    size_t n_tests;
-    int *depths;      /* [tests] depth (default 0) */
-    size_t n_depths;
-    int *threads;     /* [tests] threads (default: all cores) */
-    size_t n_threads;
-    bench_reps_policy_t reps; /* [reps] min, max, cv_target */
-    bool warmup;      /* [reps] warmup (true) */
-    double cell_time_s;  /* [limits] cell_time: a cell running longer is killed (600 s) */
-    uint64_t headroom;   /* [limits] memory_headroom, kept free beyond the cell's need (512 MiB) */
-    bench_cooldown_t cooldown; /* [cooldown] */
-    bool quality;        /* [quality] enabled */
-    char *quality_ref;   /* [quality] reference recipe (F16) */
-    int quality_tokens;  /* [quality] tokens (128) */
-} bench_sweep_t;
-
-/* Parses and validates a sweep file. Errors: MB_EFORMAT "FILE:LINE: what was
- * expected", MB_ENOENT for an unknown model or recipe (with the known ones). */
-int bench_sweep_load(const char *path, const bench_names_t *names, bench_sweep_t **out);
-int bench_sweep_parse(const char *text, const char *name, const bench_names_t *names,
-                      bench_sweep_t **out);
-void bench_sweep_free(bench_sweep_t *sw);
-/* Number of cells: models x recipes x tests x depths x threads. */
-size_t bench_sweep_n_cells(const bench_sweep_t *sw);
 
 /* A workload: one model in one context (KV cache), driven token by token.
  * The real one is the engine forward pass (bench/workload.c); tests use a
@@ -328,6 +272,64 @@ void bench_probe_sensors_destroy(bench_probe_sensors_t *p);
 bench_sensors_t bench_probe_sensors(bench_probe_sensors_t *p);
 /* "2 temperature, 8 frequency sensors, energy: intel-rapl:0" or "no sensors". */
 void bench_probe_sensors_describe(const bench_probe_sensors_t *p, char *buf, size_t len);
+
+/* ==== 5. sweep files (docs/SWEEP.md) ===================================== */
+typedef enum {
+    BENCH_COOLDOWN_THERMAL, /* wait for the hottest zone to return near the baseline */
+    BENCH_COOLDOWN_FIXED,   /* always wait a fixed delay */
+    BENCH_COOLDOWN_NONE,
+} bench_cooldown_mode_t;
+
+typedef struct {
+    bench_cooldown_mode_t mode;
+    double within_c;   /* thermal: done when hottest zone <= baseline + within_c (2) */
+    double max_wait_s; /* thermal: give up after this long (120 s) */
+    double delay_s;    /* fixed mode, and thermal without sensors (10 s) */
+} bench_cooldown_t;
+const char *bench_cooldown_mode_name(bench_cooldown_mode_t m);
+
+/* Name checks against the catalog and the recipes: MB_ENOENT with a message
+ * listing the known names. NULL callbacks accept every name. */
+typedef struct {
+    void *ctx;
+    int (*check_model)(void *ctx, const char *name);
+    int (*check_recipe)(void *ctx, const char *name);
+} bench_names_t;
+
+typedef struct {
+    char *path;       /* the file, for messages */
+    char *name;       /* [sweep] name (default: the file name) */
+    char *db_path;    /* [sweep] db (NULL: the default store) */
+    uint64_t seed;    /* [sweep] seed: synthetic weights and token ids */
+    char *kernel;     /* [sweep] kernel (NULL: best for the CPU) */
+    char **models;    /* [models] names */
+    size_t n_models;
+    char **recipes;   /* [models] recipes */
+    size_t n_recipes;
+    bench_test_t *tests; /* [tests] pp, tg, pg (depth 0) */
+    size_t n_tests;
+    int *depths;      /* [tests] depth (default 0) */
+    size_t n_depths;
+    int *threads;     /* [tests] threads (default: all cores) */
+    size_t n_threads;
+    bench_reps_policy_t reps; /* [reps] min, max, cv_target */
+    bool warmup;      /* [reps] warmup (true) */
+    double cell_time_s;  /* [limits] cell_time: a cell running longer is killed (600 s) */
+    uint64_t headroom;   /* [limits] memory_headroom, kept free beyond the cell's need (512 MiB) */
+    bench_cooldown_t cooldown; /* [cooldown] */
+    bool quality;        /* [quality] enabled */
+    char *quality_ref;   /* [quality] reference recipe (F16) */
+    int quality_tokens;  /* [quality] tokens (128) */
+} bench_sweep_t;
+
+/* Parses and validates a sweep file. Errors: MB_EFORMAT "FILE:LINE: what was
+ * expected", MB_ENOENT for an unknown model or recipe (with the known ones). */
+int bench_sweep_load(const char *path, const bench_names_t *names, bench_sweep_t **out);
+int bench_sweep_parse(const char *text, const char *name, const bench_names_t *names,
+                      bench_sweep_t **out);
+void bench_sweep_free(bench_sweep_t *sw);
+/* Number of cells: models x recipes x tests x depths x threads. */
+size_t bench_sweep_n_cells(const bench_sweep_t *sw);
 
 /* ==== 6. runner ============================================================ */
 /* Where models come from: the catalog/GGUF loader over the engine

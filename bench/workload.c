@@ -260,7 +260,7 @@ static int cell_file(bench_engine_t *e, const bench_cell_t *cell)
         if ((rc = models_cache_get(spec, r, e->seed, ncpu > 0 ? (int)ncpu : 1, e->path, sizeof e->path, &built)))
             return rc;
         if (built)
-            MB_INFO("built %s %s (synthetic, seed %llu) into %s in %.1f s", spec->name, r->name,
+            MB_DEBUG("built %s %s (synthetic, seed %llu) into %s in %.1f s", spec->name, r->name,
                     (unsigned long long)e->seed, e->path, (double)(mb_clock_ns() - t0) * 1e-9);
     }
     snprintf(e->key, sizeof e->key, "%s", key);

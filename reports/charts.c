@@ -247,6 +247,7 @@ static int chart_tps(const mr_list_t *m, const char *dir, reports_chart_t *ch, c
 
 typedef struct {
     bool logy;
+    double max_tg; /* point size 1..4 scales with decode t/s */
 } mq_ctx_t;
 
 static void body_mq(FILE *f, const void *ctx)
@@ -255,14 +256,15 @@ static void body_mq(FILE *f, const void *ctx)
     fprintf(f, "set title 'Memory vs quality loss (point size: decode tokens/s)'\n"
                "set xlabel 'resident memory, GB (weights + KV for 4096 tokens + scratch)'\n"
                "set ylabel 'mean KL divergence vs F16 (lower is better)'\n%s"
-               "set grid\nset key top right\nset offsets graph 0.05, graph 0.1, graph 0.1, graph 0.05\n"
-               "plot 'mq.dat' using 2:3:(1+sqrt($4>0?$4:0)/3) with points pt 7 ps variable "
+               "set grid\nset key top right\nset xrange [0:*]\n"
+               "set offsets graph 0.05, graph 0.1, graph 0.1, graph 0.05\n"
+               "plot 'mq.dat' using 2:3:(1+3*$4/%.6g) with points pt 7 ps variable "
                "lc rgb '#4e79a7' title 'model x recipe', \\\n"
-               "     'mq.dat' using 2:3:(sprintf('%%s %%.1f t/s', stringcolumn(1), $4)) with labels "
-               "offset 0,1.2 font ',7' notitle, \\\n"
+               "     'mq.dat' using 2:3:(sprintf('%%s %%s', stringcolumn(1), stringcolumn(5))) "
+               "with labels offset 0,1.2 font ',7' notitle, \\\n"
                "     'mq_pareto.dat' using 1:2 with linespoints lw 2 pt 6 ps 2.2 lc rgb '#e15759' "
                "title 'Pareto front'\n",
-            c->logy ? "set logscale y\n" : "");
+            c->logy ? "set logscale y\n" : "", c->max_tg > 0 ? c->max_tg : 1.0);
 }
 
 static void body_empty(FILE *f, const void *ctx)
@@ -299,9 +301,15 @@ static int chart_mq(const reports_data_t *d, const reports_classes_t *cl, const 
     size_t np = 0;
     bool synthetic = false;
     bool all_pos = true;
+    size_t n_test = 0;
+    double max_tg = 0;
     for (size_t i = 0; pts && i < n; i++) {
         if (strcmp(cs[i].device_id, dev) || !isfinite(cs[i].kld) || !cs[i].model_bytes)
             continue;
+        if (cl->exclude[0] && reports_model_in(cl->exclude, cs[i].model)) {
+            n_test++;
+            continue;
+        }
         mq_pt_t *p = &pts[np++];
         p->mem = (double)reports_candidate_resident(cl, &cs[i], 4096) / 1e9;
         p->kld = cs[i].kld;
@@ -324,15 +332,19 @@ static int chart_mq(const reports_data_t *d, const reports_classes_t *cl, const 
         free(pts);
         return MB_EIO;
     }
-    fputs("# label resident_GB mean_kld decode_tokens_per_s\n", f);
+    fputs("# label resident_GB mean_kld decode_tokens_per_s(0 = not measured) decode_text\n", f);
     fputs("# Pareto front: no other point has both less memory and less KLD\n# resident_GB mean_kld\n", g);
     double best_kld = INFINITY;
     for (size_t i = 0; i < np; i++) {
         fprintf(f, "\"%s\"", pts[i].label);
         num(f, pts[i].mem);
         num(f, pts[i].kld);
-        num(f, pts[i].tg);
-        fputc('\n', f);
+        if (isfinite(pts[i].tg)) {
+            fprintf(f, " %.6g \"%.1f t/s\"\n", pts[i].tg, pts[i].tg);
+            max_tg = MB_MAX(max_tg, pts[i].tg);
+        } else {
+            fputs(" 0 \"decode not measured\"\n", f);
+        }
         if (pts[i].kld < best_kld) { /* sorted by memory: a new lowest KLD is on the front */
             best_kld = pts[i].kld;
             fprintf(g, "%.6g %.6g\n", pts[i].mem, pts[i].kld);
@@ -343,7 +355,8 @@ static int chart_mq(const reports_data_t *d, const reports_classes_t *cl, const 
     snprintf(ch->caption, sizeof ch->caption,
              "%zu model x recipe with quality measured. Resident memory includes the KV cache "
              "for 4096 tokens where its size is known. The red line joins the Pareto-optimal "
-             "points.%s", np,
+             "points.%s%s", np, n_test ? " Test models (reports/classes.ini [candidates] "
+                                         "exclude) are left out." : "",
              synthetic ? " KLD of synthetic weights is the quantization error on random weights "
                          "of the real shapes, not a real model's quality loss." : "");
     if ((rc = close_file(f, dir, "mq.dat")) | close_file(g, dir, "mq_pareto.dat"))
@@ -353,7 +366,7 @@ static int chart_mq(const reports_data_t *d, const reports_classes_t *cl, const 
                                            "no quality results (KLD) in this selection"};
         return write_script(dir, "mq", 1000, 560, body_empty, msg);
     }
-    mq_ctx_t c = {.logy = all_pos};
+    mq_ctx_t c = {.logy = all_pos, .max_tg = max_tg};
     return write_script(dir, "mq", 1000, 560, body_mq, &c);
 }
 

@@ -202,8 +202,12 @@ int cmd_sweep(int argc, char **argv)
         bench_probe_sensors_describe(ps, d, sizeof d);
         MB_INFO("sensors: %s", d);
     }
+    /* Adaptive reps stop adding past the minimum at half the cell's time
+     * limit, so a slow cell ends with a result instead of a time-out. */
+    bench_reps_policy_t reps = sw->reps;
+    reps.budget_s = sw->cell_time_s / 2;
     bench_run_opts_t ro = {
-        .cells = cells, .n_cells = n_cells, .reps = sw->reps, .warmup = sw->warmup, .seed = sw->seed,
+        .cells = cells, .n_cells = n_cells, .reps = reps, .warmup = sw->warmup, .seed = sw->seed,
         .cell_time_s = sw->cell_time_s, .headroom = sw->headroom, .cooldown = sw->cooldown,
         .dry_run = dry, .resume = resume, .backend = &backend, .sink = no_db ? NULL : &sink,
         .sensors = have_sensors ? &sensors : NULL,

@@ -114,6 +114,26 @@ static int on_device(void *ctx, const db_device_t *dd)
     return reports_data_add_device(d, &dev);
 }
 
+/* Quality results sorted by run, model, recipe: one binary search per cell
+ * instead of a scan (10,000 cells x 5,000 results otherwise). */
+static int cmp_quality(const void *a, const void *b)
+{
+    const db_quality_t *x = a, *y = b;
+    int r = strcmp(x->run_uuid, y->run_uuid);
+    if (!r)
+        r = strcmp(x->model ? x->model : "", y->model ? y->model : "");
+    if (!r)
+        r = strcmp(x->recipe ? x->recipe : "", y->recipe ? y->recipe : "");
+    return r;
+}
+
+static int cmp_quality_time(const void *a, const void *b)
+{
+    int r = cmp_quality(a, b);
+    const db_quality_t *x = a, *y = b;
+    return r ? r : (x->created > y->created) - (x->created < y->created);
+}
+
 static reports_test_kind_t kind_of(db_test_t t)
 {
     switch (t) {
@@ -176,6 +196,8 @@ int reports_data_load(const char *db_path, const reports_filter_t *rf, reports_d
         goto err;
     if ((rc = db_quality_get(db, &f, &q, &n_q)))
         goto err;
+    if (n_q > 1)
+        qsort(q, n_q, sizeof *q, cmp_quality_time);
     for (size_t i = 0; i < n_cells; i++) {
         const db_cell_t *x = &cells[i];
         reports_cell_t c;
@@ -208,12 +230,20 @@ int reports_data_load(const char *db_path, const reports_filter_t *rf, reports_d
         c.n_params = x->model_params > 0 ? (uint64_t)x->model_params : 0;
         c.peak_rss = x->peak_rss > 0 ? (uint64_t)x->peak_rss : 0;
         c.throttled_reps = x->throttled_reps;
-        for (size_t k = 0; k < n_q; k++)
-            if (!strcmp(q[k].run_uuid, x->run_uuid) && q[k].model && q[k].recipe &&
-                !strcmp(q[k].model, x->model) && !strcmp(q[k].recipe, x->recipe)) {
-                c.kld = q[k].mean_kld;
-                c.ppl_delta = isfinite(q[k].ppl_ratio) ? q[k].ppl_ratio - 1.0 : NAN;
-            }
+        db_quality_t key;
+        memset(&key, 0, sizeof key);
+        snprintf(key.run_uuid, sizeof key.run_uuid, "%s", x->run_uuid);
+        key.model = x->model;
+        key.recipe = x->recipe;
+        const db_quality_t *hit = n_q ? bsearch(&key, q, n_q, sizeof *q, cmp_quality) : NULL;
+        /* several results for one key: the newest (equal keys are adjacent,
+         * oldest first) */
+        while (hit && hit + 1 < q + n_q && !cmp_quality(hit + 1, &key))
+            hit++;
+        if (hit) {
+            c.kld = hit->mean_kld;
+            c.ppl_delta = isfinite(hit->ppl_ratio) ? hit->ppl_ratio - 1.0 : NAN;
+        }
         db_rep_t *reps = NULL;
         size_t n_reps = 0;
         if ((rc = db_reps_get(db, x->uuid, &reps, &n_reps)))

@@ -95,6 +95,9 @@ Test(engine_kernels_bad, shape_mismatch)
     w.nbytes -= 1; /* the buffer cannot hold n rows */
     cr_assert_eq(engine_matmul(NULL, &w, abuf, 1, ybuf), MB_ESHAPE);
     w = good_w();
+    w.ne[1] = (int64_t)1 << 50; /* row count whose byte size would overflow */
+    cr_assert_eq(engine_matmul(NULL, &w, abuf, 1, ybuf), MB_ERANGE);
+    w = good_w();
     cr_assert_eq(engine_matmul(NULL, &w, abuf, 0, ybuf), MB_ESHAPE);
     cr_assert_eq(engine_matmul(NULL, &w, abuf, -1, ybuf), MB_ESHAPE);
     /* k that the activation format cannot hold */

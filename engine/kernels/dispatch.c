@@ -178,6 +178,9 @@ static int check_weight(const engine_tensor_t *t, const char *what)
                           "needs k > 0, n > 0 and ne[2] = ne[3] = 1",
                           what, name, (long long)t->ne[0], (long long)t->ne[1],
                           (long long)t->ne[2], (long long)t->ne[3]);
+    if (t->ne[0] > ((int64_t)1 << 40) || t->ne[1] > ((int64_t)1 << 40))
+        return mb_err_set(MB_ERANGE, "%s: tensor %s: shape [%lld, %lld] is too large", what, name,
+                          (long long)t->ne[0], (long long)t->ne[1]);
     if (t->ne[0] % tr->block_size)
         return mb_err_set(MB_ESHAPE,
                           "%s: tensor %s: row length %lld is not a multiple of the %s block "

@@ -82,6 +82,41 @@ float quant_search_sym(int n, int nmax, const float *x, const float *w, int8_t *
  * error. Returns scale, *the_min = min. */
 float quant_search_affine(int n, int nmax, const float *x, const float *w, uint8_t *L,
                           float *the_min, float rmin, float rdelta, int nstep);
+/* The same searches on all the sub-blocks of one super-block at once
+ * (search_lanes.h): sub-block k is x[k*n .. k*n+n-1] (n = 16 or 32), results
+ * bit-identical to calling the searches above on each sub-block (grid on).
+ * Dispatched to the best ISA variant. The variants' sym search leaves the
+ * lanes whose amax is ~0 or whose weights are all zero to the caller (bit k
+ * of *fallback set: redo sub-block k with quant_search_sym). */
+void quant_search_sym_16x16(int nmax, const float *x, const float *w, int8_t *L, float *scales);
+void quant_search_affine_16x16(int nmax, const float *x, const float *w, uint8_t *L,
+                               float *scales, float *the_mins, float rmin, float rdelta,
+                               int nstep);
+void quant_search_affine_8x32(int nmax, const float *x, const float *w, uint8_t *L,
+                              float *scales, float *the_mins, float rmin, float rdelta,
+                              int nstep);
+/* The variants behind them (plain C, AVX2, AVX-512), for the tests. */
+typedef void (*quant_sym_lanes_fn)(int nmax, const float *x, const float *w, int8_t *L,
+                                   float *scales, uint32_t *fallback);
+typedef void (*quant_affine_lanes_fn)(int nmax, const float *x, const float *w, uint8_t *L,
+                                      float *scales, float *the_mins, float rmin,
+                                      float rdelta, int nstep);
+#define QUANT_LANES_DECL(sfx)                                                                 \
+    void quant_search_sym_16x16_##sfx(int nmax, const float *x, const float *w, int8_t *L,    \
+                                      float *scales, uint32_t *fallback);                     \
+    void quant_search_affine_16x16_##sfx(int nmax, const float *x, const float *w,            \
+                                         uint8_t *L, float *scales, float *the_mins,          \
+                                         float rmin, float rdelta, int nstep);                \
+    void quant_search_affine_8x32_##sfx(int nmax, const float *x, const float *w, uint8_t *L, \
+                                        float *scales, float *the_mins, float rmin,           \
+                                        float rdelta, int nstep);
+QUANT_LANES_DECL(ref)
+#if defined(__x86_64__)
+QUANT_LANES_DECL(avx2)
+QUANT_LANES_DECL(avx512)
+#endif
+/* Name of the variant the dispatch bound ("scalar", "avx2", "avx512"). */
+const char *quant_search_lanes_variant(void);
 /* Importance weights of one block: imatrix[j] * sqrt(sigma2 + x[j]^2). */
 void quant_imatrix_weights(int n, const float *x, const float *imatrix, float sigma2, float *w);
 /* Checks the arguments every quantize() shares; 0 ok, else records an error. */

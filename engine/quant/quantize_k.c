@@ -27,6 +27,17 @@ static float block_sigma2(const float *x)
     return 2.0f * s / (float)QK;
 }
 
+/* Search weights of a super-block: 1 without an imatrix, else the importance
+ * weights (per value, so the same for any sub-block size). */
+static void block_weights(const float *x, const float *imatrix, float sigma2, float *w)
+{
+    if (imatrix)
+        quant_imatrix_weights(QK, x, imatrix, sigma2, w);
+    else
+        for (int l = 0; l < QK; l++)
+            w[l] = 1.0f;
+}
+
 /* Pack 256 2-bit values: per 128, byte l holds l, l+32, l+64, l+96. */
 static void pack_2bit(const uint8_t *L, uint8_t *qs)
 {
@@ -40,17 +51,12 @@ static void pack_2bit(const uint8_t *L, uint8_t *qs)
 static void q2_K_block(const float *x, engine_block_q2_K *y, const float *imatrix)
 {
     uint8_t L[QK];
-    float w[16], scales[16], mins[16];
+    float w[QK], scales[16], mins[16];
     float max_scale = 0.0f, max_min = 0.0f;
     const float sigma2 = imatrix ? block_sigma2(x) : 0.0f;
+    block_weights(x, imatrix, sigma2, w);
+    quant_search_affine_16x16(3, x, w, L, scales, mins, -0.5f, 0.1f, 15);
     for (int j = 0; j < 16; j++) {
-        const float *xb = x + 16 * j;
-        if (imatrix)
-            quant_imatrix_weights(16, xb, imatrix + 16 * j, sigma2, w);
-        else
-            for (int l = 0; l < 16; l++)
-                w[l] = 1.0f;
-        scales[j] = quant_search_affine(16, 3, xb, w, L + 16 * j, &mins[j], -0.5f, 0.1f, 15);
         max_scale = fmaxf(max_scale, scales[j]);
         max_min = fmaxf(max_min, mins[j]);
     }
@@ -79,16 +85,12 @@ static void q2_K_block(const float *x, engine_block_q2_K *y, const float *imatri
 static void q3_K_block(const float *x, engine_block_q3_K *y, const float *imatrix)
 {
     int8_t L[QK];
-    float w[16], scales[16];
+    float w[QK], scales[16];
     float max_scale = 0.0f, amax = 0.0f;
     const float sigma2 = imatrix ? block_sigma2(x) : 0.0f;
+    block_weights(x, imatrix, sigma2, w);
+    quant_search_sym_16x16(4, x, w, L, scales);
     for (int j = 0; j < 16; j++) {
-        if (imatrix)
-            quant_imatrix_weights(16, x + 16 * j, imatrix + 16 * j, sigma2, w);
-        else
-            for (int l = 0; l < 16; l++)
-                w[l] = 1.0f;
-        scales[j] = quant_search_sym(16, 4, x + 16 * j, w, L + 16 * j, true);
         if (fabsf(scales[j]) > amax) {
             amax = fabsf(scales[j]);
             max_scale = scales[j];
@@ -150,18 +152,12 @@ static void qk_affine_8x32(const float *x, const float *imatrix, int nmax, float
                            float rdelta, int nstep, engine_f16_t *dh, engine_f16_t *dminh,
                            uint8_t *packed, uint8_t *L)
 {
-    float w[32], scales[8], mins[8];
+    float w[QK], scales[8], mins[8];
     float max_scale = 0.0f, max_min = 0.0f;
     const float sigma2 = imatrix ? block_sigma2(x) : 0.0f;
+    block_weights(x, imatrix, sigma2, w);
+    quant_search_affine_8x32(nmax, x, w, L, scales, mins, rmin, rdelta, nstep);
     for (int j = 0; j < 8; j++) {
-        const float *xb = x + 32 * j;
-        if (imatrix)
-            quant_imatrix_weights(32, xb, imatrix + 32 * j, sigma2, w);
-        else
-            for (int l = 0; l < 32; l++)
-                w[l] = 1.0f;
-        scales[j] = quant_search_affine(32, nmax, xb, w, L + 32 * j, &mins[j], rmin, rdelta,
-                                        nstep);
         max_scale = fmaxf(max_scale, scales[j]);
         max_min = fmaxf(max_min, mins[j]);
     }
@@ -217,16 +213,12 @@ static void q5_K_block(const float *x, engine_block_q5_K *y, const float *imatri
 static void q6_K_block(const float *x, engine_block_q6_K *y, const float *imatrix)
 {
     int8_t L[QK];
-    float w[16], scales[16];
+    float w[QK], scales[16];
     float max_scale = 0.0f, amax = 0.0f;
     const float sigma2 = imatrix ? block_sigma2(x) : 0.0f;
+    block_weights(x, imatrix, sigma2, w);
+    quant_search_sym_16x16(32, x, w, L, scales);
     for (int j = 0; j < 16; j++) {
-        if (imatrix)
-            quant_imatrix_weights(16, x + 16 * j, imatrix + 16 * j, sigma2, w);
-        else
-            for (int l = 0; l < 16; l++)
-                w[l] = 1.0f;
-        scales[j] = quant_search_sym(16, 32, x + 16 * j, w, L + 16 * j, true);
         if (fabsf(scales[j]) > amax) {
             amax = fabsf(scales[j]);
             max_scale = scales[j];

@@ -167,3 +167,75 @@ int quant_check_args(const float *src, const void *dst, int64_t nrows, int64_t n
                           type, (long long)n_per_row, (long long)block_size, (long long)nrows);
     return 0;
 }
+
+/* ---- the lane-batched searches: plain C variant and run-time dispatch ---- */
+#define SL_NAME(name) name##_ref
+#include "search_lanes.h"
+
+#include <pthread.h>
+
+static struct {
+    const char *name;
+    quant_sym_lanes_fn sym16;
+    quant_affine_lanes_fn aff16, aff8;
+} g_lanes = {"scalar", quant_search_sym_16x16_ref, quant_search_affine_16x16_ref,
+             quant_search_affine_8x32_ref};
+static pthread_once_t g_lanes_once = PTHREAD_ONCE_INIT;
+
+static void lanes_bind(void)
+{
+#if defined(__x86_64__)
+    probes_features_t f;
+    probes_features_detect(&f);
+    if (probes_features_has(&f, PROBES_FEAT_AVX512F) &&
+        probes_features_has(&f, PROBES_FEAT_AVX512BW) &&
+        probes_features_has(&f, PROBES_FEAT_AVX512VL) &&
+        probes_features_has(&f, PROBES_FEAT_AVX512DQ) &&
+        probes_features_has(&f, PROBES_FEAT_AVX512_VNNI) &&
+        probes_features_has(&f, PROBES_FEAT_AVX512_BF16)) {
+        g_lanes.name = "avx512";
+        g_lanes.sym16 = quant_search_sym_16x16_avx512;
+        g_lanes.aff16 = quant_search_affine_16x16_avx512;
+        g_lanes.aff8 = quant_search_affine_8x32_avx512;
+    } else if (probes_features_has(&f, PROBES_FEAT_AVX2) &&
+               probes_features_has(&f, PROBES_FEAT_FMA) &&
+               probes_features_has(&f, PROBES_FEAT_F16C)) {
+        g_lanes.name = "avx2";
+        g_lanes.sym16 = quant_search_sym_16x16_avx2;
+        g_lanes.aff16 = quant_search_affine_16x16_avx2;
+        g_lanes.aff8 = quant_search_affine_8x32_avx2;
+    }
+#endif
+}
+
+const char *quant_search_lanes_variant(void)
+{
+    pthread_once(&g_lanes_once, lanes_bind);
+    return g_lanes.name;
+}
+
+void quant_search_sym_16x16(int nmax, const float *x, const float *w, int8_t *L, float *scales)
+{
+    pthread_once(&g_lanes_once, lanes_bind);
+    uint32_t fallback = 0;
+    g_lanes.sym16(nmax, x, w, L, scales, &fallback);
+    for (int k = 0; k < 16; k++)
+        if (fallback >> k & 1u)
+            scales[k] = quant_search_sym(16, nmax, x + 16 * k, w + 16 * k, L + 16 * k, true);
+}
+
+void quant_search_affine_16x16(int nmax, const float *x, const float *w, uint8_t *L,
+                               float *scales, float *the_mins, float rmin, float rdelta,
+                               int nstep)
+{
+    pthread_once(&g_lanes_once, lanes_bind);
+    g_lanes.aff16(nmax, x, w, L, scales, the_mins, rmin, rdelta, nstep);
+}
+
+void quant_search_affine_8x32(int nmax, const float *x, const float *w, uint8_t *L,
+                              float *scales, float *the_mins, float rmin, float rdelta,
+                              int nstep)
+{
+    pthread_once(&g_lanes_once, lanes_bind);
+    g_lanes.aff8(nmax, x, w, L, scales, the_mins, rmin, rdelta, nstep);
+}

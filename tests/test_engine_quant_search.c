@@ -59,11 +59,12 @@ static void make_block(int it, float *x, float *w)
 #endif
 
 static void variants(quant_sym_lanes_fn *sym, quant_affine_lanes_fn *a16,
-                     quant_affine_lanes_fn *a8, bool *ok)
+                     quant_affine_lanes_fn *a8, quant_affine_lanes_fn *a16x32, bool *ok)
 {
     sym[0] = quant_search_sym_16x16_ref;
     a16[0] = quant_search_affine_16x16_ref;
     a8[0] = quant_search_affine_8x32_ref;
+    a16x32[0] = quant_search_affine_16x32_ref;
     ok[0] = true;
 #if defined(__x86_64__)
     probes_features_t f;
@@ -71,11 +72,13 @@ static void variants(quant_sym_lanes_fn *sym, quant_affine_lanes_fn *a16,
     sym[1] = quant_search_sym_16x16_avx2;
     a16[1] = quant_search_affine_16x16_avx2;
     a8[1] = quant_search_affine_8x32_avx2;
+    a16x32[1] = quant_search_affine_16x32_avx2;
     ok[1] = probes_features_has(&f, PROBES_FEAT_AVX2) && probes_features_has(&f, PROBES_FEAT_FMA) &&
             probes_features_has(&f, PROBES_FEAT_F16C);
     sym[2] = quant_search_sym_16x16_avx512;
     a16[2] = quant_search_affine_16x16_avx512;
     a8[2] = quant_search_affine_8x32_avx512;
+    a16x32[2] = quant_search_affine_16x32_avx512;
     ok[2] = probes_features_has(&f, PROBES_FEAT_AVX512F) &&
             probes_features_has(&f, PROBES_FEAT_AVX512BW) &&
             probes_features_has(&f, PROBES_FEAT_AVX512VL) &&
@@ -88,36 +91,41 @@ static void variants(quant_sym_lanes_fn *sym, quant_affine_lanes_fn *a16,
 Test(quant_search, lanes_equal_one_block_searches)
 {
     quant_sym_lanes_fn sym[N_VAR];
-    quant_affine_lanes_fn a16[N_VAR], a8[N_VAR];
+    quant_affine_lanes_fn a16[N_VAR], a8[N_VAR], a16x32[N_VAR];
     bool ok[N_VAR];
-    variants(sym, a16, a8, ok);
+    variants(sym, a16, a8, a16x32, ok);
     cr_log_info("lane searches bound: %s", quant_search_lanes_variant());
     rng_state = 0x9e3779b97f4a7c15ull;
-    float x[ENGINE_QK_K], w[ENGINE_QK_K];
+    float x[2 * ENGINE_QK_K], w[2 * ENGINE_QK_K];
     int n_fallback = 0;
     for (int it = 0; it < 400; it++) {
         make_block(it, x, w);
+        make_block(it + 1, x + ENGINE_QK_K, w + ENGINE_QK_K);
+        if (it % 2 == 0)
+            for (int i = 0; i < 2 * ENGINE_QK_K; i++)
+                w[i] = 1.0f;
+        const float *wl = it % 2 ? w : NULL; /* NULL: the lanes' all-ones case */
         /* expected: the one-sub-block searches */
         int8_t Ls[ENGINE_QK_K];
-        uint8_t La16[ENGINE_QK_K], La8[ENGINE_QK_K];
-        float ss[16], sa16[16], ma16[16], sa8[8], ma8[8];
+        uint8_t La16[ENGINE_QK_K], La8[2 * ENGINE_QK_K];
+        float ss[16], sa16[16], ma16[16], sa8[16], ma8[16];
         const int nmax_s = it % 2 ? 32 : 4, nmax_a = it % 2 ? 15 : 31;
         for (int k = 0; k < 16; k++) {
             ss[k] = quant_search_sym(16, nmax_s, x + 16 * k, w + 16 * k, Ls + 16 * k, true);
             sa16[k] = quant_search_affine(16, 3, x + 16 * k, w + 16 * k, La16 + 16 * k, &ma16[k],
                                           -0.5f, 0.1f, 15);
         }
-        for (int k = 0; k < 8; k++)
+        for (int k = 0; k < 16; k++)
             sa8[k] = quant_search_affine(32, nmax_a, x + 32 * k, w + 32 * k, La8 + 32 * k,
                                          &ma8[k], -1.0f, 0.1f, 20);
         for (int v = 0; v < N_VAR; v++) {
             if (!ok[v])
                 continue;
             int8_t Lsv[ENGINE_QK_K];
-            uint8_t La16v[ENGINE_QK_K], La8v[ENGINE_QK_K];
-            float ssv[16], sa16v[16], ma16v[16], sa8v[8], ma8v[8];
+            uint8_t La16v[ENGINE_QK_K], La8v[2 * ENGINE_QK_K];
+            float ssv[16], sa16v[16], ma16v[16], sa8v[16], ma8v[16];
             uint32_t fb = 0;
-            sym[v](nmax_s, x, w, Lsv, ssv, &fb);
+            sym[v](nmax_s, x, wl, Lsv, ssv, &fb);
             for (int k = 0; k < 16; k++) {
                 if (fb >> k & 1u) {
                     n_fallback++;
@@ -128,19 +136,24 @@ Test(quant_search, lanes_equal_one_block_searches)
                           "variant %d, block %d, sym sub-block %d: scale %g vs %g", v, it, k,
                           (double)ssv[k], (double)ss[k]);
             }
-            a16[v](3, x, w, La16v, sa16v, ma16v, -0.5f, 0.1f, 15);
+            a16[v](3, x, wl, La16v, sa16v, ma16v, -0.5f, 0.1f, 15);
             cr_assert(!memcmp(sa16, sa16v, sizeof sa16) && !memcmp(ma16, ma16v, sizeof ma16) &&
                           !memcmp(La16, La16v, sizeof La16),
                       "variant %d, block %d: affine 16x16 differs", v, it);
-            a8[v](nmax_a, x, w, La8v, sa8v, ma8v, -1.0f, 0.1f, 20);
+            a8[v](nmax_a, x, wl, La8v, sa8v, ma8v, -1.0f, 0.1f, 20);
+            cr_assert(!memcmp(sa8, sa8v, 8 * sizeof(float)) &&
+                          !memcmp(ma8, ma8v, 8 * sizeof(float)) &&
+                          !memcmp(La8, La8v, ENGINE_QK_K),
+                      "variant %d, block %d: affine 8x32 differs", v, it);
+            a16x32[v](nmax_a, x, wl, La8v, sa8v, ma8v, -1.0f, 0.1f, 20);
             cr_assert(!memcmp(sa8, sa8v, sizeof sa8) && !memcmp(ma8, ma8v, sizeof ma8) &&
                           !memcmp(La8, La8v, sizeof La8),
-                      "variant %d, block %d: affine 8x32 differs", v, it);
+                      "variant %d, block %d: affine 16x32 differs", v, it);
         }
         /* the dispatched entry point, fallback lanes included */
         int8_t Ld[ENGINE_QK_K];
         float sd[16];
-        quant_search_sym_16x16(nmax_s, x, w, Ld, sd);
+        quant_search_sym_16x16(nmax_s, x, wl, Ld, sd);
         cr_assert(!memcmp(ss, sd, sizeof ss) && !memcmp(Ls, Ld, sizeof Ls),
                   "block %d: dispatched sym search differs", it);
     }

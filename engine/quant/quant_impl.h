@@ -84,7 +84,8 @@ float quant_search_affine(int n, int nmax, const float *x, const float *w, uint8
                           float *the_min, float rmin, float rdelta, int nstep);
 /* The same searches on all the sub-blocks of one super-block at once
  * (search_lanes.h): sub-block k is x[k*n .. k*n+n-1] (n = 16 or 32), results
- * bit-identical to calling the searches above on each sub-block (grid on).
+ * bit-identical to calling the searches above on each sub-block (grid on);
+ * w == NULL means all weights 1 (not x^2 as for quant_search_sym).
  * Dispatched to the best ISA variant. The variants' sym search leaves the
  * lanes whose amax is ~0 or whose weights are all zero to the caller (bit k
  * of *fallback set: redo sub-block k with quant_search_sym). */
@@ -95,6 +96,9 @@ void quant_search_affine_16x16(int nmax, const float *x, const float *w, uint8_t
 void quant_search_affine_8x32(int nmax, const float *x, const float *w, uint8_t *L,
                               float *scales, float *the_mins, float rmin, float rdelta,
                               int nstep);
+void quant_search_affine_16x32(int nmax, const float *x, const float *w, uint8_t *L,
+                               float *scales, float *the_mins, float rmin, float rdelta,
+                               int nstep);
 /* The variants behind them (plain C, AVX2, AVX-512), for the tests. */
 typedef void (*quant_sym_lanes_fn)(int nmax, const float *x, const float *w, int8_t *L,
                                    float *scales, uint32_t *fallback);
@@ -109,7 +113,10 @@ typedef void (*quant_affine_lanes_fn)(int nmax, const float *x, const float *w, 
                                          float rmin, float rdelta, int nstep);                \
     void quant_search_affine_8x32_##sfx(int nmax, const float *x, const float *w, uint8_t *L, \
                                         float *scales, float *the_mins, float rmin,           \
-                                        float rdelta, int nstep);
+                                        float rdelta, int nstep);                             \
+    void quant_search_affine_16x32_##sfx(int nmax, const float *x, const float *w,            \
+                                         uint8_t *L, float *scales, float *the_mins,          \
+                                         float rmin, float rdelta, int nstep);
 QUANT_LANES_DECL(ref)
 #if defined(__x86_64__)
 QUANT_LANES_DECL(avx2)

@@ -27,15 +27,14 @@ static float block_sigma2(const float *x)
     return 2.0f * s / (float)QK;
 }
 
-/* Search weights of a super-block: 1 without an imatrix, else the importance
- * weights (per value, so the same for any sub-block size). */
-static void block_weights(const float *x, const float *imatrix, float sigma2, float *w)
+/* Search weights of a super-block: NULL (all 1) without an imatrix, else the
+ * importance weights (per value, so the same for any sub-block size). */
+static const float *block_weights(const float *x, const float *imatrix, float sigma2, float *w)
 {
-    if (imatrix)
-        quant_imatrix_weights(QK, x, imatrix, sigma2, w);
-    else
-        for (int l = 0; l < QK; l++)
-            w[l] = 1.0f;
+    if (!imatrix)
+        return NULL;
+    quant_imatrix_weights(QK, x, imatrix, sigma2, w);
+    return w;
 }
 
 /* Pack 256 2-bit values: per 128, byte l holds l, l+32, l+64, l+96. */
@@ -54,8 +53,8 @@ static void q2_K_block(const float *x, engine_block_q2_K *y, const float *imatri
     float w[QK], scales[16], mins[16];
     float max_scale = 0.0f, max_min = 0.0f;
     const float sigma2 = imatrix ? block_sigma2(x) : 0.0f;
-    block_weights(x, imatrix, sigma2, w);
-    quant_search_affine_16x16(3, x, w, L, scales, mins, -0.5f, 0.1f, 15);
+    quant_search_affine_16x16(3, x, block_weights(x, imatrix, sigma2, w), L, scales, mins, -0.5f,
+                              0.1f, 15);
     for (int j = 0; j < 16; j++) {
         max_scale = fmaxf(max_scale, scales[j]);
         max_min = fmaxf(max_min, mins[j]);
@@ -88,8 +87,7 @@ static void q3_K_block(const float *x, engine_block_q3_K *y, const float *imatri
     float w[QK], scales[16];
     float max_scale = 0.0f, amax = 0.0f;
     const float sigma2 = imatrix ? block_sigma2(x) : 0.0f;
-    block_weights(x, imatrix, sigma2, w);
-    quant_search_sym_16x16(4, x, w, L, scales);
+    quant_search_sym_16x16(4, x, block_weights(x, imatrix, sigma2, w), L, scales);
     for (int j = 0; j < 16; j++) {
         if (fabsf(scales[j]) > amax) {
             amax = fabsf(scales[j]);
@@ -146,17 +144,32 @@ static void pack_scale_min_k4(const uint8_t *ls, const uint8_t *lm, uint8_t *q)
     }
 }
 
-/* Shared by Q4_K (nmax 15) and Q5_K (nmax 31): 8 x 32 sub-blocks, 6-bit scale
- * and min each; fills d, dmin, scales and the quants L (0..nmax). */
-static void qk_affine_8x32(const float *x, const float *imatrix, int nmax, float rmin,
-                           float rdelta, int nstep, engine_f16_t *dh, engine_f16_t *dminh,
-                           uint8_t *packed, uint8_t *L)
+/* Q4_K (nmax 15) and Q5_K (nmax 31): 8 x 32 sub-blocks, 6-bit scale and min
+ * each. The searches run on nb (1 or 2) consecutive super-blocks at once (16
+ * lanes fill AVX-512; the results do not depend on the pairing). */
+static void qk_affine_search(const float *x, const float *imatrix, int nb, int nmax, float rmin,
+                             float rdelta, int nstep, uint8_t *L, float *scales, float *mins)
 {
-    float w[QK], scales[8], mins[8];
+    float w[2 * QK];
+    const float *wp = NULL;
+    if (imatrix) {
+        for (int b = 0; b < nb; b++)
+            quant_imatrix_weights(QK, x + QK * b, imatrix + QK * b, block_sigma2(x + QK * b),
+                                  w + QK * b);
+        wp = w;
+    }
+    if (nb == 2)
+        quant_search_affine_16x32(nmax, x, wp, L, scales, mins, rmin, rdelta, nstep);
+    else
+        quant_search_affine_8x32(nmax, x, wp, L, scales, mins, rmin, rdelta, nstep);
+}
+
+/* One super-block from its search results: d, dmin, the packed scales, and
+ * the quants L (0..nmax) re-derived against the stored scales. */
+static void qk_affine_finish(const float *x, int nmax, const float *scales, const float *mins,
+                             engine_f16_t *dh, engine_f16_t *dminh, uint8_t *packed, uint8_t *L)
+{
     float max_scale = 0.0f, max_min = 0.0f;
-    const float sigma2 = imatrix ? block_sigma2(x) : 0.0f;
-    block_weights(x, imatrix, sigma2, w);
-    quant_search_affine_8x32(nmax, x, w, L, scales, mins, rmin, rdelta, nstep);
     for (int j = 0; j < 8; j++) {
         max_scale = fmaxf(max_scale, scales[j]);
         max_min = fmaxf(max_min, mins[j]);
@@ -185,19 +198,15 @@ static void qk_affine_8x32(const float *x, const float *imatrix, int nmax, float
     }
 }
 
-static void q4_K_block(const float *x, engine_block_q4_K *y, const float *imatrix)
+static void q4_K_pack(const uint8_t *L, engine_block_q4_K *y)
 {
-    uint8_t L[QK];
-    qk_affine_8x32(x, imatrix, 15, -1.0f, 0.1f, 20, &y->d, &y->dmin, y->scales, L);
     for (int j = 0; j < QK; j += 64)
         for (int l = 0; l < 32; l++)
             y->qs[j / 2 + l] = (uint8_t)(L[j + l] | L[j + l + 32] << 4);
 }
 
-static void q5_K_block(const float *x, engine_block_q5_K *y, const float *imatrix)
+static void q5_K_pack(const uint8_t *L, engine_block_q5_K *y)
 {
-    uint8_t L[QK];
-    qk_affine_8x32(x, imatrix, 31, -0.5f, 0.1f, 15, &y->d, &y->dmin, y->scales, L);
     memset(y->qh, 0, sizeof y->qh);
     for (int j = 0; j < QK; j += 64) {
         const int g = j / 32; /* sub-block of the low half: bit g, high half: bit g+1 */
@@ -209,6 +218,31 @@ static void q5_K_block(const float *x, engine_block_q5_K *y, const float *imatri
     }
 }
 
+#define DEFINE_QUANTIZE_QK_AFFINE(fn, tname, block_t, nmax, rmin, rdelta, nstep, pack)        \
+    size_t fn(const float *src, void *dst, int64_t nrows, int64_t n_per_row,                 \
+              const float *imatrix)                                                           \
+    {                                                                                         \
+        if (quant_check_args(src, dst, nrows, n_per_row, QK, tname) != 0)                     \
+            return 0;                                                                         \
+        block_t *y = dst;                                                                     \
+        const int64_t nb = n_per_row / QK;                                                    \
+        for (int64_t r = 0; r < nrows; r++)                                                   \
+            for (int64_t b = 0; b < nb; b += 2) {                                             \
+                const int m = nb - b >= 2 ? 2 : 1;                                            \
+                const float *x = src + r * n_per_row + QK * b;                                \
+                uint8_t L[2 * QK];                                                            \
+                float scales[16], mins[16];                                                   \
+                qk_affine_search(x, imatrix ? imatrix + QK * b : NULL, m, nmax, rmin, rdelta, \
+                                 nstep, L, scales, mins);                                     \
+                for (int i = 0; i < m; i++, y++) {                                            \
+                    qk_affine_finish(x + QK * i, nmax, scales + 8 * i, mins + 8 * i, &y->d,   \
+                                     &y->dmin, y->scales, L + QK * i);                        \
+                    pack(L + QK * i, y);                                                      \
+                }                                                                             \
+            }                                                                                 \
+        return (size_t)(nrows * nb) * sizeof(block_t);                                        \
+    }
+
 /* ---- Q6_K: 16 x 16, int8 scales, q in -32..31 ------------------------------ */
 static void q6_K_block(const float *x, engine_block_q6_K *y, const float *imatrix)
 {
@@ -216,8 +250,7 @@ static void q6_K_block(const float *x, engine_block_q6_K *y, const float *imatri
     float w[QK], scales[16];
     float max_scale = 0.0f, amax = 0.0f;
     const float sigma2 = imatrix ? block_sigma2(x) : 0.0f;
-    block_weights(x, imatrix, sigma2, w);
-    quant_search_sym_16x16(32, x, w, L, scales);
+    quant_search_sym_16x16(32, x, block_weights(x, imatrix, sigma2, w), L, scales);
     for (int j = 0; j < 16; j++) {
         if (fabsf(scales[j]) > amax) {
             amax = fabsf(scales[j]);
@@ -271,6 +304,8 @@ static void q6_K_block(const float *x, engine_block_q6_K *y, const float *imatri
 
 DEFINE_QUANTIZE_K(quant_quantize_q2_K, "Q2_K", engine_block_q2_K, q2_K_block)
 DEFINE_QUANTIZE_K(quant_quantize_q3_K, "Q3_K", engine_block_q3_K, q3_K_block)
-DEFINE_QUANTIZE_K(quant_quantize_q4_K, "Q4_K", engine_block_q4_K, q4_K_block)
-DEFINE_QUANTIZE_K(quant_quantize_q5_K, "Q5_K", engine_block_q5_K, q5_K_block)
 DEFINE_QUANTIZE_K(quant_quantize_q6_K, "Q6_K", engine_block_q6_K, q6_K_block)
+DEFINE_QUANTIZE_QK_AFFINE(quant_quantize_q4_K, "Q4_K", engine_block_q4_K, 15, -1.0f, 0.1f, 20,
+                          q4_K_pack)
+DEFINE_QUANTIZE_QK_AFFINE(quant_quantize_q5_K, "Q5_K", engine_block_q5_K, 31, -0.5f, 0.1f, 15,
+                          q5_K_pack)

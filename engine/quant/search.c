@@ -177,9 +177,9 @@ int quant_check_args(const float *src, const void *dst, int64_t nrows, int64_t n
 static struct {
     const char *name;
     quant_sym_lanes_fn sym16;
-    quant_affine_lanes_fn aff16, aff8;
+    quant_affine_lanes_fn aff16, aff8, aff16x32;
 } g_lanes = {"scalar", quant_search_sym_16x16_ref, quant_search_affine_16x16_ref,
-             quant_search_affine_8x32_ref};
+             quant_search_affine_8x32_ref, quant_search_affine_16x32_ref};
 static pthread_once_t g_lanes_once = PTHREAD_ONCE_INIT;
 
 static void lanes_bind(void)
@@ -197,6 +197,7 @@ static void lanes_bind(void)
         g_lanes.sym16 = quant_search_sym_16x16_avx512;
         g_lanes.aff16 = quant_search_affine_16x16_avx512;
         g_lanes.aff8 = quant_search_affine_8x32_avx512;
+        g_lanes.aff16x32 = quant_search_affine_16x32_avx512;
     } else if (probes_features_has(&f, PROBES_FEAT_AVX2) &&
                probes_features_has(&f, PROBES_FEAT_FMA) &&
                probes_features_has(&f, PROBES_FEAT_F16C)) {
@@ -204,6 +205,7 @@ static void lanes_bind(void)
         g_lanes.sym16 = quant_search_sym_16x16_avx2;
         g_lanes.aff16 = quant_search_affine_16x16_avx2;
         g_lanes.aff8 = quant_search_affine_8x32_avx2;
+        g_lanes.aff16x32 = quant_search_affine_16x32_avx2;
     }
 #endif
 }
@@ -219,9 +221,11 @@ void quant_search_sym_16x16(int nmax, const float *x, const float *w, int8_t *L,
     pthread_once(&g_lanes_once, lanes_bind);
     uint32_t fallback = 0;
     g_lanes.sym16(nmax, x, w, L, scales, &fallback);
+    static const float ones[16] = {1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1};
     for (int k = 0; k < 16; k++)
         if (fallback >> k & 1u)
-            scales[k] = quant_search_sym(16, nmax, x + 16 * k, w + 16 * k, L + 16 * k, true);
+            scales[k] =
+                quant_search_sym(16, nmax, x + 16 * k, w ? w + 16 * k : ones, L + 16 * k, true);
 }
 
 void quant_search_affine_16x16(int nmax, const float *x, const float *w, uint8_t *L,
@@ -238,4 +242,12 @@ void quant_search_affine_8x32(int nmax, const float *x, const float *w, uint8_t 
 {
     pthread_once(&g_lanes_once, lanes_bind);
     g_lanes.aff8(nmax, x, w, L, scales, the_mins, rmin, rdelta, nstep);
+}
+
+void quant_search_affine_16x32(int nmax, const float *x, const float *w, uint8_t *L,
+                               float *scales, float *the_mins, float rmin, float rdelta,
+                               int nstep)
+{
+    pthread_once(&g_lanes_once, lanes_bind);
+    g_lanes.aff16x32(nmax, x, w, L, scales, the_mins, rmin, rdelta, nstep);
 }

@@ -24,6 +24,9 @@
 #define SL_MAXN 32   /* values per lane */
 #define SL_MAXL 16   /* lanes */
 #define SL_MAGIC 12582912.0f
+/* weight of value i of lane k: the constant 1 when unit (the compiler then
+ * drops the multiplications, which are exact: same results) */
+#define WT(i, k) (unit ? 1.0f : wt[i][k])
 
 SL_AI float sl_round(float v)
 {
@@ -37,8 +40,8 @@ SL_AI float sl_clamp(float v, float lo, float hi)
 }
 
 /* ---- symmetric: x ~ scale * l, l in [-nmax, nmax-1] ---- */
-SL_AI void sl_sym(const int NL, int n, int nmax, const float *x, const float *w, int8_t *L,
-                  float *scales, uint32_t *fallback)
+SL_AI void sl_sym(const int NL, const int unit, int n, int nmax, const float *x, const float *w,
+                  int8_t *L, float *scales, uint32_t *fallback)
 {
     float xt[SL_MAXN][SL_MAXL], wt[SL_MAXN][SL_MAXL], lt[SL_MAXN][SL_MAXL];
     float max[SL_MAXL], amax[SL_MAXL], best[SL_MAXL], bis[SL_MAXL];
@@ -47,7 +50,7 @@ SL_AI void sl_sym(const int NL, int n, int nmax, const float *x, const float *w,
     for (int i = 0; i < n; i++)
         for (int k = 0; k < NL; k++) {
             xt[i][k] = x[k * n + i];
-            wt[i][k] = w[k * n + i];
+            wt[i][k] = unit ? 1.0f : w[k * n + i];
         }
     for (int k = 0; k < NL; k++) {
         max[k] = 0.0f;
@@ -77,8 +80,8 @@ SL_AI void sl_sym(const int NL, int n, int nmax, const float *x, const float *w,
         for (int i = 0; i < n; i++)
             for (int k = 0; k < NL; k++) {
                 const float q = sl_clamp(sl_round(iscale[k] * xt[i][k]), lo, hi);
-                slx[k] += wt[i][k] * xt[i][k] * q;
-                sl2[k] += wt[i][k] * (q * q);
+                slx[k] += WT(i, k) * xt[i][k] * q;
+                sl2[k] += WT(i, k) * (q * q);
             }
         for (int k = 0; k < NL; k++) {
             const int take =
@@ -99,7 +102,7 @@ SL_AI void sl_sym(const int NL, int n, int nmax, const float *x, const float *w,
         int changed = 0;
         for (int i = 0; i < n; i++)
             for (int k = 0; k < NL; k++) {
-                const float wi = wt[i][k], xi = xt[i][k], li = lt[i][k];
+                const float wi = WT(i, k), xi = xt[i][k], li = lt[i][k];
                 const float slx = sumlx[k] - wi * xi * li;
                 const float sl2 = suml2[k] - wi * (li * li);
                 const int ok = slx != 0.0f && sl2 > 0.0f;
@@ -131,8 +134,9 @@ SL_AI void sl_sym(const int NL, int n, int nmax, const float *x, const float *w,
 /* ---- affine: x ~ scale * l - min, l in [0, nmax], min >= 0 ---- */
 /* As quant_search_affine (and ggml's make_qkx2_quants), a candidate that wins
  * replaces the min the later candidates quantize against (cmin). */
-SL_AI void sl_affine(const int NL, int n, int nmax, const float *x, const float *w, uint8_t *L,
-                     float *scales, float *the_mins, float rmin, float rdelta, int nstep)
+SL_AI void sl_affine(const int NL, const int unit, int n, int nmax, const float *x,
+                     const float *w, uint8_t *L, float *scales, float *the_mins, float rmin,
+                     float rdelta, int nstep)
 {
     float xt[SL_MAXN][SL_MAXL], wt[SL_MAXN][SL_MAXL];
     float mn[SL_MAXL], mx[SL_MAXL], sw[SL_MAXL], sx[SL_MAXL], sx2[SL_MAXL], cmin[SL_MAXL];
@@ -142,18 +146,18 @@ SL_AI void sl_affine(const int NL, int n, int nmax, const float *x, const float 
     for (int i = 0; i < n; i++)
         for (int k = 0; k < NL; k++) {
             xt[i][k] = x[k * n + i];
-            wt[i][k] = w[k * n + i];
+            wt[i][k] = unit ? 1.0f : w[k * n + i];
         }
     for (int k = 0; k < NL; k++) {
         mn[k] = xt[0][k];
         mx[k] = xt[0][k];
-        sw[k] = wt[0][k];
-        sx[k] = wt[0][k] * xt[0][k];
-        sx2[k] = wt[0][k] * xt[0][k] * xt[0][k];
+        sw[k] = WT(0, k);
+        sx[k] = WT(0, k) * xt[0][k];
+        sx2[k] = WT(0, k) * xt[0][k] * xt[0][k];
     }
     for (int i = 1; i < n; i++)
         for (int k = 0; k < NL; k++) {
-            const float v = xt[i][k], wv = wt[i][k];
+            const float v = xt[i][k], wv = WT(i, k);
             mn[k] = v < mn[k] ? v : mn[k];
             mx[k] = v > mx[k] ? v : mx[k];
             sw[k] += wv;
@@ -175,7 +179,7 @@ SL_AI void sl_affine(const int NL, int n, int nmax, const float *x, const float 
         for (int k = 0; k < NL; k++) {
             const float l = sl_clamp(sl_round(bis[k] * (xt[i][k] - mn[k])), 0.0f, fnmax);
             const float diff = bscale[k] * l + mn[k] - xt[i][k];
-            besterr[k] += wt[i][k] * diff * diff;
+            besterr[k] += WT(i, k) * diff * diff;
         }
     for (int is = 0; is <= nstep; is++) {
         float iscale[SL_MAXL], sl[SL_MAXL], sl2[SL_MAXL], sxl[SL_MAXL];
@@ -190,7 +194,7 @@ SL_AI void sl_affine(const int NL, int n, int nmax, const float *x, const float 
             for (int k = 0; k < NL; k++) {
                 const float l =
                     sl_clamp(sl_round(iscale[k] * (xt[i][k] - cmin[k])), 0.0f, fnmax);
-                const float wv = wt[i][k];
+                const float wv = WT(i, k);
                 sl[k] += wv * l;
                 sl2[k] += wv * (l * l);
                 sxl[k] += wv * l * xt[i][k];
@@ -227,11 +231,15 @@ SL_AI void sl_affine(const int NL, int n, int nmax, const float *x, const float 
     }
 }
 
+/* w == NULL: all weights 1 (a specialised copy of the loops) */
 /* 16 sub-blocks of 16 (Q3_K, Q6_K) */
 void SL_NAME(quant_search_sym_16x16)(int nmax, const float *x, const float *w, int8_t *L,
                                      float *scales, uint32_t *fallback)
 {
-    sl_sym(16, 16, nmax, x, w, L, scales, fallback);
+    if (w)
+        sl_sym(16, 0, 16, nmax, x, w, L, scales, fallback);
+    else
+        sl_sym(16, 1, 16, nmax, x, w, L, scales, fallback);
 }
 
 /* 16 sub-blocks of 16 (Q2_K) */
@@ -239,13 +247,31 @@ void SL_NAME(quant_search_affine_16x16)(int nmax, const float *x, const float *w
                                         float *scales, float *the_mins, float rmin,
                                         float rdelta, int nstep)
 {
-    sl_affine(16, 16, nmax, x, w, L, scales, the_mins, rmin, rdelta, nstep);
+    if (w)
+        sl_affine(16, 0, 16, nmax, x, w, L, scales, the_mins, rmin, rdelta, nstep);
+    else
+        sl_affine(16, 1, 16, nmax, x, w, L, scales, the_mins, rmin, rdelta, nstep);
 }
 
-/* 8 sub-blocks of 32 (Q4_K, Q5_K) */
+/* 8 sub-blocks of 32 (Q4_K, Q5_K: one super-block) */
 void SL_NAME(quant_search_affine_8x32)(int nmax, const float *x, const float *w, uint8_t *L,
                                        float *scales, float *the_mins, float rmin, float rdelta,
                                        int nstep)
 {
-    sl_affine(8, 32, nmax, x, w, L, scales, the_mins, rmin, rdelta, nstep);
+    if (w)
+        sl_affine(8, 0, 32, nmax, x, w, L, scales, the_mins, rmin, rdelta, nstep);
+    else
+        sl_affine(8, 1, 32, nmax, x, w, L, scales, the_mins, rmin, rdelta, nstep);
+}
+
+/* 16 sub-blocks of 32 (Q4_K, Q5_K: two consecutive super-blocks; fills
+ * AVX-512's 16 lanes) */
+void SL_NAME(quant_search_affine_16x32)(int nmax, const float *x, const float *w, uint8_t *L,
+                                        float *scales, float *the_mins, float rmin,
+                                        float rdelta, int nstep)
+{
+    if (w)
+        sl_affine(16, 0, 32, nmax, x, w, L, scales, the_mins, rmin, rdelta, nstep);
+    else
+        sl_affine(16, 1, 32, nmax, x, w, L, scales, the_mins, rmin, rdelta, nstep);
 }

@@ -318,7 +318,7 @@ typedef struct {
     uint64_t headroom;   /* [limits] memory_headroom, kept free beyond the cell's need (512 MiB) */
     bench_cooldown_t cooldown; /* [cooldown] */
     bool quality;        /* [quality] enabled */
-    char *quality_ref;   /* [quality] reference recipe (F16) */
+    char *quality_ref;   /* [quality] reference: F32 (the model itself) or a recipe */
     int quality_tokens;  /* [quality] tokens (128) */
 } bench_sweep_t;
 
@@ -459,6 +459,12 @@ typedef struct {
 } bench_quality_t;
 int bench_quality_measure(bench_engine_t *e, const char *model, const char *recipe,
                           const char *ref_recipe, int n_tokens, int n_threads, bench_quality_t *out);
+/* The same against the F32 model itself (reference "F32"), by the models'
+ * quality measure: sequences sampled from the F32 model at temperature 1,
+ * so the perplexity ratio is on text the reference finds likely. One call
+ * per model for all its recipes; out[i] for recipes[i]. */
+int bench_quality_f32(bench_engine_t *e, const char *model, const char *const *recipes,
+                      int n_recipes, int n_tokens, int n_threads, bench_quality_t *out);
 /* Stores a quality result in the store's current run. */
 int bench_store_quality(bench_store_t *s, const bench_quality_t *q);
 /* Was this quality result stored in the current (resumed) run? */

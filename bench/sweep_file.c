@@ -320,7 +320,7 @@ static int from_ini(const mb_ini_t *ini, const bench_names_t *names, bench_sweep
         return mb_err_set(MB_EFORMAT, "%s:%d: max = %d is below min = %d: expected max >= min", f,
                           e ? e->line : 0, sw->reps.max_reps, sw->reps.min_reps);
     }
-    if (sw->quality && !sw->quality_ref && !(sw->quality_ref = mb_strdup("F16")))
+    if (sw->quality && !sw->quality_ref && !(sw->quality_ref = mb_strdup("F32")))
         return mb_err_set(MB_ENOMEM, "out of memory reading %s", f);
     /* Names last, so that a format error is reported first. */
     for (size_t i = 0; names && names->check_model && i < sw->n_models; i++)
@@ -337,7 +337,7 @@ static int from_ini(const mb_ini_t *ini, const bench_names_t *names, bench_sweep
             snprintf(msg, sizeof msg, "%s", mb_err_msg());
             return mb_err_set(rc, "%s:%d: %s", f, e ? e->line : 0, msg);
         }
-    if (sw->quality && names && names->check_recipe &&
+    if (sw->quality && names && names->check_recipe && strcasecmp(sw->quality_ref, "F32") &&
         (rc = names->check_recipe(names->ctx, sw->quality_ref))) {
         e = first_in(ini, "quality", "reference");
         char msg[2048];

@@ -465,3 +465,42 @@ out:
     free(lr);
     return rc;
 }
+
+int bench_quality_f32(bench_engine_t *e, const char *model, const char *const *recipes,
+                      int n_recipes, int n_tokens, int n_threads, bench_quality_t *out)
+{
+    const models_spec_t *spec;
+    int rc = models_catalog_find(model, &spec);
+    if (rc)
+        return rc;
+    if (n_recipes < 1 || n_recipes > 64)
+        return mb_err_set(MB_EINVAL, "quality: 1 to 64 recipes, got %d", n_recipes);
+    const models_recipe_t *rs[64];
+    for (int i = 0; i < n_recipes; i++)
+        if ((rc = models_recipe_find(recipes[i], &rs[i])))
+            return rc;
+    engine_model_t *f32 = NULL;
+    engine_pool_t *pool = NULL;
+    models_quality_t *q = calloc((size_t)n_recipes, sizeof *q);
+    if (!q)
+        return mb_err_set(MB_ENOMEM, "out of memory");
+    models_quality_opts_t o = {.n_seq = 1, .seq_len = n_tokens, .seed = e->seed};
+    if (!(rc = models_synth_build(spec, e->seed, ENGINE_TYPE_F32, &f32)) &&
+        !(rc = engine_pool_create(n_threads, &pool)))
+        rc = models_quality_run(spec, f32, rs, n_recipes, &o, pool, q);
+    for (int i = 0; !rc && i < n_recipes; i++) {
+        memset(&out[i], 0, sizeof out[i]);
+        snprintf(out[i].model, sizeof out[i].model, "%s", spec->name);
+        snprintf(out[i].recipe, sizeof out[i].recipe, "%s", rs[i]->name);
+        snprintf(out[i].ref_recipe, sizeof out[i].ref_recipe, "F32");
+        out[i].mean_kld = q[i].kld_mean;
+        out[i].p99_kld = q[i].kld_p99;
+        out[i].top1_agree = q[i].top1;
+        out[i].ppl_ratio = q[i].ppl_ratio;
+        out[i].n_tokens = q[i].n_positions;
+    }
+    engine_pool_destroy(pool);
+    models_synth_free(f32);
+    free(q);
+    return rc;
+}

@@ -51,7 +51,7 @@ static char *join_args(int argc, char **argv)
 /* One quality measurement in a child process (it builds two models: an
  * OOM kill or a crash must not take the sweep with it). */
 static int quality_in_child(bench_engine_t *eng, const bench_sweep_t *sw, const char *model,
-                            const char *recipe, bench_quality_t *q)
+                            const char *const *recipes, int n, bench_quality_t *q)
 {
     int fds[2];
     if (pipe(fds))
@@ -65,17 +65,23 @@ static int quality_in_child(bench_engine_t *eng, const bench_sweep_t *sw, const 
     }
     if (pid == 0) {
         close(fds[0]);
-        int threads = sw->threads[sw->n_threads - 1];
-        int rc = bench_quality_measure(eng, model, recipe, sw->quality_ref, sw->quality_tokens, threads, q);
+        int threads = sw->threads[sw->n_threads - 1], rc = 0;
+        if (!strcasecmp(sw->quality_ref, "F32"))
+            rc = bench_quality_f32(eng, model, recipes, n, sw->quality_tokens, threads, q);
+        else
+            for (int i = 0; i < n && !rc; i++)
+                rc = bench_quality_measure(eng, model, recipes[i], sw->quality_ref, sw->quality_tokens,
+                                           threads, &q[i]);
         if (rc)
-            snprintf(q->model, sizeof q->model, "error: %s", mb_err_msg());
-        ssize_t w = write(fds[1], q, sizeof *q);
-        _exit(w == (ssize_t)sizeof *q && !rc ? 0 : 1);
+            snprintf(q[0].model, sizeof q[0].model, "error: %s", mb_err_msg());
+        size_t want = (size_t)n * sizeof *q;
+        ssize_t w = write(fds[1], q, want);
+        _exit(w == (ssize_t)want && !rc ? 0 : 1);
     }
     close(fds[1]);
-    size_t got = 0;
-    while (got < sizeof *q) {
-        ssize_t k = read(fds[0], (char *)q + got, sizeof *q - got);
+    size_t got = 0, want = (size_t)n * sizeof *q;
+    while (got < want) {
+        ssize_t k = read(fds[0], (char *)q + got, want - got);
         if (k < 0 && errno == EINTR)
             continue;
         if (k <= 0)
@@ -87,34 +93,42 @@ static int quality_in_child(bench_engine_t *eng, const bench_sweep_t *sw, const 
     while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
         ;
     if (WIFSIGNALED(st))
-        return mb_err_set(WTERMSIG(st) == SIGKILL ? MB_ENOMEM : MB_ECHILD, "quality of %s %s: killed by signal %d%s",
-                          model, recipe, WTERMSIG(st), WTERMSIG(st) == SIGKILL ? " (out of memory?)" : "");
-    if (got != sizeof *q || WEXITSTATUS(st))
-        return mb_err_set(MB_ECHILD, "quality of %s %s: %s", model, recipe,
-                          got == sizeof *q ? q->model : "the measuring process exited without a result");
+        return mb_err_set(WTERMSIG(st) == SIGKILL ? MB_ENOMEM : MB_ECHILD, "quality of %s: killed by signal %d%s",
+                          model, WTERMSIG(st), WTERMSIG(st) == SIGKILL ? " (out of memory?)" : "");
+    if (got != want || WEXITSTATUS(st))
+        return mb_err_set(MB_ECHILD, "quality of %s: %s", model,
+                          got >= sizeof *q ? q[0].model : "the measuring process exited without a result");
     return MB_OK;
 }
 
 static void run_quality(bench_engine_t *eng, const bench_sweep_t *sw, bench_store_t *store)
 {
-    for (size_t m = 0; m < sw->n_models; m++)
-        for (size_t r = 0; r < sw->n_recipes; r++) {
-            if (!strcasecmp(sw->recipes[r], sw->quality_ref))
+    const char *todo[64];
+    bench_quality_t q[64];
+    for (size_t m = 0; m < sw->n_models; m++) {
+        int n = 0;
+        for (size_t r = 0; r < sw->n_recipes && n < 64; r++) {
+            if (!strcasecmp(sw->recipes[r], sw->quality_ref) || !strcasecmp(sw->recipes[r], "file"))
                 continue;
             if (store && bench_store_quality_done(store, sw->models[m], sw->recipes[r]))
                 continue;
-            bench_quality_t q;
-            int rc = quality_in_child(eng, sw, sw->models[m], sw->recipes[r], &q);
-            if (rc) {
-                MB_WARN("%s", mb_err_msg());
-                continue;
-            }
-            fprintf(stderr, "mobench: quality %s %s vs %s over %d tokens: mean KLD %.5f, p99 KLD %.5f, "
-                    "top-1 agreement %.1f%%, PPL ratio %.4f\n", q.model, q.recipe, q.ref_recipe,
-                    q.n_tokens, q.mean_kld, q.p99_kld, q.top1_agree * 100, q.ppl_ratio);
-            if (store && (rc = bench_store_quality(store, &q)))
-                MB_ERROR("cannot store the quality of %s %s: %s", q.model, q.recipe, mb_err_msg());
+            todo[n++] = sw->recipes[r];
         }
+        if (!n)
+            continue;
+        int rc = quality_in_child(eng, sw, sw->models[m], todo, n, q);
+        if (rc) {
+            MB_WARN("%s", mb_err_msg());
+            continue;
+        }
+        for (int i = 0; i < n; i++) {
+            fprintf(stderr, "mobench: quality %s %s vs %s over %d positions: mean KLD %.5f, p99 KLD %.5f, "
+                    "top-1 agreement %.1f%%, PPL ratio %.4f\n", q[i].model, q[i].recipe, q[i].ref_recipe,
+                    q[i].n_tokens, q[i].mean_kld, q[i].p99_kld, q[i].top1_agree * 100, q[i].ppl_ratio);
+            if (store && (rc = bench_store_quality(store, &q[i])))
+                MB_ERROR("cannot store the quality of %s %s: %s", q[i].model, q[i].recipe, mb_err_msg());
+        }
+    }
 }
 
 int cmd_sweep(int argc, char **argv)

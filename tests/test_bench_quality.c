@@ -67,3 +67,22 @@ Test(quality, bad_input, .init = setup, .fini = teardown)
     cr_assert_neq(mb_err_msg()[0], '\0');
     engine_kernels_init(NULL, NULL); /* back to the best variant */
 }
+
+Test(quality, against_f32_on_sampled_text, .timeout = 60, .init = setup, .fini = teardown)
+{
+    bench_engine_t *e;
+    cr_assert_eq(bench_engine_create(NULL, 3, &e), 0);
+    const char *const recipes[] = {"Q4_0", "Q8_0"};
+    bench_quality_t q[2];
+    cr_assert_eq(bench_quality_f32(e, "tiny-llama", recipes, 2, 32, 2, q), 0, "%s", mb_err_msg());
+    cr_assert_str_eq(q[0].recipe, "Q4_0");
+    cr_assert_str_eq(q[1].ref_recipe, "F32");
+    cr_assert_eq(q[0].n_tokens, 31); /* next-token distributions of a 32-token sequence */
+    cr_assert_gt(q[0].mean_kld, 0);
+    cr_assert_lt(q[1].mean_kld, q[0].mean_kld);
+    cr_assert(q[1].top1_agree >= 0.9, "Q8_0 top-1 %g", q[1].top1_agree);
+    cr_assert_float_eq(q[1].ppl_ratio, 1.0, 0.05);
+    const char *const bad[] = {"Q9_9"};
+    cr_assert_eq(bench_quality_f32(e, "tiny-llama", bad, 1, 32, 1, q), MB_ENOENT);
+    bench_engine_destroy(e);
+}

@@ -199,6 +199,8 @@ SL_AI void sl_affine(const int NL, const int unit, int n, int nmax, const float 
                 sl2[k] += wv * (l * l);
                 sxl[k] += wv * l * xt[i][k];
             }
+        float ts[SL_MAXL], tm[SL_MAXL], err[SL_MAXL];
+        int ok[SL_MAXL];
         for (int k = 0; k < NL; k++) {
             const float D = sw[k] * sl2[k] - sl[k] * sl[k];
             const float Ds = D > 0.0f ? D : 1.0f;
@@ -207,17 +209,24 @@ SL_AI void sl_affine(const int NL, const int unit, int n, int nmax, const float 
             const float sl2s = sl2[k] > 0.0f ? sl2[k] : 1.0f;
             const float zero_min_scale = sxl[k] / sl2s; /* both computed: no branch */
             const int pos = fit_min > 0.0f;
-            const float this_scale = pos ? zero_min_scale : fit_scale;
-            const float this_min = pos ? 0.0f : fit_min;
-            const double s = this_scale, m = this_min;
-            const float err = (float)(s * s * sl2[k] + 2.0 * s * m * sl[k] + m * m * sw[k] -
-                                      2.0 * s * sxl[k] - 2.0 * m * sx[k] + sx2[k]);
-            const int take = (D > 0.0f) & (err < besterr[k]);
-            besterr[k] = take ? err : besterr[k];
+            ts[k] = pos ? zero_min_scale : fit_scale;
+            tm[k] = pos ? 0.0f : fit_min;
+            ok[k] = D > 0.0f;
+        }
+        /* sum w (s l + m - x)^2 expanded over the sums at hand (double: the
+         * terms nearly cancel); a loop of its own so that it vectorises */
+        for (int k = 0; k < NL; k++) {
+            const double s = ts[k], m = tm[k];
+            err[k] = (float)(s * s * sl2[k] + 2.0 * s * m * sl[k] + m * m * sw[k] -
+                             2.0 * s * sxl[k] - 2.0 * m * sx[k] + sx2[k]);
+        }
+        for (int k = 0; k < NL; k++) {
+            const int take = ok[k] & (err[k] < besterr[k]);
+            besterr[k] = take ? err[k] : besterr[k];
             bis[k] = take ? iscale[k] : bis[k];
             bsub[k] = take ? cmin[k] : bsub[k];
-            bscale[k] = take ? this_scale : bscale[k];
-            cmin[k] = take ? this_min : cmin[k];
+            bscale[k] = take ? ts[k] : bscale[k];
+            cmin[k] = take ? tm[k] : cmin[k];
         }
     }
     for (int i = 0; i < n; i++)

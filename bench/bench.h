@@ -448,8 +448,8 @@ bench_names_t bench_engine_names(void);
 int bench_cell_n_ctx(const bench_cell_t *cell, bool sustained);
 
 /* Quality of a recipe against a reference recipe (F16) on the same
- * synthetic model: both run the same seeded token sequence from an empty
- * cache; per position the KL divergence of the next-token distributions
+ * synthetic model: a sequence sampled from the reference at temperature 1
+ * (after a seeded first token), scored by both from an empty cache; per position the KL divergence of the next-token distributions
  * and whether the top token agrees; the perplexity ratio on the sequence
  * itself. Builds both models in this process. */
 typedef struct {

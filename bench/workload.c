@@ -365,9 +365,12 @@ static double log_sum_exp(const float *x, int n)
     return (double)mx + log(s);
 }
 
-/* Logits at every position of tokens for (model, recipe) from the cache. */
+/* Logits at every position of tokens for (model, recipe) from the cache.
+ * With sample, tokens[1..n-1] are first drawn from this model itself at
+ * temperature 1 (one decode step per token, the logits of each step kept),
+ * so that the text is what the reference finds likely. */
 static int all_logits(bench_engine_t *e, const models_spec_t *spec, const models_recipe_t *r,
-                      const int32_t *tokens, int n, int n_threads, float *out)
+                      int32_t *tokens, int n, int n_threads, bool sample, float *out)
 {
     char path[1024];
     models_gguf_t *g = NULL;
@@ -382,8 +385,29 @@ static int all_logits(bench_engine_t *e, const models_spec_t *spec, const models
         rc = engine_pool_create(n_threads, &pool);
     if (!rc)
         rc = engine_ctx_create(m, pool, &cp, &ctx);
-    if (!rc)
+    if (!rc && !sample)
         rc = engine_eval(ctx, tokens, n, out, true);
+    uint64_t st = e->seed * 0xD1B54A32D192ED03ull + 11;
+    const size_t nv = (size_t)spec->hp.n_vocab;
+    for (int t = 0; !rc && sample && t < n; t++) {
+        float *row = out + (size_t)t * nv;
+        if ((rc = engine_eval(ctx, tokens + t, 1, row, false)) || t + 1 == n)
+            break;
+        double z = log_sum_exp(row, (int)nv), c = 0;
+        st ^= st >> 12;
+        st ^= st << 25;
+        st ^= st >> 27;
+        double u = (double)((st * 0x2545F4914F6CDD1Dull) >> 11) / 9007199254740992.0;
+        int32_t pick = (int32_t)nv - 1;
+        for (size_t i = 0; i < nv; i++) {
+            c += exp((double)row[i] - z);
+            if (u < c) {
+                pick = (int32_t)i;
+                break;
+            }
+        }
+        tokens[t + 1] = pick;
+    }
     engine_ctx_destroy(ctx);
     engine_pool_destroy(pool);
     models_model_free(m);
@@ -425,8 +449,8 @@ int bench_quality_measure(bench_engine_t *e, const char *model, const char *reci
         tok[i] = (int32_t)((x * 0x2545F4914F6CDD1Dull) % nv);
     }
     /* One model at a time keeps the peak at the larger of the two. */
-    if ((rc = all_logits(e, spec, rr, tok, n_tokens, n_threads, lr)) ||
-        (rc = all_logits(e, spec, r, tok, n_tokens, n_threads, lq)))
+    if ((rc = all_logits(e, spec, rr, tok, n_tokens, n_threads, true, lr)) ||
+        (rc = all_logits(e, spec, r, tok, n_tokens, n_threads, false, lq)))
         goto out;
     double agree = 0, nll_q = 0, nll_r = 0;
     for (int p = 0; p < n_tokens; p++) {

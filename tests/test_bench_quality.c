@@ -48,7 +48,9 @@ Test(quality, more_bits_less_divergence, .timeout = 60, .init = setup, .fini = t
     cr_assert_lt(q8.mean_kld, q4.mean_kld, "Q8_0 %g vs Q4_0 %g", q8.mean_kld, q4.mean_kld);
     cr_assert_geq(q8.top1_agree, q4.top1_agree);
     cr_assert_geq(q4.p99_kld, q4.mean_kld * 0.999);
-    cr_assert(isfinite(q4.ppl_ratio) && q4.ppl_ratio > 0);
+    /* scored on text sampled from the reference: the quantized model cannot
+     * be much more confident about it than the reference itself */
+    cr_assert(isfinite(q4.ppl_ratio) && q4.ppl_ratio > 0.9, "ppl ratio %g", q4.ppl_ratio);
     bench_engine_destroy(e);
 }
 

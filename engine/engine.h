@@ -331,6 +331,10 @@ int engine_ctx_create(const engine_model_t *m, engine_pool_t *pool,
 void engine_ctx_destroy(engine_ctx_t *ctx); /* NULL: no-op */
 void engine_ctx_reset(engine_ctx_t *ctx);   /* empty the KV cache */
 int engine_ctx_pos(const engine_ctx_t *ctx); /* tokens in the cache */
+/* Keeps the first n_pos positions of the KV cache; later evals append after
+ * them (as if only those tokens had been evaluated). MB_EINVAL if n_pos < 0
+ * or n_pos > engine_ctx_pos(ctx). */
+int engine_ctx_truncate(engine_ctx_t *ctx, int n_pos);
 engine_mem_t engine_ctx_memory(const engine_ctx_t *ctx);
 
 /* Runs n tokens at positions pos..pos+n-1 (causal, appended to the cache).

@@ -406,6 +406,17 @@ int engine_ctx_pos(const engine_ctx_t *c)
     return c->pos;
 }
 
+/* The cache is indexed by position and nothing else depends on later ones:
+ * moving pos back is the whole truncation. */
+int engine_ctx_truncate(engine_ctx_t *c, int n_pos)
+{
+    if (n_pos < 0 || n_pos > c->pos)
+        return mb_err_set(MB_EINVAL, "truncate: cannot keep %d positions of a cache holding %d; "
+                          "expected 0..%d", n_pos, c->pos, c->pos);
+    c->pos = n_pos;
+    return MB_OK;
+}
+
 engine_mem_t engine_ctx_memory(const engine_ctx_t *c)
 {
     engine_mem_t mem = {engine_model_weight_bytes(c->m), c->kv_bytes, c->scratch_bytes};

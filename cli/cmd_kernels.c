@@ -179,7 +179,31 @@ static void kb_usage(FILE *f)
             "  --kernel V     force a kernel variant (default: the best capable one)\n"
             "  --reps R       runs per measurement, >= 5 (default 7)\n"
             "  --gemv-mb MB   size of the GEMV matrix (default 512, at least 64)\n"
-            "  --json         JSON on stdout instead of the table\n");
+            "  --json         JSON on stdout instead of the table\n"
+            "  --list         list the kernel variants, whether this CPU can run them and\n"
+            "                 which formats each has its own code for (others: reference)\n");
+}
+
+/* --list: every compiled-in variant, capable or not, and its own formats. */
+static int kb_list(void)
+{
+    probes_features_t feat;
+    probes_features_detect(&feat);
+    const char *names[16];
+    bool capable[16];
+    int n = engine_kernels_list(names, 16, &feat, capable);
+    printf("%-8s %-8s %s\n", "variant", "capable", "own code for (the rest run the scalar reference)");
+    for (int i = 0; i < n && i < 16; i++) {
+        printf("%-8s %-8s", names[i], capable[i] ? "yes" : "no");
+        for (int t = 0; t < ENGINE_TYPE_COUNT; t++) {
+            const engine_type_traits_t *tr = engine_type_traits((engine_type_t)t);
+            if (tr && tr->quantize && t != ENGINE_TYPE_Q8_1 && t != ENGINE_TYPE_Q8_K &&
+                engine_kernels_specialized(names[i], (engine_type_t)t))
+                printf(" %s", tr->name);
+        }
+        printf("\n");
+    }
+    return MB_EXIT_OK;
 }
 
 int cmd_kernels(int argc, char **argv)
@@ -197,6 +221,8 @@ int cmd_kernels(int argc, char **argv)
             json = true;
             continue;
         }
+        if (!strcmp(a, "--list"))
+            return kb_list();
         if (i + 1 >= argc)
             return cli_usage_error("kernels", "option '%s' needs a value or is unknown", a);
         const char *v = argv[++i];

@@ -10,6 +10,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 static void bench_usage(FILE *f)
@@ -21,7 +22,7 @@ static void bench_usage(FILE *f)
         "style: one row per model x recipe x threads x depth x test.\n\n"
         "options (lists are comma-separated; every combination runs):\n"
         "  -m, --model LIST       catalog names ('mobench models list') or GGUF file paths\n"
-        "  -q, --quant LIST       quant recipes (default Q4_0; 'file' for GGUF paths), e.g. Q4_0,Q4_K_M\n"
+        "  -q, --quant LIST       quant recipes (default Q4_0, or 'file' when -m names only GGUF files), e.g. Q4_0,Q4_K_M\n"
         "  -p, --n-prompt LIST    prompt sizes for pp tests (default 512; 0 = none)\n"
         "  -n, --n-gen LIST       generation sizes for tg tests (default 128; 0 = none)\n"
         "  -pg P,N                a pp+tg test: prefill P, then decode N (repeatable)\n"
@@ -38,7 +39,11 @@ static void bench_usage(FILE *f)
         "  --sustained DURATION   decode continuously for DURATION (e.g. 10m) in 5 s windows:\n"
         "                         burst vs sustained t/s, time to throttle, J/token\n"
         "  --db FILE              store results here (default %s, or $MOBENCH_DB)\n"
-        "  --no-db                do not store results\n\n"
+        "  --no-db                do not store results\n"
+        "  --no-roofline          do not measure ceilings: roofline_pct only from ceilings stored\n"
+        "                         with the device ('mobench probe --roofline --db FILE'); default:\n"
+        "                         thread counts without stored ceilings are measured once per run\n"
+        "                         (a few seconds) and stored when the device has none\n\n"
         "Columns: docs/OUTPUT.md. Each cell runs in a child process: a crash or an OOM kill\n"
         "becomes a row with the reason. Exit status 1 if any cell failed.\n",
         sysconf(_SC_NPROCESSORS_ONLN), DB_DEFAULT_PATH);
@@ -109,7 +114,7 @@ int cmd_bench(int argc, char **argv)
     ints_t prompts = {0}, gens = {0}, depths = {0}, threads = {0}, pgs = {0};
     bench_reps_policy_t reps = {.min_reps = 5, .max_reps = 20, .cv_target = 0};
     bench_out_fmt_t fmt = BENCH_OUT_MD;
-    bool warmup = true, no_db = false, max_set = false;
+    bool warmup = true, no_db = false, max_set = false, no_roofline = false;
     double delay = 0, sustained = 0;
     uint64_t seed = 42;
     const char *kernel = NULL, *db_path = db_default_path();
@@ -132,6 +137,10 @@ int cmd_bench(int argc, char **argv)
         }
         if (!strcmp(a, "--no-db")) {
             no_db = true;
+            continue;
+        }
+        if (!strcmp(a, "--no-roofline")) {
+            no_roofline = true;
             continue;
         }
         if (i + 1 >= argc) {
@@ -245,7 +254,14 @@ int cmd_bench(int argc, char **argv)
         rc = cli_usage_error("bench", "%s", mb_err_msg());
         goto out;
     }
-    if (!recipes && mb_split_csv("Q4_0", &recipes, &n_recipes)) {
+    /* GGUF files carry their own types: without -q, a run of files alone
+     * benchmarks them as they are. */
+    bool all_files = n_models > 0;
+    for (size_t i = 0; i < n_models; i++) {
+        size_t len = strlen(models[i]);
+        all_files &= strchr(models[i], '/') || (len > 5 && !strcasecmp(models[i] + len - 5, ".gguf"));
+    }
+    if (!recipes && mb_split_csv(all_files ? "file" : "Q4_0", &recipes, &n_recipes)) {
         rc = cli_fail("bench", MB_ENOMEM);
         goto out;
     }
@@ -355,6 +371,13 @@ int cmd_bench(int argc, char **argv)
         rc = cli_fail("bench", erc);
         goto out;
     }
+    bench_ceilings_t ceil;
+    bool have_ceil = false;
+    if ((erc = bench_ceilings_for_run(store, cells, n_cells, !no_roofline, &ceil, &have_ceil))) {
+        bench_out_end(so.out);
+        rc = cli_fail("bench", erc);
+        goto out;
+    }
     bench_run_opts_t ro = {
         .cells = cells, .n_cells = n_cells, .reps = reps, .warmup = warmup, .seed = seed,
         .sustained_s = sustained,
@@ -364,6 +387,7 @@ int cmd_bench(int argc, char **argv)
         .cooldown = {delay > 0 ? BENCH_COOLDOWN_FIXED : BENCH_COOLDOWN_NONE, 2, 0, delay},
         .backend = &backend, .sink = no_db ? NULL : &sink, .sensors = have_sensors ? &sensors : NULL,
         .on_result = on_result, .on_result_ctx = &so, .progress = BENCH_PROGRESS_AUTO,
+        .ceilings = have_ceil ? &ceil : NULL,
     };
     bench_run_summary_t sum;
     erc = bench_run(&ro, &sum);

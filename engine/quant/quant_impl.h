@@ -11,6 +11,13 @@
 
 #include "engine.h"
 
+/* No fused multiply-adds in the quantizers: the ISA variants of the searches
+ * must give the plain C version's bytes. gcc in C11 mode does not contract;
+ * clang does unless told. */
+#if defined(__clang__)
+#pragma STDC FP_CONTRACT OFF
+#endif
+
 /* Round to nearest, ties to even, as ggml's nearest_int (valid for |f| < 2^22). */
 static inline int quant_nearest_int(float f)
 {

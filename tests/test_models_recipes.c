@@ -137,7 +137,7 @@ Test(recipes, match_llama_cpp_files)
     while ((e = readdir(d))) {
         char arch[16], recipe[32];
         if (sscanf(e->d_name, "tiny-%15[a-z0-9]-%31[A-Z0-9_].gguf", arch, recipe) != 2 ||
-            !strstr(e->d_name, ".gguf"))
+            strlen(e->d_name) < 5 || strcmp(e->d_name + strlen(e->d_name) - 5, ".gguf"))
             continue;
         const models_recipe_t *r;
         if (models_recipe_find(recipe, &r) != MB_OK)

@@ -20,10 +20,12 @@ $(BUILD)/CMakeCache.txt: | deps
 build: deps $(BUILD)/CMakeCache.txt
 	cmake --build $(BUILD) -j $(JOBS)
 
-# The main job: probe the device, run the quick sweep into mobench.db, write
+# The main job: probe the device and measure its ceilings (stored with the
+# device in mobench.db: the sweep's roofline_pct and the report's roofline
+# chart read them), run the quick sweep into mobench.db, write
 # report/index.html; the report command prints a summary table and the path.
 run: build
-	$(MOBENCH) probe
+	$(MOBENCH) probe --roofline --db mobench.db
 	$(MOBENCH) sweep sweeps/quick.ini --db mobench.db
 	$(MOBENCH) report --db mobench.db --out report
 

@@ -19,6 +19,7 @@
  *   7. store                          bench/store.c
  *   8. engine workload, quality       bench/workload.c
  *   9. output formats                 bench/output.c
+ *  10. roofline                       bench/roofline.c
  */
 #ifndef BENCH_H
 #define BENCH_H
@@ -219,6 +220,14 @@ typedef struct {
     uint64_t kv_bytes;     /* KV cache for the cell's context */
     uint64_t scratch_bytes;
     int n_ctx_max;         /* longest context the model supports */
+    /* Roofline inputs (bench/roofline.c, docs/OUTPUT.md); 0 = unknown. */
+    uint64_t rf_decode_bytes;  /* weight bytes read per decoded token (lookup-only tables excluded) */
+    uint64_t rf_matmul_params; /* weights multiplied per prompt token (output head excluded) */
+    uint64_t rf_head_params;   /* output head: once per prompt, once per decoded token */
+    uint64_t rf_kv_pos;        /* KV bytes read per attended position, full-attention layers */
+    uint64_t rf_kv_pos_swa;    /* the same over sliding-window layers */
+    int rf_swa_window;         /* their window (positions) */
+    bool rf_float;             /* matmuls on float weights (F32/F16/BF16): the f32 peak applies */
 } bench_model_info_t;
 
 typedef struct {
@@ -250,6 +259,9 @@ int bench_result_add_sample(bench_result_t *r, double t, const char *kind, const
 int bench_result_write_json(FILE *f, const bench_result_t *r);
 int bench_result_read_json(const char *text, size_t len, bench_result_t *r);
 
+/* Measured ceilings per thread count (section 10). */
+typedef struct bench_ceilings bench_ceilings_t;
+
 /* Runs one cell in this process: depth fill, warm-up, reps per the policy
  * (or sustained_s > 0: sustained mode), statistics. Fills r (status ok or
  * the error). sensors may be NULL. */
@@ -260,6 +272,7 @@ typedef struct {
     double sustained_s;
     const bench_clock_t *clock;
     const bench_sensors_t *sensors;
+    const bench_ceilings_t *ceilings; /* NULL: roofline_pct stays NAN */
 } bench_measure_opts_t;
 int bench_cell_measure(const bench_measure_opts_t *o, bench_workload_t *w, bench_result_t *r);
 
@@ -384,6 +397,7 @@ typedef struct {
     void (*on_result)(void *ctx, const bench_result_t *r); /* each finished cell (output) */
     void *on_result_ctx;
     bench_progress_t progress;
+    const bench_ceilings_t *ceilings; /* NULL: no roofline_pct (section 10) */
 } bench_run_opts_t;
 
 typedef struct {
@@ -483,5 +497,43 @@ void bench_out_row(bench_out_t *o, const bench_result_t *r);
 void bench_out_end(bench_out_t *o);
 /* The column names, in order (for docs and tests); returns the count. */
 int bench_out_columns(const char **names, int max);
+
+/* ==== 10. roofline (bench/roofline.c, docs/OUTPUT.md roofline_pct) ========
+ * The device's measured ceilings (probes_ceilings_json's object, stored with
+ * the device row) reduced to what roofline_pct needs, per thread count. */
+#define BENCH_MAX_CEILINGS 16
+typedef struct {
+    int threads;
+    double read_gbs;   /* memory read bandwidth, GB/s; NAN: not measured */
+    double i8_gops;    /* fastest int8 dot kernel, GOP/s; NAN: none */
+    double f32_gflops; /* fastest f32 FMA kernel, GFLOP/s; NAN: none */
+} bench_ceiling_t;
+struct bench_ceilings {
+    int n;
+    bench_ceiling_t pt[BENCH_MAX_CEILINGS];
+};
+/* Parses the ceilings object (or a probe document holding "ceilings").
+ * MB_EFORMAT when it is not JSON or has no bandwidth/peak figures. */
+int bench_ceilings_parse(const char *json, size_t len, bench_ceilings_t *out);
+/* The point for exactly this thread count, NULL if not measured. */
+const bench_ceiling_t *bench_ceilings_find(const bench_ceilings_t *c, int threads);
+/* roofline_pct of a finished cell (docs/OUTPUT.md): decode (tg, pg's decode
+ * part, sustained) as bytes read per token x tokens/s over the read
+ * bandwidth; prefill (pp) as 2 x multiplied params x tokens/s over the int8
+ * peak (f32 peak for float recipes). NAN when the ceilings lack the cell's
+ * thread count or the model's roofline inputs are unknown. */
+double bench_roofline_pct(const bench_ceilings_t *c, const bench_result_t *r);
+
+/* Ceilings for a run's thread counts: the device's stored ones (s may be
+ * NULL); thread counts they lack are measured once here when measure is true
+ * (a short set: bandwidth and peaks, 3 passes) and, if the device had no
+ * ceilings stored, the measurement is stored with it. *have is false when
+ * no thread count of the run is covered. */
+int bench_ceilings_for_run(bench_store_t *s, const bench_cell_t *cells, size_t n_cells, bool measure,
+                           bench_ceilings_t *out, bool *have);
+/* The device's stored ceilings JSON (NULL: none), malloc'd. */
+int bench_store_ceilings_get(bench_store_t *s, char **json);
+/* Stores ceilings JSON with this device. */
+int bench_store_ceilings_set(bench_store_t *s, const char *json);
 
 #endif /* BENCH_H */

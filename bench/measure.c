@@ -451,6 +451,8 @@ out:
         snprintf(r->reason, sizeof r->reason, "%s", mb_err_msg());
     } else {
         r->status = BENCH_CELL_OK;
+        if (o->ceilings)
+            r->roofline_pct = bench_roofline_pct(o->ceilings, r);
     }
     return rc;
 }

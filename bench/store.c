@@ -13,6 +13,7 @@ struct bench_store {
     db_t *db;
     bench_store_opts_t o;
     char device_uuid[DB_UUID_LEN];
+    char fingerprint[64];
     char run_uuid[DB_UUID_LEN];
     char **done_keys; /* finished cells of the resumed run */
     size_t n_done;
@@ -65,6 +66,7 @@ int bench_store_open(const char *path, const bench_store_opts_t *o, bench_store_
     char *json = probe_json(&dev);
     db_device_t d = {.fingerprint = dev.fingerprint, .label = label, .probe_json = json};
     rc = db_device_upsert(s->db, &d);
+    snprintf(s->fingerprint, sizeof s->fingerprint, "%s", dev.fingerprint);
     free(json);
     probes_device_free(&dev);
     if (rc) {
@@ -339,4 +341,29 @@ bool bench_store_quality_done(bench_store_t *s, const char *model, const char *r
     db_filter_t flt = {.run = s->run_uuid};
     db_quality_each(s->db, &flt, qfind_cb, &f);
     return f.found;
+}
+
+/* ---- the device's ceilings (section 10) ------------------------------------------ */
+static int ceil_cb(void *ctx, const db_device_t *d)
+{
+    char **out = ctx;
+    if (d->ceilings_json && !*out && !(*out = mb_strdup(d->ceilings_json)))
+        return MB_ENOMEM;
+    return 0;
+}
+
+int bench_store_ceilings_get(bench_store_t *s, char **json)
+{
+    *json = NULL;
+    db_filter_t f = {.device = s->device_uuid};
+    int rc = db_devices_each(s->db, &f, ceil_cb, json);
+    if (rc == MB_ENOMEM)
+        return mb_err_set(MB_ENOMEM, "out of memory reading the device's ceilings");
+    return rc;
+}
+
+int bench_store_ceilings_set(bench_store_t *s, const char *json)
+{
+    db_device_t d = {.fingerprint = s->fingerprint, .ceilings_json = json};
+    return db_device_upsert(s->db, &d);
 }

@@ -4,6 +4,7 @@
  * GGUF paths are loaded as they are. Each cell's child maps the file and
  * runs the engine's forward pass. */
 #include "bench.h"
+#include "bench_int.h"
 #include "engine.h"
 #include "models.h"
 #include "probes.h"
@@ -293,6 +294,11 @@ static int ew_reset(void *impl)
     return MB_OK;
 }
 
+static int ew_truncate(void *impl, int n_pos)
+{
+    return engine_ctx_truncate(((ew_t *)impl)->ctx, n_pos);
+}
+
 static void ew_close(void *impl)
 {
     ew_t *w = impl;
@@ -340,7 +346,8 @@ static int be_open(void *ctx, const bench_cell_t *cell, bench_workload_t *out, b
     info->kv_bytes = mem.kv;
     info->scratch_bytes = mem.scratch;
     snprintf(info->kernel, sizeof info->kernel, "%s", engine_kernels_name());
-    *out = (bench_workload_t){w, n_ctx, w->m->hp.n_vocab, ew_eval, ew_reset, NULL, ew_close};
+    bench_roofline_info(w->m, info);
+    *out = (bench_workload_t){w, n_ctx, w->m->hp.n_vocab, ew_eval, ew_reset, ew_truncate, ew_close};
     return MB_OK;
 err:
     ew_close(w);

@@ -1,5 +1,6 @@
 /* cmd_probe.c: `mobench probe`: what the device is (and, with --roofline,
  * what it can do: measured bandwidth and peak arithmetic). */
+#include "bench.h"
 #include "commands.h"
 #include "mb.h"
 #include "probes.h"
@@ -24,12 +25,47 @@ static void probe_help(void)
            "  --threads LIST     thread counts for --roofline, e.g. 1,2,4  default: 1,2,4,... and nproc\n"
            "  --buffer SIZE      bandwidth buffer for --roofline (e.g. 512M)  default: min(1 GiB, RAM/4)\n"
            "  --passes N         timed passes per figure (best and median kept)  default: 5\n"
+           "  --db FILE          record this device in the store FILE (created if needed), with\n"
+           "                     --roofline its ceilings too: 'mobench bench' and 'sweep' then\n"
+           "                     compute roofline_pct from them and the report draws its roofline\n"
+           "                     chart                                   default: nothing stored\n"
            "  -h, --help         this text\n");
+}
+
+/* Records this device (and its ceilings) in the store: the device row that
+ * bench and sweep runs hang on, with the ceilings they read back. */
+static int store_device(const char *path, const probes_ceilings_t *c)
+{
+    bench_store_opts_t so = {.sweep = false};
+    bench_store_t *s;
+    int rc = bench_store_open(path, &so, &s);
+    if (rc)
+        return rc;
+    if (c) {
+        char *buf = NULL;
+        size_t len = 0;
+        FILE *f = open_memstream(&buf, &len);
+        if (!f) {
+            bench_store_close(s);
+            return mb_err_set(MB_ENOMEM, "out of memory writing the ceilings");
+        }
+        mb_json_t j;
+        mb_json_init(&j, f, false);
+        probes_ceilings_json(c, &j);
+        rc = fclose(f) ? mb_err_set(MB_ENOMEM, "out of memory writing the ceilings") : MB_OK;
+        if (!rc)
+            rc = bench_store_ceilings_set(s, buf);
+        free(buf);
+    }
+    bench_store_close(s);
+    if (!rc)
+        MB_INFO("probe: recorded this device%s in %s", c ? " and its ceilings" : "", path);
+    return rc;
 }
 
 int cmd_probe(int argc, char **argv)
 {
-    enum { OPT_JSON = 1, OPT_ROOT, OPT_ROOFLINE, OPT_THREADS, OPT_BUFFER, OPT_PASSES };
+    enum { OPT_JSON = 1, OPT_ROOT, OPT_ROOFLINE, OPT_THREADS, OPT_BUFFER, OPT_PASSES, OPT_DB };
     static const struct option longopts[] = {
         {"json", no_argument, NULL, OPT_JSON},
         {"sysfs-root", required_argument, NULL, OPT_ROOT},
@@ -37,11 +73,12 @@ int cmd_probe(int argc, char **argv)
         {"threads", required_argument, NULL, OPT_THREADS},
         {"buffer", required_argument, NULL, OPT_BUFFER},
         {"passes", required_argument, NULL, OPT_PASSES},
+        {"db", required_argument, NULL, OPT_DB},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     bool json = false, roofline = false;
-    const char *root = NULL;
+    const char *root = NULL, *db_path = NULL;
     probes_ceilings_opts_t copts;
     memset(&copts, 0, sizeof copts);
     optind = 0; /* reset getopt for this argv (GNU: 0 also re-initialises) */
@@ -81,6 +118,11 @@ int cmd_probe(int argc, char **argv)
             copts.passes = (int)p;
             break;
         }
+        case OPT_DB:
+            if (!*optarg)
+                return cli_usage_error("probe", "--db: expected a file name");
+            db_path = optarg;
+            break;
         case 'h': probe_help(); return MB_EXIT_OK;
         case ':': return cli_usage_error("probe", "option '%s' needs a value", argv[optind - 1]);
         default:
@@ -111,6 +153,11 @@ int cmd_probe(int argc, char **argv)
         return cli_usage_error("probe", "--roofline measures this host; it cannot be combined with --sysfs-root "
                                         "(or MOBENCH_SYSFS_ROOT)");
     }
+    if (db_path && strcmp(probes_root_get(), "/")) {
+        probes_device_free(&dev);
+        return cli_usage_error("probe", "--db records this host; it cannot be combined with --sysfs-root "
+                                        "(or MOBENCH_SYSFS_ROOT)");
+    }
     probes_ceilings_t ceil;
     if (roofline) {
         MB_INFO("probe: measuring ceilings (bandwidth and peak ops); this takes a few seconds");
@@ -119,6 +166,10 @@ int cmd_probe(int argc, char **argv)
             probes_device_free(&dev);
             return cli_fail("probe", rc);
         }
+    }
+    if (db_path && (rc = store_device(db_path, roofline ? &ceil : NULL))) {
+        probes_device_free(&dev);
+        return cli_fail("probe", rc);
     }
     if (json) {
         mb_json_t j;

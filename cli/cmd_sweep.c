@@ -17,7 +17,7 @@
 static void sweep_usage(FILE *f)
 {
     fprintf(f,
-        "usage: mobench sweep FILE [--resume [RUN]] [--dry-run] [--db FILE] [--no-db]\n\n"
+        "usage: mobench sweep FILE [--resume [RUN]] [--dry-run] [--db FILE] [--no-db] [--no-roofline]\n\n"
         "Runs every cell of a sweep file (models x recipes x threads x depths x tests; format:\n"
         "docs/SWEEP.md, examples sweeps/quick.ini and sweeps/nightly.ini). Each cell runs in a\n"
         "child process: a crash, an OOM kill or a time-out is stored as a row with the reason\n"
@@ -27,6 +27,10 @@ static void sweep_usage(FILE *f)
         "  --dry-run        list the cells, whether they fit in memory, and an ETA; run nothing\n"
         "  --db FILE        the store (default: the file's [sweep] db, else %s or $MOBENCH_DB)\n"
         "  --no-db          store nothing (results on stderr only)\n"
+        "  --no-roofline    measure no ceilings: roofline_pct only from those stored with the\n"
+        "                   device ('mobench probe --roofline --db FILE'); default: thread counts\n"
+        "                   without stored ceilings are measured once per run (a few seconds)\n"
+        "                   and stored when the device has none\n"
         "  --progress MODE  auto (default: a bar on a terminal), bar, lines or off\n\n"
         "Exit status: 0 when the run completed (failed cells are results), 1 when it could not\n"
         "run or store, 2 on a usage error or a malformed sweep file.\n", DB_DEFAULT_PATH);
@@ -134,7 +138,7 @@ static void run_quality(bench_engine_t *eng, const bench_sweep_t *sw, bench_stor
 int cmd_sweep(int argc, char **argv)
 {
     const char *file = NULL, *resume = NULL, *db_path = NULL;
-    bool dry = false, no_db = false;
+    bool dry = false, no_db = false, no_roofline = false;
     bench_progress_t progress = BENCH_PROGRESS_AUTO;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
@@ -151,6 +155,8 @@ int cmd_sweep(int argc, char **argv)
             dry = true;
         } else if (!strcmp(a, "--no-db")) {
             no_db = true;
+        } else if (!strcmp(a, "--no-roofline")) {
+            no_roofline = true;
         } else if (!strcmp(a, "--db")) {
             if (++i >= argc)
                 return cli_usage_error("sweep", "--db: missing file name");
@@ -220,12 +226,18 @@ int cmd_sweep(int argc, char **argv)
      * limit, so a slow cell ends with a result instead of a time-out. */
     bench_reps_policy_t reps = sw->reps;
     reps.budget_s = sw->cell_time_s / 2;
+    bench_ceilings_t ceil;
+    bool have_ceil = false;
+    if (!dry && (rc = bench_ceilings_for_run(store, cells, n_cells, !no_roofline, &ceil, &have_ceil))) {
+        ret = cli_fail("sweep", rc);
+        goto out;
+    }
     bench_run_opts_t ro = {
         .cells = cells, .n_cells = n_cells, .reps = reps, .warmup = sw->warmup, .seed = sw->seed,
         .cell_time_s = sw->cell_time_s, .headroom = sw->headroom, .cooldown = sw->cooldown,
         .dry_run = dry, .resume = resume, .backend = &backend, .sink = no_db ? NULL : &sink,
         .sensors = have_sensors ? &sensors : NULL,
-        .progress = progress,
+        .progress = progress, .ceilings = have_ceil ? &ceil : NULL,
     };
     if (!dry)
         MB_INFO("sweep %s: %zu cells%s%s", sw->name, n_cells, no_db ? "" : ", store ", no_db ? "" : db_path);

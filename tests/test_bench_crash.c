@@ -132,7 +132,7 @@ Test(crash, sigkill_at_random_points_then_resume, .init = setup, .fini = teardow
     snprintf(ref, sizeof ref, "%s/ref.db", g_dir);
     srand((unsigned)time(NULL) ^ (unsigned)getpid());
     /* A full run first (also fills the model cache): its length scales the kill points. */
-    const char *args_ref[] = {MB_BIN, "sweep", SWEEP, "--db", ref, "--progress", "off", NULL};
+    const char *args_ref[] = {MB_BIN, "sweep", SWEEP, "--db", ref, "--progress", "off", "--no-roofline", NULL};
     double t0 = now_s();
     cr_assert_eq(wait_exit(spawn(args_ref, NULL)), 0);
     double full = now_s() - t0;
@@ -142,8 +142,8 @@ Test(crash, sigkill_at_random_points_then_resume, .init = setup, .fini = teardow
         cells_t k;
         check_db(dbp, "latest", &k);
         bool resume = n_runs(dbp) > 0 && k.finished < N_CELLS;
-        const char *args_new[] = {MB_BIN, "sweep", SWEEP, "--db", dbp, "--progress", "off", NULL};
-        const char *args_res[] = {MB_BIN, "sweep", SWEEP, "--db", dbp, "--progress", "off", "--resume", NULL};
+        const char *args_new[] = {MB_BIN, "sweep", SWEEP, "--db", dbp, "--progress", "off", "--no-roofline", NULL};
+        const char *args_res[] = {MB_BIN, "sweep", SWEEP, "--db", dbp, "--progress", "off", "--no-roofline", "--resume", NULL};
         pid_t pid = spawn(resume ? args_res : args_new, NULL);
         /* Before the store opens, mid-cell, between commits, at the end:
          * within what the cells left to run take, so that most runs die. */
@@ -162,8 +162,8 @@ Test(crash, sigkill_at_random_points_then_resume, .init = setup, .fini = teardow
     /* Then --resume completes the run (or a new one if the last was complete). */
     cells_t k;
     check_db(dbp, "latest", &k);
-    const char *args_res[] = {MB_BIN, "sweep", SWEEP, "--db", dbp, "--progress", "off", "--resume", NULL};
-    const char *args_new[] = {MB_BIN, "sweep", SWEEP, "--db", dbp, "--progress", "off", NULL};
+    const char *args_res[] = {MB_BIN, "sweep", SWEEP, "--db", dbp, "--progress", "off", "--no-roofline", "--resume", NULL};
+    const char *args_new[] = {MB_BIN, "sweep", SWEEP, "--db", dbp, "--progress", "off", "--no-roofline", NULL};
     int st = wait_exit(spawn(n_runs(dbp) && k.finished < N_CELLS ? args_res : args_new, NULL));
     cr_assert_eq(st, 0, "the resumed sweep exited with %d", st);
     check_db(dbp, "latest", &k);
@@ -176,7 +176,7 @@ Test(crash, crash_hook_cell_fails_next_runs, .init = setup, .fini = teardown, .t
 {
     char dbp[300];
     snprintf(dbp, sizeof dbp, "%s/hook.db", g_dir);
-    const char *args[] = {MB_BIN, "sweep", SWEEP, "--db", dbp, "--progress", "off", NULL};
+    const char *args[] = {MB_BIN, "sweep", SWEEP, "--db", dbp, "--progress", "off", "--no-roofline", NULL};
     int st = wait_exit(spawn(args, "1"));
     cr_assert_eq(st, 0);
     db_t *db;
@@ -203,7 +203,7 @@ Test(crash, two_sweeps_same_db_lose_no_rows, .init = setup, .fini = teardown, .t
     db_t *db;
     cr_assert_eq(db_open(dbp, 0, &db), 0);
     db_close(db);
-    const char *args[] = {MB_BIN, "sweep", SWEEP, "--db", dbp, "--progress", "off", NULL};
+    const char *args[] = {MB_BIN, "sweep", SWEEP, "--db", dbp, "--progress", "off", "--no-roofline", NULL};
     pid_t a = spawn(args, NULL), b = spawn(args, NULL);
     cr_assert_eq(wait_exit(a), 0);
     cr_assert_eq(wait_exit(b), 0);

@@ -1217,6 +1217,25 @@ static void merge_cpu(const pr_ctx_t *c, probes_device_t *dev)
     merge_int(dev, &tmp, "l1d_bytes", offsetof(probes_cpu_source_t, l1d_bytes), cache_order, 2);
     merge_int(dev, &tmp, "l2_bytes", offsetof(probes_cpu_source_t, l2_bytes), cache_order, 2);
     merge_int(dev, &tmp, "l3_bytes", offsetof(probes_cpu_source_t, l3_bytes), cache_order, 2);
+    /* No cache topology in sysfs (some VMs): fall back to libcpuid's sizes, said so. */
+    const probes_cpu_source_t *lcs = &dev->cpu.sources[PROBES_SRC_LIBCPUID];
+    if (!dev->cpu.n_caches && lcs->available) {
+        const probes_int_t *sz[3] = {&lcs->l1d_bytes, &lcs->l2_bytes, &lcs->l3_bytes};
+        dev->cpu.caches = calloc(3, sizeof *dev->cpu.caches);
+        for (int i = 0; i < 3 && dev->cpu.caches; i++) {
+            if (!sz[i]->ok || sz[i]->v <= 0)
+                continue;
+            probes_cache_t *k = &dev->cpu.caches[dev->cpu.n_caches++];
+            k->level = i + 1;
+            snprintf(k->type, sizeof k->type, "%s", i ? "Unified" : "Data");
+            k->size_bytes = *sz[i];
+            pr_why(k->line_bytes.why, "libcpuid source: line size not read");
+            pr_why(k->ways.why, "libcpuid source: associativity not read");
+            snprintf(k->shared_cpus, sizeof k->shared_cpus, "?");
+        }
+        if (dev->cpu.n_caches)
+            pr_why(dev->cpu.caches_why, "sysfs cache topology missing: sizes from libcpuid");
+    }
 
     /* microarchitecture: our table from vendor/family/model, else ARM parts, else libcpuid */
     const probes_cpu_source_t *lc = &dev->cpu.sources[PROBES_SRC_LIBCPUID];

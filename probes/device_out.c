@@ -208,7 +208,7 @@ int probes_device_json_fields(const probes_device_t *d, mb_json_t *j)
         j_end(j, &w);
     }
     mb_json_arr_end(j);
-    if (!d->cpu.n_caches)
+    if (!d->cpu.n_caches || d->cpu.caches_why[0])
         why_add(&wc, "caches", d->cpu.caches_why);
 
     mb_json_key(j, "cores");

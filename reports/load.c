@@ -221,7 +221,9 @@ int reports_data_load(const char *db_path, const reports_filter_t *rf, reports_d
         c.t_start = x->started;
         c.median_ts = x->median_ts;
         if (isfinite(x->ci95_ts) && isfinite(x->mean_ts)) {
-            c.ci_lo_ts = x->mean_ts - x->ci95_ts;
+            /* t/s is positive: a normal-approximation interval of a very noisy
+             * cell is cut at 0 rather than shown below it */
+            c.ci_lo_ts = fmax(0.0, x->mean_ts - x->ci95_ts);
             c.ci_hi_ts = x->mean_ts + x->ci95_ts;
         }
         c.cv = x->cv;

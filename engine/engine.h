@@ -158,7 +158,9 @@ int64_t engine_counter_claim(engine_counter_t *c, int64_t step); /* start of the
 /* ==== 3. kernels ======================================================== */
 /* A weight tensor: ne[0] is the row length (k), ne[1] the number of rows (n),
  * ne[2], ne[3] are 1 for matrices. data is read-only (may be mmapped).
- * prepared/packed belong to the engine (engine_tensor_prepare). */
+ * packed belongs to the engine (engine_tensor_prepare). A tensor is present
+ * when data or packed is set: after prepare its owner may drop data (see
+ * engine_tensor_data_needed) and set it to NULL. */
 typedef struct {
     const char *name;
     engine_type_t type;
@@ -187,6 +189,20 @@ bool engine_kernels_specialized(const char *variant, engine_type_t type);
  * repacked copy. Loaders call it once per weight matrix. */
 int engine_tensor_prepare(engine_tensor_t *t);
 void engine_tensor_release(engine_tensor_t *t); /* frees the packed copy */
+
+/* Whether the engine still reads t->data after engine_tensor_prepare. False
+ * when prepare made a packed copy that every reader uses instead (matmul,
+ * engine_tensor_rows_f32, the reference forward): the owner should then free
+ * or madvise the original bytes and set t->data = NULL, so that the model is
+ * not held twice. Such a tensor is tied to the kernel variant that packed it:
+ * re-binding another variant (engine_kernels_init) makes engine_matmul and
+ * engine_tensor_prepare fail with MB_EUNSUPPORTED on it, so bind before
+ * loading. engine_tensor_release then leaves it absent. */
+bool engine_tensor_data_needed(const engine_tensor_t *t);
+
+/* Dequantizes rows row0 .. row0+nrows-1 (ne[0] floats each) into out, from
+ * data or, when data was dropped, from the packed copy (bit-identical). */
+int engine_tensor_rows_f32(const engine_tensor_t *t, int64_t row0, int64_t nrows, float *out);
 
 /* Matmul for decode (m = 1, GEMV) and prefill (m > 1, GEMM):
  *   y[m][n] = x[m][k] * W[n][k]^T
@@ -304,11 +320,22 @@ typedef struct {
 
 /* Checks every tensor the architecture uses: present, shape, type. */
 int engine_model_validate(const engine_model_t *m);
-/* Calls engine_tensor_prepare on every weight matrix (once, after loading). */
+/* Calls engine_tensor_prepare on every weight matrix (once, after loading;
+ * the token embedding only when it is also the output matrix). */
 int engine_model_prepare(engine_model_t *m);
 void engine_model_release(engine_model_t *m); /* engine_tensor_release on all */
-/* Bytes of weight data the model holds, plus the kernels' repacked copies
- * (counted at their rows' bytes; the padding of the last tile is not). */
+/* engine_model_prepare for an owner that can release the original bytes:
+ * right after each matrix is packed, if its data is no longer needed
+ * (engine_tensor_data_needed), calls drop(arg, t) so the owner frees or
+ * madvises t->data (t->nbytes bytes), then sets t->data = NULL. Tensor by
+ * tensor, so the peak stays near one copy of the model plus one tensor.
+ * Owners that still need the original bytes (a GGUF writer, a buffer they do
+ * not own) call engine_model_prepare and hold both. */
+int engine_model_prepare_drop(engine_model_t *m, void (*drop)(void *arg, const engine_tensor_t *t),
+                              void *arg);
+/* Bytes of weight data the model holds: data not dropped, plus the kernels'
+ * repacked copies (counted at their rows' bytes; the padding of the last
+ * tile is not). A model prepared and dropped holds each matrix once. */
 size_t engine_model_weight_bytes(const engine_model_t *m);
 
 typedef struct {
@@ -344,7 +371,8 @@ engine_mem_t engine_ctx_memory(const engine_ctx_t *ctx);
 int engine_eval(engine_ctx_t *ctx, const int32_t *tokens, int n, float *logits, bool all_logits);
 
 /* Naive F32 reference forward (engine/model/reference.c): straight loops,
- * one thread, weights dequantized with to_float; kv_f16 rounds K and V to F16
+ * one thread, weights dequantized with to_float (engine_tensor_rows_f32, so
+ * it also runs on a model whose data was dropped); kv_f16 rounds K and V to F16
  * as the default cache stores them. Logits for all n positions (n x n_vocab)
  * from an empty cache. */
 int engine_ref_forward(const engine_model_t *m, const int32_t *tokens, int n, bool kv_f16,

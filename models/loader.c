@@ -4,8 +4,11 @@
 #include "models.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 static int get_u32_arch(const models_gguf_t *g, const char *arch, const char *key, uint32_t dflt,
                         bool required, uint32_t *out)
@@ -193,6 +196,47 @@ static int hparams_from_gguf(const models_gguf_t *g, engine_hparams_t *hp)
     return MB_OK;
 }
 
+/* ---- dropping the original bytes of repacked tensors ------------------------ */
+
+/* Whether [p, p + n) lies in one read-only, private, file-backed mapping
+ * (/proc/self/maps: perms r-?p, an inode). Only there MADV_DONTNEED is
+ * harmless: the pages leave the RSS and would re-fault from the file. On
+ * anonymous memory (a GGUF opened from a buffer) it would zero the caller's
+ * bytes, so those are kept. */
+static bool readonly_file_mapping(const void *p, size_t n)
+{
+    FILE *f = fopen("/proc/self/maps", "r");
+    if (!f)
+        return false;
+    uintptr_t a = (uintptr_t)p, b = a + n;
+    char line[512];
+    bool ok = false;
+    while (fgets(line, sizeof line, f)) {
+        unsigned long lo, hi, inode;
+        char perms[8];
+        if (sscanf(line, "%lx-%lx %7s %*s %*s %lu", &lo, &hi, perms, &inode) != 4)
+            continue;
+        if (a >= lo && b <= hi) {
+            ok = inode != 0 && perms[0] == 'r' && perms[1] == '-' && perms[3] == 'p';
+            break;
+        }
+    }
+    fclose(f);
+    return ok;
+}
+
+/* engine_model_prepare_drop callback: the whole pages inside the tensor's bytes
+ * (the partial pages at both ends may hold neighbours' data). */
+static void drop_pages(void *arg, const engine_tensor_t *t)
+{
+    (void)arg;
+    uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
+    uintptr_t a = ((uintptr_t)t->data + page - 1) & ~(page - 1);
+    uintptr_t b = ((uintptr_t)t->data + t->nbytes) & ~(page - 1);
+    if (b > a)
+        madvise((void *)a, b - a, MADV_DONTNEED);
+}
+
 int models_model_from_gguf(const models_gguf_t *g, engine_model_t **out)
 {
     *out = NULL;
@@ -220,7 +264,17 @@ int models_model_from_gguf(const models_gguf_t *g, engine_model_t **out)
         slot->data = t->data;
         slot->nbytes = t->nbytes;
     }
-    if ((rc = engine_model_prepare(m))) {
+    /* The kernels' packed copies replace the mapped rows (the engine reads
+     * nothing else of them): their pages are dropped as each is packed, or
+     * the model would be held twice. */
+    uintptr_t lo = UINTPTR_MAX, hi = 0;
+    for (int64_t i = 0; i < n; i++) {
+        const models_gguf_tensor_t *t = models_gguf_tensor(g, i);
+        lo = MB_MIN(lo, (uintptr_t)t->data);
+        hi = MB_MAX(hi, (uintptr_t)t->data + t->nbytes);
+    }
+    bool mapped = hi > lo && readonly_file_mapping((const void *)lo, hi - lo);
+    if ((rc = engine_model_prepare_drop(m, mapped ? drop_pages : NULL, NULL))) {
         char msg[400];
         snprintf(msg, sizeof msg, "%s", mb_err_msg());
         rc = mb_err_set(rc, "%s: %s", models_gguf_name(g), msg);

@@ -29,6 +29,17 @@ static void qmodel_free(engine_model_t *m)
     free(q);
 }
 
+/* engine_model_prepare_drop callback: frees the blob a packed tensor was made from. */
+static void qmodel_drop(void *arg, const engine_tensor_t *t)
+{
+    qmodel_t *q = arg;
+    for (int i = 0; i < q->n_blobs; i++)
+        if (q->blobs[i] == t->data) {
+            free(q->blobs[i]);
+            q->blobs[i] = NULL;
+        }
+}
+
 typedef struct {
     const engine_type_traits_t *tr;
     const float *src;
@@ -116,7 +127,7 @@ int models_quantize_model(const models_spec_t *spec, const engine_model_t *f32,
     }
     free(ts);
     ts = NULL;
-    if ((rc = engine_model_prepare(&q->m)))
+    if ((rc = engine_model_prepare_drop(&q->m, qmodel_drop, q))) /* held once, as packed */
         goto err;
     *out = &q->m;
     return MB_OK;

@@ -189,6 +189,8 @@ static int check_weight(const engine_tensor_t *t, const char *what)
     if (t->ne[1] > INT64_MAX / (int64_t)engine_row_size(t->type, t->ne[0]))
         return mb_err_set(MB_ERANGE, "%s: tensor %s is too large", what, name);
     size_t need = engine_row_size(t->type, t->ne[0]) * (size_t)t->ne[1];
+    if (!t->data && t->packed)
+        return 0; /* dropped by its owner: the packed copy is all there is */
     if (!t->data)
         return mb_err_set(MB_EINVAL, "%s: tensor %s has no data", what, name);
     if (t->nbytes < need)
@@ -201,13 +203,38 @@ static int check_weight(const engine_tensor_t *t, const char *what)
     return 0;
 }
 
+/* The variant that made packed_layout, or NULL. */
+static const kern_variant_t *layout_variant(int layout)
+{
+    for (int i = 0; layout && i < N_VARIANTS; i++)
+        if (kern_variants[i]->packed_layout == layout)
+            return kern_variants[i];
+    return NULL;
+}
+
+/* A tensor whose data was dropped can only be read through the packed copy,
+ * so only by the variant that packed it. */
+static int check_dropped(const engine_tensor_t *t, const char *what)
+{
+    if (t->data || t->packed_layout == g_variant->packed_layout)
+        return 0;
+    const kern_variant_t *v = layout_variant(t->packed_layout);
+    return mb_err_set(MB_EUNSUPPORTED,
+                      "%s: tensor %s was repacked for kernel variant %s and its original data "
+                      "released; the bound variant is %s: choose the kernel variant before "
+                      "loading the model",
+                      what, t->name ? t->name : "(unnamed)", v ? v->name : "?", g_variant->name);
+}
+
 int engine_tensor_prepare(engine_tensor_t *t)
 {
     int rc = check_weight(t, "engine_tensor_prepare");
     if (rc)
         return rc;
-    engine_tensor_release(t);
     ensure_bound();
+    if (!t->data) /* dropped: already packed, nothing to redo */
+        return check_dropped(t, "engine_tensor_prepare");
+    engine_tensor_release(t);
     /* Row-interleaved tiles where the bound variant has kernels for them:
      * one activation broadcast feeds pack_rows rows per instruction and the
      * results land in lanes in row order (docs/PERFORMANCE.md, "Kernels"). */
@@ -233,6 +260,46 @@ void engine_tensor_release(engine_tensor_t *t)
     free(t->packed);
     t->packed = NULL;
     t->packed_layout = 0;
+}
+
+bool engine_tensor_data_needed(const engine_tensor_t *t)
+{
+    if (!t || !t->packed || !type_ok(t->type))
+        return true;
+    const kern_variant_t *v = layout_variant(t->packed_layout);
+    return !v || !v->unpack[t->type];
+}
+
+int engine_tensor_rows_f32(const engine_tensor_t *t, int64_t row0, int64_t nrows, float *out)
+{
+    if (!t || !out || !type_ok(t->type) || !engine_type_traits(t->type)->to_float)
+        return mb_err_set(MB_EINVAL, "engine_tensor_rows_f32: no tensor, no output or a type "
+                          "without to_float");
+    const char *name = t->name ? t->name : "(unnamed)";
+    const engine_type_traits_t *tr = engine_type_traits(t->type);
+    const int64_t k = t->ne[0], n = t->ne[1] * MB_MAX(t->ne[2], 1) * MB_MAX(t->ne[3], 1);
+    if (row0 < 0 || nrows < 0 || row0 + nrows > n)
+        return mb_err_set(MB_ERANGE, "engine_tensor_rows_f32: rows %lld..%lld outside tensor %s "
+                          "(%lld rows)", (long long)row0, (long long)(row0 + nrows), name,
+                          (long long)n);
+    size_t row = engine_row_size(t->type, k);
+    if (t->data) {
+        for (int64_t r = row0; r < row0 + nrows; r++)
+            tr->to_float((const uint8_t *)t->data + (size_t)r * row, out + (r - row0) * k, k);
+        return 0;
+    }
+    const kern_variant_t *v = layout_variant(t->packed_layout);
+    /* one block at a time through a block-sized buffer: no allocation */
+    _Alignas(8) uint8_t blk[sizeof(engine_block_q8_K)];
+    if (!t->packed || !v || !v->unpack[t->type] || tr->type_size > sizeof blk)
+        return mb_err_set(MB_EINVAL, "engine_tensor_rows_f32: tensor %s has no data", name);
+    const int64_t bs = tr->block_size;
+    for (int64_t r = row0; r < row0 + nrows; r++)
+        for (int64_t b = 0; b < k / bs; b++) {
+            v->unpack[t->type](t->packed, blk, k, r, b);
+            tr->to_float(blk, out + (r - row0) * k + b * bs, bs);
+        }
+    return 0;
 }
 
 size_t engine_act_bytes(engine_type_t wtype, int64_t k, int64_t m)
@@ -407,6 +474,8 @@ int engine_matmul(engine_pool_t *pool, const engine_tensor_t *w, const void *act
                           !aligned(act, 4) ? "activation" : "output",
                           !aligned(act, 4) ? act : (const void *)y);
     ensure_bound();
+    if ((rc = check_dropped(w, "engine_matmul")))
+        return rc;
     const engine_type_traits_t *tr = engine_type_traits(w->type);
     int64_t k = w->ne[0], n = w->ne[1];
     mm_task_t t = {

@@ -41,6 +41,12 @@ typedef struct {
     int64_t pack_max_k; /* longest row the packed kernels take */
     void (*pack[ENGINE_TYPE_COUNT])(const void *src, void *dst, int64_t k, int64_t n);
     kern_mm_fn mm_packed[ENGINE_TYPE_COUNT];
+    /* Inverse of pack for one block: block b of row r, in the plain GGUF
+     * layout, from the packed tiles. With it the engine reads rows (token
+     * embeddings, the reference forward) without the original data, so the
+     * owner can drop it (engine_tensor_data_needed). */
+    void (*unpack[ENGINE_TYPE_COUNT])(const void *packed, void *block, int64_t k, int64_t r,
+                                      int64_t b);
 } kern_variant_t;
 
 /* Variants, each defined in its own file (scalar.c, x86/..., arm/...). */

@@ -243,7 +243,7 @@ static void attn_task(void *arg, int ith, int nth)
 
 static size_t act_need(const engine_tensor_t *t, int64_t m)
 {
-    return t->data ? engine_act_bytes(t->type, t->ne[0], m) : 0;
+    return t->data || t->packed ? engine_act_bytes(t->type, t->ne[0], m) : 0;
 }
 
 int engine_ctx_create(const engine_model_t *m, engine_pool_t *pool,
@@ -430,12 +430,13 @@ static int embed(engine_ctx_t *c, const int32_t *tokens, int T)
     const engine_model_t *m = c->m;
     const engine_hparams_t *hp = &m->hp;
     const int E = hp->n_embd;
-    const engine_type_traits_t *tr = engine_type_traits(m->tok_embd.type);
-    size_t row = engine_row_size(m->tok_embd.type, E);
     float scale = hp->embd_scale > 0 ? hp->embd_scale : 1.0f;
     for (int t = 0; t < T; t++) {
         float *x = c->x + (size_t)t * E;
-        tr->to_float((const char *)m->tok_embd.data + (size_t)tokens[t] * row, x, E);
+        /* from the packed copy when the tied table's data was dropped */
+        int rc = engine_tensor_rows_f32(&m->tok_embd, tokens[t], 1, x);
+        if (rc)
+            return rc;
         if (scale != 1.0f)
             for (int i = 0; i < E; i++)
                 x[i] *= scale;

@@ -10,7 +10,7 @@ static int check_tensor(const engine_tensor_t *t, const char *what, int layer, i
     char where[32] = "";
     if (layer >= 0)
         snprintf(where, sizeof where, " of layer %d", layer);
-    if (!t->data)
+    if (!t->data && !t->packed)
         return mb_err_set(MB_EINVAL, "model: tensor %s%s is missing; the loader must fill it",
                           what, where);
     const engine_type_traits_t *tr = engine_type_traits(t->type);
@@ -25,7 +25,7 @@ static int check_tensor(const engine_tensor_t *t, const char *what, int layer, i
     if (row == 0)
         return mb_err_set(MB_ESHAPE, "model: tensor %s%s: row of %lld does not fit type %s",
                           what, where, (long long)ne0, engine_type_name(t->type));
-    if (t->nbytes < row * (size_t)ne1)
+    if (t->data && t->nbytes < row * (size_t)ne1)
         return mb_err_set(MB_ESHAPE, "model: tensor %s%s holds %zu bytes, needs %zu", what,
                           where, t->nbytes, row * (size_t)ne1);
     return MB_OK;
@@ -108,7 +108,7 @@ int engine_model_validate(const engine_model_t *m)
 static void for_each(engine_model_t *m, void (*fn)(engine_tensor_t *, bool matrix, void *),
                      void *arg)
 {
-    fn(&m->tok_embd, true, arg);
+    fn(&m->tok_embd, m->hp.tied, arg); /* a matrix only as the tied output; else rows are gathered */
     fn(&m->output_norm, false, arg);
     fn(&m->output, true, arg);
     fn(&m->ple_embd, false, arg); /* rows are gathered, never multiplied */
@@ -134,14 +134,21 @@ static void for_each(engine_model_t *m, void (*fn)(engine_tensor_t *, bool matri
 typedef struct {
     int rc;
     size_t bytes;
+    void (*drop)(void *arg, const engine_tensor_t *t);
+    void *arg;
 } walk_t;
 
 static void prepare_one(engine_tensor_t *t, bool matrix, void *arg)
 {
     walk_t *w = arg;
-    if (w->rc || !matrix || !t->data)
+    if (w->rc || !matrix || (!t->data && !t->packed))
         return;
-    w->rc = engine_tensor_prepare(t);
+    if ((w->rc = engine_tensor_prepare(t)))
+        return;
+    if (w->drop && t->data && !engine_tensor_data_needed(t)) {
+        w->drop(w->arg, t);
+        t->data = NULL;
+    }
 }
 
 static void release_one(engine_tensor_t *t, bool matrix, void *arg)
@@ -164,10 +171,16 @@ static void bytes_one(engine_tensor_t *t, bool matrix, void *arg)
 
 int engine_model_prepare(engine_model_t *m)
 {
+    return engine_model_prepare_drop(m, NULL, NULL);
+}
+
+int engine_model_prepare_drop(engine_model_t *m, void (*drop)(void *arg, const engine_tensor_t *t),
+                              void *arg)
+{
     int rc = engine_model_validate(m);
     if (rc)
         return rc;
-    walk_t w = {0, 0};
+    walk_t w = {0, 0, drop, arg};
     for_each(m, prepare_one, &w);
     return w.rc;
 }
@@ -180,7 +193,7 @@ void engine_model_release(engine_model_t *m)
 
 size_t engine_model_weight_bytes(const engine_model_t *m)
 {
-    walk_t w = {0, 0};
+    walk_t w = {0, 0, NULL, NULL};
     for_each((engine_model_t *)m, bytes_one, &w);
     return w.bytes;
 }

@@ -790,6 +790,25 @@ static void pack_q4_0(const void *src, void *dst, int64_t k, int64_t n)
         }
 }
 
+/* The tile holding block b of row r, and r's lane in it (the unpack_*
+ * functions invert pack_* for one block). */
+static const uint8_t *ptile(const void *packed, int64_t k, int64_t r, int64_t b, int64_t bs,
+                            size_t bsize, int *lane)
+{
+    *lane = (int)(r % PR);
+    return (const uint8_t *)packed + ((size_t)(r / PR) * (size_t)(k / bs) + (size_t)b) * PR * bsize;
+}
+
+static void unpack_q4_0(const void *packed, void *block, int64_t k, int64_t r, int64_t b)
+{
+    int i;
+    const uint8_t *p = ptile(packed, k, r, b, ENGINE_QK4_0, sizeof(engine_block_q4_0), &i);
+    engine_block_q4_0 *q = block;
+    memcpy(&q->d, p + 2 * i, 2);
+    for (int g = 0; g < 4; g++)
+        memcpy(q->qs + 4 * g, p + 2 * PR + 64 * g + 4 * i, 4);
+}
+
 static void pack_q8_0(const void *src, void *dst, int64_t k, int64_t n)
 {
     const int64_t nb = k / ENGINE_QK8_0;
@@ -807,6 +826,17 @@ static void pack_q8_0(const void *src, void *dst, int64_t k, int64_t n)
                         p[2 * PR + 64 * g + 4 * i + l] = (uint8_t)(q->qs[4 * g + l] ^ 0x80);
             }
         }
+}
+
+static void unpack_q8_0(const void *packed, void *block, int64_t k, int64_t r, int64_t b)
+{
+    int i;
+    const uint8_t *p = ptile(packed, k, r, b, ENGINE_QK8_0, sizeof(engine_block_q8_0), &i);
+    engine_block_q8_0 *q = block;
+    memcpy(&q->d, p + 2 * i, 2);
+    for (int g = 0; g < 8; g++)
+        for (int l = 0; l < 4; l++)
+            q->qs[4 * g + l] = (int8_t)(p[2 * PR + 64 * g + 4 * i + l] ^ 0x80);
 }
 
 AI int32_t load_i32(const void *p)
@@ -939,6 +969,19 @@ static void pack_q4_K(const void *src, void *dst, int64_t k, int64_t n)
                     memcpy(p + 256 + 64 * g + 4 * i, q->qs + 4 * g, 4);
             }
         }
+}
+
+static void unpack_q4_K(const void *packed, void *block, int64_t k, int64_t r, int64_t b)
+{
+    int i;
+    const uint8_t *p = ptile(packed, k, r, b, ENGINE_QK_K, sizeof(engine_block_q4_K), &i);
+    engine_block_q4_K *q = block;
+    memcpy(&q->d, p + 2 * i, 2);
+    memcpy(&q->dmin, p + 32 + 2 * i, 2);
+    for (int g = 0; g < 3; g++)
+        memcpy(q->scales + 4 * g, p + 64 + 64 * g + 4 * i, 4);
+    for (int g = 0; g < 32; g++)
+        memcpy(q->qs + 4 * g, p + 256 + 64 * g + 4 * i, 4);
 }
 
 /* byte j of every lane, as floats */
@@ -1075,6 +1118,20 @@ static void pack_q6_K(const void *src, void *dst, int64_t k, int64_t n)
                     memcpy(p + 288 + 2048 + 64 * g + 4 * i, q->qh + 4 * g, 4);
             }
         }
+}
+
+static void unpack_q6_K(const void *packed, void *block, int64_t k, int64_t r, int64_t b)
+{
+    int i;
+    const uint8_t *p = ptile(packed, k, r, b, ENGINE_QK_K, sizeof(engine_block_q6_K), &i);
+    engine_block_q6_K *q = block;
+    memcpy(&q->d, p + 2 * i, 2);
+    for (int sb = 0; sb < 16; sb++)
+        q->scales[sb] = (int8_t)p[32 + 16 * sb + i];
+    for (int g = 0; g < 32; g++)
+        memcpy(q->ql + 4 * g, p + 288 + 64 * g + 4 * i, 4);
+    for (int g = 0; g < 16; g++)
+        memcpy(q->qh + 4 * g, p + 288 + 2048 + 64 * g + 4 * i, 4);
 }
 
 AI void q6_K_ptile(int ct, int64_t nb, const uint8_t *w, const uint8_t *a, size_t astride,
@@ -1265,5 +1322,12 @@ const kern_variant_t kern_variant_avx512 = {
             [ENGINE_TYPE_Q4_0] = mmp_q4_0,
             [ENGINE_TYPE_Q4_K] = mmp_q4_K,
             [ENGINE_TYPE_Q6_K] = mmp_q6_K,
+        },
+    .unpack =
+        {
+            [ENGINE_TYPE_Q8_0] = unpack_q8_0,
+            [ENGINE_TYPE_Q4_0] = unpack_q4_0,
+            [ENGINE_TYPE_Q4_K] = unpack_q4_K,
+            [ENGINE_TYPE_Q6_K] = unpack_q6_K,
         },
 };

@@ -26,7 +26,7 @@ static void sweep_usage(FILE *f)
         "  --resume [RUN]   continue RUN (default: latest), skipping its finished cells\n"
         "  --dry-run        list the cells, whether they fit in memory, and an ETA; run nothing\n"
         "  --db FILE        the store (default: the file's [sweep] db, else %s or $MOBENCH_DB)\n"
-        "  --no-db          store nothing (results on stderr only)\n"
+        "  --no-db          store nothing (results still printed on stdout)\n"
         "  --no-roofline    measure no ceilings: roofline_pct only from those stored with the\n"
         "                   device ('mobench probe --roofline --db FILE'); default: thread counts\n"
         "                   without stored ceilings are measured once per run (a few seconds)\n"
@@ -50,6 +50,12 @@ static char *join_args(int argc, char **argv)
         strcat(s, argv[i]);
     }
     return s;
+}
+
+static void sweep_on_result(void *ctx, const bench_result_t *r)
+{
+    bench_out_row(ctx, r);
+    fflush(stdout);
 }
 
 /* One quality measurement in a child process (it builds two models: an
@@ -241,8 +247,16 @@ int cmd_sweep(int argc, char **argv)
     };
     if (!dry)
         MB_INFO("sweep %s: %zu cells%s%s", sw->name, n_cells, no_db ? "" : ", store ", no_db ? "" : db_path);
+    /* Results on stdout, one row per finished cell (progress stays on stderr). */
+    bench_out_t *out_md = NULL;
+    if (!dry && bench_out_begin(stdout, BENCH_OUT_MD, "", &out_md) == 0) {
+        ro.on_result = sweep_on_result;
+        ro.on_result_ctx = out_md;
+    }
     bench_run_summary_t sum;
     rc = bench_run(&ro, &sum);
+    if (out_md)
+        bench_out_end(out_md);
     if (!dry) {
         fprintf(stderr, "mobench: sweep %s: %zu ok, %zu skipped, %zu failed, %zu oom, %zu timeout, "
                 "%zu interrupted, %zu finished earlier; cooldown %.0f s%s%s\n", sw->name,

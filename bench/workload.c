@@ -341,7 +341,8 @@ static int be_open(void *ctx, const bench_cell_t *cell, bench_workload_t *out, b
         goto err;
     }
     /* model_size stays the weights as stored (llama-bench's meaning); the
-     * engine's figure adds repacked copies, visible in peak_rss. */
+     * engine's figure is the resident weights, each matrix once (a repacked
+     * copy replaces the mapped pages it came from). */
     engine_mem_t mem = engine_ctx_memory(w->ctx);
     info->kv_bytes = mem.kv;
     info->scratch_bytes = mem.scratch;

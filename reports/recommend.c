@@ -253,6 +253,15 @@ int reports_recommend(const reports_classes_t *cl, const reports_class_t *cls,
     out->picks = calloc(n ? n : 1, sizeof *out->picks);
     if (!out->picks)
         return mb_err_set(MB_ENOMEM, "out of memory ranking %zu candidates", n);
+    /* Was anything measured on a device of this class? Then a candidate that
+     * was not cannot show it meets the speed floors, and must not win over
+     * one that was measured and checked. */
+    bool class_measured = false;
+    for (size_t j = 0; j < n && !class_measured; j++)
+        for (size_t k = 0; k < n_devs; k++)
+            if (!strcmp(devs[k].id, cands[j].device_id) && isfinite(cands[j].tg_ts) &&
+                reports_class_of_device(cl, &devs[k]) == cls)
+                class_measured = true;
     /* one pick per model x recipe: the representative is the first candidate
      * of the group; speed comes from the class's devices when there are any */
     for (size_t i = 0; i < n; i++) {
@@ -323,6 +332,9 @@ int reports_recommend(const reports_classes_t *cl, const reports_class_t *cls,
                    p->ttft_s > max_ttft) {
             snprintf(p->reason, sizeof p->reason, "TTFT %.2f s > %g s%s", p->ttft_s, max_ttft,
                      p->ttft_derived ? " (from the prefill rate)" : "");
+        } else if (class_measured && !p->speed_on_class && (min_tg > 0 || max_ttft > 0)) {
+            snprintf(p->reason, sizeof p->reason,
+                     "not measured on a device of this class, so the speed floors are unchecked");
         } else if (!isfinite(p->tg_ts) && !p->speed_on_class && min_tg > 0) {
             snprintf(p->reason, sizeof p->reason, "decode speed not measured");
         } else {

@@ -253,6 +253,23 @@ Test(recommend, speed_only_from_devices_of_the_class)
     reports_rec_free(&r);
 }
 
+Test(recommend, unmeasured_on_a_measured_class_does_not_win)
+{
+    /* the phone measured Q4_0 (too slow); Q8_0 was measured only on the PC:
+     * it cannot be shown to meet the floors on this class, so nothing is picked */
+    reports_device_t d[2] = {device("pc", "linux", 24), device("p", "android", 7.6)};
+    reports_candidate_t c[2] = {
+        cand("p", "qwen3-0.6b", "Q4_0", 0.4, 6.2, 0.05, 1),
+        cand("pc", "qwen3-0.6b", "Q8_0", 0.7, 40, 0.004, 1),
+    };
+    reports_rec_t r = rec("mid-android-8gb", "chat", c, 2, d, 2, NULL);
+    cr_assert_eq(r.best, -1);
+    cr_assert_str_eq(find(&r, "qwen3-0.6b", "Q4_0")->reason, "6.2 tok/s < 10");
+    cr_assert(strstr(find(&r, "qwen3-0.6b", "Q8_0")->reason, "not measured on a device of this class"),
+              "%s", find(&r, "qwen3-0.6b", "Q8_0")->reason);
+    reports_rec_free(&r);
+}
+
 Test(recommend, budget_override_and_unknown_kv)
 {
     reports_device_t d[1] = {device("p", "android", 8)};

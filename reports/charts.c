@@ -502,13 +502,20 @@ static int chart_roofline(const mr_list_t *m, const reports_device_t *dev, const
         return MB_EIO;
     fputs("# label decode_pct_of_bandwidth prefill_pct_of_peak\n", f);
     size_t rows = 0;
-    for (size_t k = 0; k < m->n && (bw || pk); k++) {
+    for (size_t k = 0; k < m->n; k++) {
         const reports_cell_t *x = m->v[k].tg ? m->v[k].tg : m->v[k].pp;
         double dec = NAN, pre = NAN;
-        if (bw && m->v[k].tg && x->model_bytes)
+        /* The runner's figure (bytes actually read per token incl. KV, the
+         * ceiling at the cell's thread count) wins; the estimate below is for
+         * cells stored before roofline_pct existed. */
+        if (m->v[k].tg && isfinite(m->v[k].tg->roofline_pct))
+            dec = m->v[k].tg->roofline_pct;
+        else if (bw && m->v[k].tg && x->model_bytes)
             dec = med(m->v[k].tg) * (double)x->model_bytes / 1e9 / dev->bw_gbs * 100.0;
         const reports_cell_t *p = m->v[k].pp;
-        if (pk && p && p->n_params) {
+        if (p && isfinite(p->roofline_pct)) {
+            pre = p->roofline_pct;
+        } else if (pk && p && p->n_params) {
             double peak = is_quantized(p->recipe) ? dev->peak_int8_gops : dev->peak_f32_gflops;
             if (isfinite(peak) && peak > 0)
                 pre = med(p) * 2.0 * (double)p->n_params / 1e9 / peak * 100.0;
@@ -528,11 +535,16 @@ static int chart_roofline(const mr_list_t *m, const reports_device_t *dev, const
         fputs("\"none\" ? ?\n", f);
     if (bw || pk)
         snprintf(ch->caption, sizeof ch->caption,
-                 "Decode reads every weight once per token: achieved GB/s = tokens/s x weight "
-                 "bytes, against the measured read bandwidth (%.1f GB/s). Prefill does about 2 x "
-                 "params operations per token, against the int8 peak (quantized recipes, %.0f "
-                 "GOP/s) or the f32 peak (%.0f GFLOP/s).",
+                 "Each cell's stored roofline_pct (docs/OUTPUT.md: decode = bytes read per token "
+                 "x tokens/s over the read bandwidth at the cell's thread count; prefill = 2 x "
+                 "multiplied weights x tokens/s over the int8 or f32 peak). Cells stored without "
+                 "it are estimated from model bytes against %.1f GB/s and 2 x params against "
+                 "%.0f GOP/s int8 or %.0f GFLOP/s f32.",
                  dev->bw_gbs, dev->peak_int8_gops, dev->peak_f32_gflops);
+    else if (rows)
+        snprintf(ch->caption, sizeof ch->caption,
+                 "Each cell's stored roofline_pct (docs/OUTPUT.md); the device row has no "
+                 "ceilings of its own.");
     else
         snprintf(ch->caption, sizeof ch->caption,
                  "The device's ceilings were not measured: run 'mobench probe --roofline' before "

@@ -10,7 +10,7 @@ void reports_cell_init(reports_cell_t *c)
     memset(c, 0, sizeof *c);
     strcpy(c->status, "ok");
     c->median_ts = c->ci_lo_ts = c->ci_hi_ts = c->cv = NAN;
-    c->ttft_ms = c->decode_ts = c->kld = c->ppl_delta = c->temp_max_c = NAN;
+    c->ttft_ms = c->decode_ts = c->kld = c->ppl_delta = c->temp_max_c = c->roofline_pct = NAN;
 }
 
 void reports_device_init(reports_device_t *dev)

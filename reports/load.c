@@ -227,6 +227,7 @@ int reports_data_load(const char *db_path, const reports_filter_t *rf, reports_d
             c.ci_hi_ts = x->mean_ts + x->ci95_ts;
         }
         c.cv = x->cv;
+        c.roofline_pct = x->roofline_pct;
         c.ttft_ms = x->ttft_ms;
         c.model_bytes = x->model_size > 0 ? (uint64_t)x->model_size : 0;
         c.n_params = x->model_params > 0 ? (uint64_t)x->model_params : 0;

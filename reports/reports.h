@@ -71,6 +71,7 @@ typedef struct {
     double median_ts, ci_lo_ts, ci_hi_ts, cv; /* NaN when absent */
     double ttft_ms;       /* pg: time to first token; NaN otherwise */
     double decode_ts;     /* pg: decode rate alone; NaN otherwise */
+    double roofline_pct;  /* the cell's stored roofline_pct (docs/OUTPUT.md); NaN = none */
     uint64_t model_bytes; /* weights as loaded */
     uint64_t n_params;
     uint64_t kv_bytes_per_token; /* 0 = unknown */

@@ -93,10 +93,16 @@ Test(models_memory, mapped_model_resident_once, .init = setup, .fini = teardown,
     double grow = (double)(rss1 - rss0) / (double)file_bytes;
     cr_log_info("weights %.1f MB: RSS +%.1f MB (%.2fx), peak +%.1f MB", file_bytes / 1e6,
                 (rss1 - rss0) / 1e6, grow, (hwm - rss0) / 1e6);
-    cr_assert(grow > 0.8 && grow < 1.3, "RSS grew by %.2fx the weight bytes, expected ~1x", grow);
+#if defined(__SANITIZE_ADDRESS__)
+    /* ASan adds shadow memory (1/8) and redzones to the heap-held packed copy */
+    const double max_grow = 1.5, max_peak = 1.8;
+#else
+    const double max_grow = 1.3, max_peak = 1.5;
+#endif
+    cr_assert(grow > 0.8 && grow < max_grow, "RSS grew by %.2fx the weight bytes, expected ~1x", grow);
     if (peak_ok) {
         double peak = (double)(hwm - rss0) / (double)file_bytes;
-        cr_assert(peak < 1.5, "peak RSS grew by %.2fx the weight bytes during the load", peak);
+        cr_assert(peak < max_peak, "peak RSS grew by %.2fx the weight bytes during the load", peak);
     }
     models_model_free(m);
     models_gguf_close(g);

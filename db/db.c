@@ -323,7 +323,14 @@ int db_open(const char *path, unsigned flags, db_t **out)
     }
     if (!ro) {
         char mode[16];
-        if ((err = pragma_text(db, "PRAGMA journal_mode = WAL", mode, sizeof mode)))
+        /* Switching a file to WAL takes an exclusive lock and SQLite does not
+         * wait on the busy handler for it: when several writers open a new
+         * file at once, retry within the busy timeout. */
+        uint64_t t0 = mb_clock_ns();
+        while ((err = pragma_text(db, "PRAGMA journal_mode = WAL", mode, sizeof mode)) == MB_EBUSY &&
+               mb_clock_ns() - t0 < (uint64_t)db->busy_ms * 1000000u)
+            mb_clock_sleep_ns(5000000u);
+        if (err)
             goto err;
         if (strcmp(mode, "wal") != 0) {
             char dir[4096];

@@ -289,6 +289,24 @@ int db_open(const char *path, unsigned flags, db_t **out)
         return mb_err_set(MB_ENOENT, "no database at %s: run a benchmark first, or pass "
                           "--db FILE (or set MOBENCH_DB)", path);
 
+    /* A writer killed mid-transaction leaves a WAL whose index the next
+     * connection must rebuild, which a read-only connection cannot do
+     * (SQLITE_READONLY_RECOVERY). When we may write the file, let a brief
+     * read-write connection recover it first. */
+    if (ro && exists) {
+        char wal[4096];
+        struct stat wb;
+        snprintf(wal, sizeof wal, "%s-wal", path);
+        if (stat(wal, &wb) == 0 && wb.st_size > 0 && can(path, W_OK) == 0 && can(wal, W_OK) == 0) {
+            sqlite3 *h = NULL;
+            if (sqlite3_open_v2(path, &h, SQLITE_OPEN_READWRITE, NULL) == SQLITE_OK) {
+                sqlite3_busy_timeout(h, DB_BUSY_TIMEOUT_MS);
+                sqlite3_exec(h, "PRAGMA schema_version", NULL, NULL, NULL);
+            }
+            sqlite3_close(h);
+        }
+    }
+
     db_t *db = calloc(1, sizeof *db);
     if (!db)
         return mb_err_set(MB_ENOMEM, "out of memory opening database %s", path);

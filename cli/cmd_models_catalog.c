@@ -72,7 +72,7 @@ int cmd_models_list(int argc, char **argv)
         return MB_EXIT_OK;
     }
     int n_pos, rc;
-    char *pos[1];
+    char *pos[1] = {NULL};
     bool json = want_json(argc, argv, &n_pos, pos, "models list", &rc);
     if (rc)
         return rc;
@@ -189,7 +189,7 @@ int cmd_models_show(int argc, char **argv)
         return MB_EXIT_OK;
     }
     int n_pos, rc;
-    char *pos[1];
+    char *pos[1] = {NULL};
     bool json = want_json(argc, argv, &n_pos, pos, "models show", &rc);
     if (rc)
         return rc;

@@ -567,7 +567,7 @@ int db_table_parse(const char *s, db_table_t *out)
 /* ---- check ------------------------------------------------------------------------ */
 static int count_table(db_t *db, const char *sql, int64_t *out)
 {
-    sqlite3_stmt *st;
+    sqlite3_stmt *st = NULL;
     int err = db_stmt(db, sql, &st);
     if (err)
         return err;

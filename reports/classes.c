@@ -151,7 +151,7 @@ static int set_use_case(reports_use_case_t *u, const mb_ini_entry_t *e, const ch
 static int add_quoted(reports_quoted_t **arr, size_t *n, const mb_ini_entry_t *e, const char *name,
                       bool bytes)
 {
-    size_t idx;
+    size_t idx = 0;
     bool fresh;
     int rc = slot((void **)arr, n, sizeof **arr, e->key, sizeof((*arr)->key), &idx, &fresh);
     if (rc)
@@ -180,7 +180,7 @@ int reports_classes_parse(const char *text, const char *name, reports_classes_t 
         const mb_ini_entry_t *e = &ini->entries[i];
         bool new_section = !cur || strcmp(cur, e->section);
         cur = e->section;
-        size_t idx;
+        size_t idx = 0;
         bool fresh;
         if (!strncmp(e->section, "class ", 6)) {
             const char *nm = e->section + 6;

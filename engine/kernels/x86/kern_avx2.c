@@ -1,36 +1,21 @@
 /*
- * kern_avx2.c: the "avx2" variant (AVX2 + FMA + F16C). One 32-block per ymm
+ * kern_avx2.c: the "avx2" variant (AVX2 + FMA + F16C) and its method table;
+ * kernels for Q8_0, Q4_0, Q4_K, Q6_K here, the other formats in
+ * b32_avx2.c, kq_avx2.c, fl_avx2.c. One 32-block per ymm
  * with vpmaddubsw (u8 x s8 -> s16 pairs) and vpmaddwd to int32. Q8_0 uses
  * the abs/sign trick (|w| x sign(a, w)); Q4_0 subtracts 8 * sum(a) in the
  * 16-bit domain. Register tiles of up to 4 weight rows x 2 activation rows
  * (16 ymm registers).
  */
-#include "../kernels.h"
+#include "avx2.h"
+#include "../mm_driver.h"
 
-#include <immintrin.h>
 #include <string.h>
-
-#define AI static inline __attribute__((always_inline))
-#define RT 4
-#define CT 2
 
 static bool avx2_capable(const probes_features_t *f)
 {
     return probes_features_has(f, PROBES_FEAT_AVX2) && probes_features_has(f, PROBES_FEAT_FMA) &&
            probes_features_has(f, PROBES_FEAT_F16C);
-}
-
-AI float f16(engine_f16_t h)
-{
-    return _cvtsh_ss(h);
-}
-
-AI float hsum8(__m256 v)
-{
-    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-    s = _mm_add_ss(s, _mm_movehdup_ps(s));
-    return _mm_cvtss_f32(s);
 }
 
 AI void q8_0_tile(int rt, int ct, int64_t nb, const uint8_t *w, size_t wstride,
@@ -234,38 +219,14 @@ AI void q6_K_tile(int rt, int ct, int64_t nb, const uint8_t *w, size_t wstride,
             y[c * ldy + r] = hsum8(acc[r][c]);
 }
 
-#define DEFINE_MM(fmt, BS)                                                                      \
-    static void mm_##fmt(int64_t k, const void *w, size_t wstride, int64_t nr, const void *act, \
-                         size_t astride, int64_t mr, float *y, int64_t ldy)                     \
-    {                                                                                           \
-        const uint8_t *W = w, *A = act;                                                         \
-        const int64_t nb = k / (BS);                                                            \
-        int64_t j = 0;                                                                          \
-        for (; j + CT <= mr; j += CT) {                                                         \
-            int64_t i = 0;                                                                      \
-            for (; i + RT <= nr; i += RT)                                                       \
-                fmt##_tile(RT, CT, nb, W + i * wstride, wstride, A + j * astride, astride,      \
-                           y + j * ldy + i, ldy);                                               \
-            for (; i < nr; i++)                                                                 \
-                fmt##_tile(1, CT, nb, W + i * wstride, wstride, A + j * astride, astride,       \
-                           y + j * ldy + i, ldy);                                               \
-        }                                                                                       \
-        for (; j < mr; j++) {                                                                   \
-            int64_t i = 0;                                                                      \
-            for (; i + RT <= nr; i += RT)                                                       \
-                fmt##_tile(RT, 1, nb, W + i * wstride, wstride, A + j * astride, astride,       \
-                           y + j * ldy + i, ldy);                                               \
-            for (; i < nr; i++)                                                                 \
-                fmt##_tile(1, 1, nb, W + i * wstride, wstride, A + j * astride, astride,        \
-                           y + j * ldy + i, ldy);                                               \
-        }                                                                                       \
-    }
-
 DEFINE_MM(q8_0, ENGINE_QK8_0)
 DEFINE_MM(q4_0, ENGINE_QK4_0)
 DEFINE_MM(q4_K, ENGINE_QK_K)
 DEFINE_MM(q6_K, ENGINE_QK_K)
 
+/* The variant: Q8_0, Q4_0, Q4_K, Q6_K from this file, the other formats
+ * and the activation quantizers from b32_avx2.c, kq_avx2.c, fl_avx2.c and
+ * act_avx2.c (declared in avx2.h). */
 const kern_variant_t kern_variant_avx2 = {
     .name = "avx2",
     .capable = avx2_capable,
@@ -275,6 +236,24 @@ const kern_variant_t kern_variant_avx2 = {
             [ENGINE_TYPE_Q4_0] = mm_q4_0,
             [ENGINE_TYPE_Q4_K] = mm_q4_K,
             [ENGINE_TYPE_Q6_K] = mm_q6_K,
+            [ENGINE_TYPE_Q4_1] = kern_avx2_mm_q4_1,
+            [ENGINE_TYPE_Q5_0] = kern_avx2_mm_q5_0,
+            [ENGINE_TYPE_Q5_1] = kern_avx2_mm_q5_1,
+            [ENGINE_TYPE_IQ4_NL] = kern_avx2_mm_iq4_nl,
+            [ENGINE_TYPE_Q2_K] = kern_avx2_mm_q2_K,
+            [ENGINE_TYPE_Q3_K] = kern_avx2_mm_q3_K,
+            [ENGINE_TYPE_Q5_K] = kern_avx2_mm_q5_K,
+            [ENGINE_TYPE_F32] = kern_avx2_mm_f32,
+            [ENGINE_TYPE_F16] = kern_avx2_mm_f16,
+            [ENGINE_TYPE_BF16] = kern_avx2_mm_bf16,
+        },
+    .quant =
+        {
+            [ENGINE_TYPE_Q8_0] = kern_avx2_quant_q8_0,
+            [ENGINE_TYPE_Q8_1] = kern_avx2_quant_q8_1,
+            [ENGINE_TYPE_Q8_K] = kern_avx2_quant_q8_K,
+            [ENGINE_TYPE_F16] = kern_avx2_quant_f16,
+            [ENGINE_TYPE_BF16] = kern_avx2_quant_bf16,
         },
     .act_type =
         {
@@ -282,5 +261,15 @@ const kern_variant_t kern_variant_avx2 = {
             [ENGINE_TYPE_Q4_0] = ENGINE_TYPE_Q8_0,
             [ENGINE_TYPE_Q4_K] = ENGINE_TYPE_Q8_K,
             [ENGINE_TYPE_Q6_K] = ENGINE_TYPE_Q8_K,
+            [ENGINE_TYPE_Q4_1] = ENGINE_TYPE_Q8_1,
+            [ENGINE_TYPE_Q5_0] = ENGINE_TYPE_Q8_0,
+            [ENGINE_TYPE_Q5_1] = ENGINE_TYPE_Q8_1,
+            [ENGINE_TYPE_IQ4_NL] = ENGINE_TYPE_Q8_0,
+            [ENGINE_TYPE_Q2_K] = ENGINE_TYPE_Q8_K,
+            [ENGINE_TYPE_Q3_K] = ENGINE_TYPE_Q8_K,
+            [ENGINE_TYPE_Q5_K] = ENGINE_TYPE_Q8_K,
+            [ENGINE_TYPE_F32] = ENGINE_TYPE_F32,
+            [ENGINE_TYPE_F16] = ENGINE_TYPE_F16,
+            [ENGINE_TYPE_BF16] = ENGINE_TYPE_BF16,
         },
 };

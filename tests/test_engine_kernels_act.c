@@ -32,6 +32,13 @@ static float gauss(void)
     double u2 = (double)(next_u64() >> 11) / 9007199254740992.0;
     return (float)(sqrt(-2.0 * log(u1)) * cos(6.283185307179586 * u2));
 }
+static void *xalloc(size_t n)
+{
+    void *p = aligned_alloc(64, (n + 63) & ~(size_t)63);
+    cr_assert_not_null(p);
+    return p;
+}
+
 static float bits_f(uint32_t u)
 {
     float f;
@@ -122,15 +129,12 @@ static int check_rows(engine_type_t wtype, engine_type_t atype, int kind, int64_
     cr_assert_not_null(at);
     cr_assert_not_null(at->from_float);
     const int64_t bs = at->block_size == 1 ? 8 : at->block_size;
-    float *x = aligned_alloc(64, sizeof(float) * (size_t)(k * m) + 64);
-    cr_assert_not_null(x);
+    float *x = xalloc(sizeof(float) * (size_t)(k * m));
     for (int64_t j = 0; j < m; j++)
         fill_row(kind, x + j * k, k, bs, scale);
     const size_t row = engine_row_size(atype, k);
     cr_assert_eq(engine_act_bytes(wtype, k, m), row * (size_t)m);
-    uint8_t *got = aligned_alloc(64, row * (size_t)m + 64);
-    uint8_t *ref = aligned_alloc(64, row * (size_t)m + 64);
-    cr_assert(got && ref);
+    uint8_t *got = xalloc(row * (size_t)m), *ref = xalloc(row * (size_t)m);
     memset(got, 0xa5, row * (size_t)m);
     memset(ref, 0x5a, row * (size_t)m);
     cr_assert_eq(engine_act_quantize(pool, wtype, x, k, m, got), 0, "%s", mb_err_msg());

@@ -26,6 +26,11 @@
 
 #include "mb.h"
 
+/* The seed of the synthetic weights and token ids when none is given: the
+ * same for every command (bench, sweep files, models build, quality), so a
+ * model built by one is the cache file the others use. */
+#define BENCH_DEFAULT_SEED 1
+
 /* ==== 1. statistics ======================================================= */
 typedef struct {
     size_t n;
@@ -167,6 +172,8 @@ typedef struct {
 #define BENCH_SUSTAINED_WINDOW_S 5.0
 #define BENCH_SUSTAINED_BURST_S 30.0
 #define BENCH_SUSTAINED_TAIL_S 120.0
+/* A sustained figure needs the burst and the tail apart: 30 s + 2 min. */
+#define BENCH_SUSTAINED_MIN_S (BENCH_SUSTAINED_BURST_S + BENCH_SUSTAINED_TAIL_S)
 typedef struct {
     double t0_s;     /* window start, seconds since the run began */
     double dur_s;
@@ -180,8 +187,10 @@ typedef struct {
     size_t n_windows;
     double duration_s;
     double burst_ts;           /* tokens/s over the first 30 s */
-    double sustained_ts;       /* tokens/s over the last 2 min (the whole run if shorter) */
-    double ratio;              /* sustained / burst */
+    double sustained_ts;       /* tokens/s over the last 2 min; NAN when the run was
+                                  shorter than BENCH_SUSTAINED_MIN_S (the windows would overlap) */
+    double ratio;              /* sustained / burst; NAN when sustained_ts is */
+    char absent[96];           /* why sustained_ts is NAN ("" when it is measured) */
     double time_to_throttle_s; /* start of the first window under 90% of burst; NAN: never */
     double j_per_token;        /* NAN without an energy counter */
     bool sensors;              /* false: "no sensors" */
@@ -189,6 +198,9 @@ typedef struct {
 
 /* Summarizes windows (already filled) into burst, sustained, ratio, ... */
 void bench_sustained_summarize(bench_sustained_t *s);
+/* A sustained cell's decode_ts: the sustained rate, or (a run too short for
+ * one) the rate over the whole run. */
+double bench_sustained_decode_ts(const bench_sustained_t *s);
 
 /* ==== 4. cells and results ================================================= */
 typedef enum {
@@ -253,6 +265,9 @@ typedef struct {
 
 void bench_result_init(bench_result_t *r, const bench_cell_t *cell);
 void bench_result_clear(bench_result_t *r); /* frees reps, samples, windows */
+/* The reason without a leading "<status>: " (reasons such as "skipped: needs
+ * 3.1 GB, ..." name the status themselves), for text that shows both. */
+const char *bench_result_reason(const bench_result_t *r);
 int bench_result_add_sample(bench_result_t *r, double t, const char *kind, const char *sensor,
                             double value);
 /* The pipe protocol between a cell's child and the runner: one JSON object. */
@@ -313,6 +328,7 @@ typedef struct {
     char *path;       /* the file, for messages */
     char *name;       /* [sweep] name (default: the file name) */
     char *db_path;    /* [sweep] db (NULL: the default store) */
+    int busy_timeout_ms; /* [sweep] busy_timeout (0: the store's default, 5 s) */
     uint64_t seed;    /* [sweep] seed: synthetic weights and token ids */
     char *kernel;     /* [sweep] kernel (NULL: best for the CPU) */
     char **models;    /* [models] names */
@@ -434,6 +450,7 @@ int bench_cooldown_wait(const bench_cooldown_t *c, const bench_sensors_t *s, dou
 typedef struct bench_store bench_store_t;
 typedef struct {
     bool sweep;             /* run kind: sweep (true) or bench */
+    int busy_timeout_ms;    /* wait this long for another writer's lock; 0 = the store's default (5 s) */
     const char *cmdline;    /* recorded with the run */
     const char *sweep_file;
 } bench_store_opts_t;

@@ -269,8 +269,16 @@ void bench_sustained_summarize(bench_sustained_t *s)
             all_energy = false;
     }
     s->burst_ts = bdur > 0 ? btok / bdur : NAN;
-    s->sustained_ts = sdur > 0 ? stok / sdur : NAN;
-    s->ratio = s->burst_ts > 0 ? s->sustained_ts / s->burst_ts : NAN;
+    s->absent[0] = '\0';
+    if (s->duration_s + 1e-6 < BENCH_SUSTAINED_MIN_S) {
+        /* The last 2 min would overlap the first 30 s: no honest figure. */
+        s->sustained_ts = s->ratio = NAN;
+        snprintf(s->absent, sizeof s->absent,
+                 "run >= 2.5 min for a sustained figure (this run: %.0f s)", s->duration_s);
+    } else {
+        s->sustained_ts = sdur > 0 ? stok / sdur : NAN;
+        s->ratio = s->burst_ts > 0 ? s->sustained_ts / s->burst_ts : NAN;
+    }
     s->time_to_throttle_s = NAN;
     /* A short last window (the run's remainder) is too noisy to call. */
     for (size_t i = 0; i < s->n_windows; i++)
@@ -279,6 +287,18 @@ void bench_sustained_summarize(bench_sustained_t *s)
             break;
         }
     s->j_per_token = all_energy && tokens > 0 ? energy / tokens : NAN;
+}
+
+double bench_sustained_decode_ts(const bench_sustained_t *s)
+{
+    if (isfinite(s->sustained_ts))
+        return s->sustained_ts;
+    double tok = 0, dur = 0;
+    for (size_t i = 0; i < s->n_windows; i++) {
+        tok += (double)s->windows[i].tokens;
+        dur += s->windows[i].dur_s;
+    }
+    return dur > 0 ? tok / dur : NAN;
 }
 
 static int close_window(mctx_t *m, bench_sustained_t *s, uint64_t start, uint64_t w0, uint64_t w1,
@@ -370,14 +390,16 @@ static int run_sustained(mctx_t *m)
     r->n_reps = s->n_windows;
     double t = mb_clock_wall();
     bench_result_add_sample(r, t, "sustained", "burst_ts", s->burst_ts);
-    bench_result_add_sample(r, t, "sustained", "sustained_ts", s->sustained_ts);
-    bench_result_add_sample(r, t, "sustained", "ratio", s->ratio);
+    if (isfinite(s->sustained_ts)) { /* absent (too short a run): no sample rather than a made-up one */
+        bench_result_add_sample(r, t, "sustained", "sustained_ts", s->sustained_ts);
+        bench_result_add_sample(r, t, "sustained", "ratio", s->ratio);
+    }
     bench_result_add_sample(r, t, "sustained", "time_to_throttle_s", s->time_to_throttle_s);
     bench_result_add_sample(r, t, "sustained", "j_per_token", s->j_per_token);
     rc = bench_stats_compute(v, s->n_windows, &r->ts);
     free(v);
     r->stop = BENCH_STOP_FIXED;
-    r->decode_ts = s->sustained_ts;
+    r->decode_ts = bench_sustained_decode_ts(s);
     return rc;
 }
 
@@ -451,6 +473,8 @@ out:
         snprintf(r->reason, sizeof r->reason, "%s", mb_err_msg());
     } else {
         r->status = BENCH_CELL_OK;
+        if (r->sustained.n_windows && r->sustained.absent[0])
+            snprintf(r->reason, sizeof r->reason, "no sustained figure: %s", r->sustained.absent);
         if (o->ceilings)
             r->roofline_pct = bench_roofline_pct(o->ceilings, r);
     }

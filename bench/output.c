@@ -4,6 +4,8 @@
 #include "bench.h"
 
 #include <math.h>
+#include <stdarg.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -28,9 +30,14 @@ static const coldef_t cols[] = {
     {"ci95_ts", K_NUM}, {"cv", K_NUM}, {"ttft_ms", K_NUM}, {"decode_ts", K_NUM},
     {"lat_p50_ms", K_NUM}, {"lat_p90_ms", K_NUM}, {"lat_p99_ms", K_NUM}, {"peak_rss", K_INT},
     {"roofline_pct", K_NUM}, {"kernel", K_STR}, {"weights", K_STR}, {"throttled_reps", K_INT},
-    {"temp_max_c", K_NUM}, {"freq_min_mhz", K_NUM}, {"energy_j", K_NUM}, {"burst_ts", K_NUM},
+    {"temp_min_c", K_NUM}, {"temp_mean_c", K_NUM}, {"temp_max_c", K_NUM},
+    {"freq_min_mhz", K_NUM}, {"freq_mean_mhz", K_NUM}, {"freq_max_mhz", K_NUM},
+    {"energy_j", K_NUM}, {"burst_ts", K_NUM},
     {"sustained_ts", K_NUM}, {"sustained_ratio", K_NUM}, {"time_to_throttle_s", K_NUM},
     {"j_per_token", K_NUM},
+    /* per repetition, in rep order (null: no sensor in that rep) */
+    {"samples_temp_min_c", K_ARR}, {"samples_temp_mean_c", K_ARR}, {"samples_temp_max_c", K_ARR},
+    {"samples_freq_min_mhz", K_ARR}, {"samples_freq_mean_mhz", K_ARR}, {"samples_freq_max_mhz", K_ARR},
 };
 #define NCOLS ((int)MB_ARRAY_LEN(cols))
 
@@ -47,6 +54,11 @@ struct bench_out {
     bench_out_fmt_t fmt;
     char cpu[256];
     int rows;
+    /* md: what does not fit a table cell (a cell's status and reason, a
+     * sustained run's summary), listed after the table; rows point at them
+     * with [N] in the note column. */
+    char **notes;
+    size_t n_notes;
 };
 
 int bench_out_columns(const char **names, int max)
@@ -172,18 +184,38 @@ static void values(const bench_out_t *o, const bench_result_t *r, val_t *v)
     S("%s", in->kernel);
     S("%s", in->weights);
     I(r->throttled_reps);
-    double tmax = NAN, fmin = NAN, energy = NAN;
+    /* The cell's sensor summary over its reps: lowest minimum, mean of the
+     * reps' means (weighted by their samples), highest maximum. */
+    double tmin = NAN, tmax = NAN, fmin = NAN, fmax = NAN, energy = NAN;
+    double tsum = 0, fsum = 0, tn = 0, fn = 0;
     for (size_t i = 0; i < r->n_reps; i++) {
         const bench_sensor_window_t *w = &r->reps[i].sensors;
+        double wn = w->n_samples > 0 ? w->n_samples : 1;
+        if (isfinite(w->temp_min) && !(tmin <= w->temp_min))
+            tmin = w->temp_min;
         if (isfinite(w->temp_max) && !(tmax >= w->temp_max))
             tmax = w->temp_max;
+        if (isfinite(w->temp_mean)) {
+            tsum += w->temp_mean * wn;
+            tn += wn;
+        }
         if (isfinite(w->freq_min) && !(fmin <= w->freq_min))
             fmin = w->freq_min;
+        if (isfinite(w->freq_max) && !(fmax >= w->freq_max))
+            fmax = w->freq_max;
+        if (isfinite(w->freq_mean)) {
+            fsum += w->freq_mean * wn;
+            fn += wn;
+        }
         if (isfinite(w->energy_j))
             energy = (isfinite(energy) ? energy : 0) + w->energy_j;
     }
+    D(tmin);
+    D(tn > 0 ? tsum / tn : NAN);
     D(tmax);
     D(fmin);
+    D(fn > 0 ? fsum / fn : NAN);
+    D(fmax);
     D(energy);
     const bench_sustained_t *su = &r->sustained;
     bool sus = su->n_windows > 0;
@@ -192,6 +224,20 @@ static void values(const bench_out_t *o, const bench_result_t *r, val_t *v)
     D(sus ? su->ratio : NAN);
     D(sus ? su->time_to_throttle_s : NAN);
     D(sus ? su->j_per_token : NAN);
+    static const size_t soff[6] = {
+        offsetof(bench_sensor_window_t, temp_min), offsetof(bench_sensor_window_t, temp_mean),
+        offsetof(bench_sensor_window_t, temp_max), offsetof(bench_sensor_window_t, freq_min),
+        offsetof(bench_sensor_window_t, freq_mean), offsetof(bench_sensor_window_t, freq_max),
+    };
+    for (int si = 0; si < 6; si++, k++) {
+        double *a = r->n_reps ? malloc(r->n_reps * sizeof *a) : NULL;
+        if (!a)
+            continue;
+        for (size_t i = 0; i < r->n_reps; i++)
+            a[i] = *(const double *)((const char *)&r->reps[i].sensors + soff[si]);
+        v[k].arr = a;
+        v[k].n = r->n_reps;
+    }
 #undef S
 #undef I
 #undef D
@@ -213,13 +259,13 @@ int bench_out_begin(FILE *f, bench_out_fmt_t fmt, const char *cpu_info, bench_ou
     snprintf(o->cpu, sizeof o->cpu, "%s", cpu_info ? cpu_info : "");
     switch (fmt) {
     case BENCH_OUT_MD:
-        fprintf(f, "| %-28s | %10s | %8s | %-8s | %7s | %-18s | %20s | %10s | %6s | %9s | %10s | %-10s |\n",
+        fprintf(f, "| %-28s | %10s | %8s | %-8s | %7s | %-18s | %20s | %10s | %6s | %9s | %10s | %-10s | %-4s |\n",
                 "model", "size", "params", "kernel", "threads", "test", "t/s", "median t/s", "cv",
-                "ttft ms", "peak RSS", "stop");
+                "ttft ms", "peak RSS", "stop", "note");
     {
         /* column widths and right alignment, as in the header above */
-        static const int w[] = {28, 10, 8, 8, 7, 18, 20, 10, 6, 9, 10, 10};
-        static const bool right[] = {0, 1, 1, 0, 1, 0, 1, 1, 1, 1, 1, 0};
+        static const int w[] = {28, 10, 8, 8, 7, 18, 20, 10, 6, 9, 10, 10, 4};
+        static const bool right[] = {0, 1, 1, 0, 1, 0, 1, 1, 1, 1, 1, 0, 0};
         fputc('|', f);
         for (size_t c = 0; c < MB_ARRAY_LEN(w); c++) {
             fputc(' ', f);
@@ -282,15 +328,50 @@ static void sql_str(FILE *f, const char *s)
 
 static void arr_text(FILE *f, const val_t *v, const char *sep, bool ints)
 {
-    for (size_t j = 0; j < v->n; j++)
-        fprintf(f, ints ? "%s%.0f" : "%s%.6f", j ? sep : "", v->arr[j]);
+    for (size_t j = 0; j < v->n; j++) {
+        if (!isfinite(v->arr[j]))
+            fprintf(f, "%snull", j ? sep : ""); /* no sensor in that rep */
+        else
+            fprintf(f, ints ? "%s%.0f" : "%s%.6f", j ? sep : "", v->arr[j]);
+    }
+}
+
+/* A table cell's text: '|' would end the cell, a newline the row. */
+static void md_cell(char *dst, size_t len, const char *src)
+{
+    size_t k = 0;
+    for (; *src && k + 2 < len; src++) {
+        if (*src == '|')
+            dst[k++] = '\\';
+        if (k + 1 < len)
+            dst[k++] = *src == '\n' || *src == '\r' ? ' ' : *src;
+    }
+    dst[k < len ? k : len - 1] = '\0';
+}
+
+/* Adds a note; returns its number (1-based), 0 if out of memory. */
+static size_t md_note(bench_out_t *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static size_t md_note(bench_out_t *o, const char *fmt, ...)
+{
+    char buf[1400];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(buf, sizeof buf, fmt, ap);
+    va_end(ap);
+    char **nv = realloc(o->notes, (o->n_notes + 1) * sizeof *nv);
+    if (!nv)
+        return 0;
+    o->notes = nv;
+    if (!(nv[o->n_notes] = mb_strdup(buf)))
+        return 0;
+    return ++o->n_notes;
 }
 
 static void md_row(bench_out_t *o, const bench_result_t *r)
 {
     FILE *f = o->f;
     char size[32] = "-", params[32] = "-", label[64], ts[64], med[32] = "-", cv[16] = "-", ttft[32] = "-",
-         rss[32] = "-";
+         rss[32] = "-", note[32] = "";
     if (r->info.model_size)
         snprintf(size, sizeof size, "%.2f MiB", (double)r->info.model_size / 1048576.0);
     if (r->info.n_params)
@@ -310,26 +391,37 @@ static void md_row(bench_out_t *o, const bench_result_t *r)
         snprintf(ttft, sizeof ttft, "%.2f", r->ttft_ms);
     if (r->peak_rss > 0)
         snprintf(rss, sizeof rss, "%.0f MiB", (double)r->peak_rss / 1048576.0);
-    char model[300];
-    snprintf(model, sizeof model, "%s", r->info.model_type[0] ? r->info.model_type : r->cell.model);
-    /* "±" is 2 bytes, 1 column: widen its field by one byte. */
-    fprintf(f, "| %-28s | %10s | %8s | %-8s | %7d | %-18s | %*s | %10s | %6s | %9s | %10s | %-10s |\n",
-            model, size, params, r->info.kernel[0] ? r->info.kernel : "-", r->cell.n_threads, label,
-            ok ? 21 : 20, ts, med, cv, ttft, rss,
-            ok ? (r->sustained.n_windows ? "sustained" : bench_stop_name(r->stop)) : "-");
-    if (!ok && r->reason[0])
-        fprintf(f, "|   ^ %s |\n", r->reason);
+    char model[300], kernel[80];
+    md_cell(model, sizeof model, r->info.model_type[0] ? r->info.model_type : r->cell.model);
+    md_cell(kernel, sizeof kernel, r->info.kernel[0] ? r->info.kernel : "-");
+    char who[400];
+    snprintf(who, sizeof who, "%s %s t%d", model, label, r->cell.n_threads);
+    size_t n = 0;
     const bench_sustained_t *su = &r->sustained;
-    if (ok && su->n_windows) {
-        char ttt[48] = "never", jpt[48] = "no energy counter";
+    if (!ok && r->reason[0]) {
+        n = md_note(o, "%s: %s: %s", who, bench_status_name(r->status), bench_result_reason(r));
+    } else if (ok && su->n_windows) {
+        char ttt[48] = "never", jpt[48] = "no energy counter", sus[160];
         if (isfinite(su->time_to_throttle_s))
             snprintf(ttt, sizeof ttt, "%.0f s", su->time_to_throttle_s);
         if (isfinite(su->j_per_token))
             snprintf(jpt, sizeof jpt, "%.3f J/token", su->j_per_token);
-        fprintf(f, "|   ^ sustained %.0f s: burst %.2f t/s, sustained %.2f t/s (ratio %.2f), time to throttle %s, %s%s |\n",
-                su->duration_s, su->burst_ts, su->sustained_ts, su->ratio, ttt, jpt,
-                su->sensors ? "" : ", no sensors");
+        if (isfinite(su->sustained_ts))
+            snprintf(sus, sizeof sus, "sustained %.2f t/s (ratio %.2f)", su->sustained_ts, su->ratio);
+        else
+            snprintf(sus, sizeof sus, "sustained: absent, %s", su->absent);
+        n = md_note(o, "%s: sustained %.0f s: burst %.2f t/s, %s, time to throttle %s, %s%s", who,
+                    su->duration_s, su->burst_ts, sus, ttt, jpt, su->sensors ? "" : ", no sensors");
+    } else if (ok && r->reason[0]) {
+        n = md_note(o, "%s: %s", who, r->reason);
     }
+    if (n)
+        snprintf(note, sizeof note, "[%zu]", n);
+    /* "±" is 2 bytes, 1 column: widen its field by one byte. */
+    fprintf(f, "| %-28s | %10s | %8s | %-8s | %7d | %-18s | %*s | %10s | %6s | %9s | %10s | %-10s | %-4s |\n",
+            model, size, params, kernel, r->cell.n_threads, label,
+            ok ? 21 : 20, ts, med, cv, ttft, rss,
+            ok ? (r->sustained.n_windows ? "sustained" : bench_stop_name(r->stop)) : "-", note);
 }
 
 void bench_out_row(bench_out_t *o, const bench_result_t *r)
@@ -417,6 +509,12 @@ void bench_out_end(bench_out_t *o)
         return;
     if (o->fmt == BENCH_OUT_JSON)
         fprintf(o->f, "%s]\n", o->rows ? "\n" : "");
+    if (o->n_notes) {
+        fprintf(o->f, "\nNotes:\n\n");
+        for (size_t i = 0; i < o->n_notes; i++)
+            fprintf(o->f, "- [%zu] %s\n", i + 1, o->notes[i]);
+    }
     fflush(o->f);
+    mb_strv_free(o->notes, o->n_notes);
     free(o);
 }

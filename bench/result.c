@@ -49,6 +49,15 @@ void bench_result_init(bench_result_t *r, const bench_cell_t *cell)
     r->sustained.time_to_throttle_s = r->sustained.j_per_token = NAN;
 }
 
+const char *bench_result_reason(const bench_result_t *r)
+{
+    const char *st = bench_status_name(r->status);
+    size_t n = strlen(st);
+    if (!strncmp(r->reason, st, n) && r->reason[n] == ':')
+        return r->reason + n + 1 + (r->reason[n + 1] == ' ');
+    return r->reason;
+}
+
 void bench_result_clear(bench_result_t *r)
 {
     free(r->reps);
@@ -303,7 +312,7 @@ int bench_result_read_json(const char *text, size_t len, bench_result_t *r)
         }
         s->n_windows = nw;
         bench_sustained_summarize(s);
-        r->decode_ts = s->sustained_ts;
+        r->decode_ts = bench_sustained_decode_ts(s);
     }
 out:
     mb_jv_free(doc);

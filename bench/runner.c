@@ -330,7 +330,7 @@ static void fmt_last(const bench_result_t *r, char *buf, size_t len)
         snprintf(buf, len, "%.2f t/s (median of %zu, cv %.1f%%, %s)", r->ts.median, r->n_reps,
                  isfinite(r->ts.cv) ? r->ts.cv * 100 : 0.0, bench_stop_name(r->stop));
     else
-        snprintf(buf, len, "%s: %s", bench_status_name(r->status), r->reason);
+        snprintf(buf, len, "%s: %s", bench_status_name(r->status), bench_result_reason(r));
 }
 
 typedef struct {

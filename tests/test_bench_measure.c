@@ -228,7 +228,25 @@ Test(measure, sustained_without_sensors_says_so)
     cr_assert(!r.sustained.sensors);
     cr_assert(isnan(r.sustained.j_per_token));
     cr_assert(isnan(r.sustained.time_to_throttle_s));
-    cr_assert_float_eq(r.sustained.ratio, 1.0, 1e-6);
+    /* 20 s < 2.5 min: burst and tail would overlap, so no sustained figure */
+    cr_assert_float_eq(r.sustained.burst_ts, 100.0, 0.5);
+    cr_assert(isnan(r.sustained.sustained_ts));
+    cr_assert(isnan(r.sustained.ratio));
+    cr_assert(strstr(r.sustained.absent, "run >= 2.5 min for a sustained figure"), "%s", r.sustained.absent);
+    cr_assert(strstr(r.reason, "run >= 2.5 min"), "%s", r.reason);
+    cr_assert_float_eq(r.decode_ts, 100.0, 0.5); /* the whole run's rate */
+    /* md: no ratio printed, the absence and its reason in the notes */
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *mf = open_memstream(&buf, &len);
+    bench_out_t *o;
+    cr_assert_eq(bench_out_begin(mf, BENCH_OUT_MD, "cpu", &o), 0);
+    bench_out_row(o, &r);
+    bench_out_end(o);
+    fclose(mf);
+    cr_assert(strstr(buf, "sustained: absent, run >= 2.5 min"), "%s", buf);
+    cr_assert(!strstr(buf, "ratio"), "%s", buf);
+    free(buf);
     bench_result_clear(&r);
 }
 

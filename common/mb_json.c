@@ -114,10 +114,19 @@ void mb_json_num(mb_json_t *j, double v)
         return;
     }
     before_value(j);
-    if (v == (double)(int64_t)v && fabs(v) < 1e15)
+    if (fabs(v) < 1e15 && v == (double)(int64_t)v) {
         fprintf(j->f, "%lld", (long long)v);
-    else
-        fprintf(j->f, "%.17g", v);
+        return;
+    }
+    /* The shortest of %.15g..%.17g that reads back as v: 0.05, not
+     * 0.050000000000000003 (%.17g always round-trips). */
+    char buf[40];
+    for (int prec = 15; prec <= 17; prec++) {
+        snprintf(buf, sizeof buf, "%.*g", prec, v);
+        if (strtod(buf, NULL) == v)
+            break;
+    }
+    fputs(buf, j->f);
 }
 
 void mb_json_int(mb_json_t *j, int64_t v)

@@ -9,7 +9,7 @@
  * the threshold: a slowdown that large is plausible. Small but significant
  * shifts (a 1% drift between two quiet runs) stay "unchanged" with a note.
  * Power figures: docs/REPORT.md "Compare". */
-#include "reports.h"
+#include "reports_int.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -233,8 +233,8 @@ void reports_cmp_write_json(const reports_cmp_t *c, const reports_compare_opts_t
     mb_json_obj_begin(&j);
     mb_json_key(&j, "baseline"); mb_json_str(&j, c->base_run);
     mb_json_key(&j, "candidate"); mb_json_str(&j, c->cand_run);
-    mb_json_key(&j, "threshold"); mb_json_num(&j, o->threshold);
-    mb_json_key(&j, "alpha"); mb_json_num(&j, o->alpha);
+    mb_json_key(&j, "threshold"); reports_json_num(&j, o->threshold);
+    mb_json_key(&j, "alpha"); reports_json_num(&j, o->alpha);
     mb_json_key(&j, "regressed"); mb_json_int(&j, (int64_t)c->n_regressed);
     mb_json_key(&j, "improved"); mb_json_int(&j, (int64_t)c->n_improved);
     mb_json_key(&j, "unchanged"); mb_json_int(&j, (int64_t)c->n_unchanged);
@@ -251,13 +251,13 @@ void reports_cmp_write_json(const reports_cmp_t *c, const reports_compare_opts_t
         mb_json_key(&j, "n_depth"); mb_json_int(&j, x->n_depth);
         mb_json_key(&j, "n_threads"); mb_json_int(&j, x->n_threads);
         mb_json_key(&j, "baseline_median_ts");
-        mb_json_num(&j, r->base ? reports_median(r->base->samples_ts, r->base->n_samples) : NAN);
+        reports_json_num(&j, r->base ? reports_median(r->base->samples_ts, r->base->n_samples) : NAN);
         mb_json_key(&j, "candidate_median_ts");
-        mb_json_num(&j, r->cand ? reports_median(r->cand->samples_ts, r->cand->n_samples) : NAN);
-        mb_json_key(&j, "ratio"); mb_json_num(&j, r->st.ratio);
-        mb_json_key(&j, "ci_lo"); mb_json_num(&j, r->st.ci_lo);
-        mb_json_key(&j, "ci_hi"); mb_json_num(&j, r->st.ci_hi);
-        mb_json_key(&j, "p"); mb_json_num(&j, r->st.p);
+        reports_json_num(&j, r->cand ? reports_median(r->cand->samples_ts, r->cand->n_samples) : NAN);
+        mb_json_key(&j, "ratio"); reports_json_num(&j, r->st.ratio);
+        mb_json_key(&j, "ci_lo"); reports_json_num(&j, r->st.ci_lo);
+        mb_json_key(&j, "ci_hi"); reports_json_num(&j, r->st.ci_hi);
+        mb_json_key(&j, "p"); reports_json_num(&j, r->st.p);
         mb_json_key(&j, "verdict"); mb_json_str(&j, reports_verdict_name(r->st.verdict));
         mb_json_key(&j, "note"); mb_json_str(&j, r->st.note);
         mb_json_obj_end(&j);

@@ -3,6 +3,7 @@
 #include "reports_int.h"
 
 #include <math.h>
+#include <stdlib.h>
 #include <stdarg.h>
 #include <string.h>
 
@@ -41,6 +42,16 @@ void reports_fmt_num(char *buf, size_t len, int digits, double v)
         snprintf(buf, len, "%.*f", digits, v);
     else
         snprintf(buf, len, "-");
+}
+
+void reports_json_num(mb_json_t *j, double v)
+{
+    if (isfinite(v) && v != 0) {
+        char buf[40];
+        snprintf(buf, sizeof buf, "%.10g", v);
+        v = strtod(buf, NULL);
+    }
+    mb_json_num(j, v);
 }
 
 static void vtext(reports_doc_t *d, const char *fmt, va_list ap)

@@ -174,10 +174,10 @@ static void json_pick(mb_json_t *j, const reports_pick_t *p)
     mb_json_key(j, "weights"); mb_json_str(j, p->c->weights);
     mb_json_key(j, "resident_bytes"); mb_json_int(j, (int64_t)p->resident);
     mb_json_key(j, "memory_basis"); mb_json_str(j, p->mem_basis);
-    mb_json_key(j, "tg_ts"); mb_json_num(j, p->tg_ts);
-    mb_json_key(j, "ttft_s"); mb_json_num(j, p->ttft_s);
+    mb_json_key(j, "tg_ts"); reports_json_num(j, p->tg_ts);
+    mb_json_key(j, "ttft_s"); reports_json_num(j, p->ttft_s);
     mb_json_key(j, "ttft_derived"); mb_json_bool(j, p->ttft_derived);
-    mb_json_key(j, "kld"); mb_json_num(j, p->c->kld);
+    mb_json_key(j, "kld"); reports_json_num(j, p->c->kld);
     mb_json_key(j, "ok"); mb_json_bool(j, p->ok);
     mb_json_key(j, "reason"); mb_json_str(j, p->ok ? NULL : p->reason);
     mb_json_key(j, "speed_on_class"); mb_json_bool(j, p->speed_on_class);

@@ -27,6 +27,11 @@ void reports_fmt_bytes(uint64_t b, char *buf, size_t len);
 /* v with digits decimals, or "-" for NaN. */
 void reports_fmt_num(char *buf, size_t len, int digits, double v);
 
+/* A measured or derived number for JSON, rounded to 10 significant digits
+ * (no 0.35461433200000003 from ms / 1000: the measurements carry far fewer
+ * digits) and written by mb_json_num (shortest text that reads back). */
+void reports_json_num(mb_json_t *j, double v);
+
 /* model matches one of the comma-separated fnmatch patterns ("" = all). */
 bool reports_model_in(const char *patterns, const char *model);
 

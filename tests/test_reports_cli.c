@@ -203,3 +203,59 @@ Test(reports_cli, report_writes_the_directory)
     cr_assert_eq(run(nog), 0, "%s", err_text);
     cr_assert(strstr(out_text, "apt-get install gnuplot-nox"), "%s", out_text);
 }
+
+/* Largest count of significant digits of any number in a JSON text
+ * (strings skipped); the writers round to 10. */
+static int max_json_digits(const char *s, char *worst, size_t len)
+{
+    int best = 0;
+    bool in_str = false;
+    for (const char *p = s; *p; p++) {
+        if (in_str) {
+            if (*p == '\\' && p[1])
+                p++;
+            else if (*p == '"')
+                in_str = false;
+            continue;
+        }
+        if (*p == '"') {
+            in_str = true;
+            continue;
+        }
+        if (!(*p == '-' || (*p >= '0' && *p <= '9')))
+            continue;
+        const char *e = p + strspn(p, "-+0123456789.eE");
+        int sig = 0;
+        bool lead = true;
+        for (const char *q = p; q < e && *q != 'e' && *q != 'E'; q++)
+            if (*q >= '0' && *q <= '9' && !(lead && *q == '0')) {
+                lead = false;
+                sig++;
+            }
+        if (sig > best) {
+            best = sig;
+            snprintf(worst, len, "%.*s", (int)(e - p), p);
+        }
+        p = e - 1;
+    }
+    return best;
+}
+
+Test(reports_cli, json_numbers_have_no_float_noise)
+{
+    char worst[64] = "";
+    const char *cmp[] = {"compare", "--db", dbpath, "--baseline", a1, "--candidate", a2,
+                         "-o", "json", NULL};
+    cr_assert_eq(run(cmp), 3);
+    cr_assert(strstr(out_text, "\"threshold\": 0.05,"), "%s", out_text);
+    cr_assert_leq(max_json_digits(out_text, worst, sizeof worst), 10, "%s in\n%s", worst,
+                  out_text);
+    const char *rec[] = {"recommend", "--db", dbpath, "-o", "json", NULL};
+    cr_assert_eq(run(rec), 0, "%s", err_text);
+    cr_assert_leq(max_json_digits(out_text, worst, sizeof worst), 10, "%s in\n%s", worst,
+                  out_text);
+    /* and it still parses */
+    mb_jv_t *jv;
+    cr_assert_eq(mb_jv_parse(out_text, strlen(out_text), &jv), 0, "%s", mb_err_msg());
+    mb_jv_free(jv);
+}

@@ -1,199 +1,14 @@
 /* The forward pass against the naive F32 reference, for every architecture,
  * and the KV cache: decode after prefill equals prefill of the whole
- * sequence. Tiny random F32 models (built here: engine tests link only the
- * engine). */
+ * sequence. Tiny random F32 models (tests/helpers_engine/tiny_model.c: engine tests
+ * link only the engine). */
 #include <criterion/criterion.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "engine.h"
-
-/* ---- a tiny random model ----------------------------------------------------- */
-
-typedef struct {
-    engine_model_t m;
-    float *blobs[512];
-    int n_blobs;
-    uint64_t rng;
-} tiny_t;
-
-static double rnd_u(tiny_t *t)
-{
-    t->rng ^= t->rng << 13;
-    t->rng ^= t->rng >> 7;
-    t->rng ^= t->rng << 17;
-    return ((t->rng >> 11) + 0.5) / 9007199254740992.0;
-}
-
-static double rnd_n(tiny_t *t)
-{
-    return sqrt(-2 * log(rnd_u(t))) * cos(2 * M_PI * rnd_u(t));
-}
-
-/* mode 0: gaussian std s; 1: 1 + s*gaussian (norm weights) */
-static void mk(tiny_t *t, engine_tensor_t *dst, int64_t ne0, int64_t ne1, int mode, double s)
-{
-    float *d = malloc((size_t)(ne0 * ne1) * sizeof(float));
-    cr_assert(d);
-    for (int64_t i = 0; i < ne0 * ne1; i++)
-        d[i] = (float)(mode ? 1 + s * rnd_n(t) : s * rnd_n(t));
-    t->blobs[t->n_blobs++] = d;
-    memset(dst, 0, sizeof *dst);
-    dst->type = ENGINE_TYPE_F32;
-    dst->ne[0] = ne0;
-    dst->ne[1] = ne1;
-    dst->ne[2] = dst->ne[3] = 1;
-    dst->data = d;
-    dst->nbytes = (size_t)(ne0 * ne1) * sizeof(float);
-}
-
-static engine_hparams_t base_hp(engine_arch_t arch)
-{
-    engine_hparams_t hp = {0};
-    hp.arch = arch;
-    hp.n_vocab = 256;
-    hp.n_embd = 64;
-    hp.n_layer = 4;
-    hp.n_head = 4;
-    hp.n_head_kv = 2;
-    hp.head_dim = 16;
-    hp.n_ff = 128;
-    hp.n_ctx_train = 2048;
-    hp.norm_eps = 1e-5f;
-    hp.tied = true;
-    hp.rope_theta = 10000;
-    hp.rope_mode = ENGINE_ROPE_NORM;
-    switch (arch) {
-    case ENGINE_ARCH_LLAMA: /* untied, llama3 scaling with a short original context */
-        hp.tied = false;
-        hp.rope_llama3 = true;
-        hp.rope_factor = 8;
-        hp.rope_low_freq = 1;
-        hp.rope_high_freq = 4;
-        hp.rope_orig_ctx = 64;
-        hp.rope_theta = 500000;
-        break;
-    case ENGINE_ARCH_QWEN3:
-        hp.qk_norm = true;
-        hp.rope_mode = ENGINE_ROPE_NEOX;
-        break;
-    case ENGINE_ARCH_PHI3:
-        hp.tied = false;
-        hp.rope_mode = ENGINE_ROPE_NEOX;
-        hp.n_head_kv = 4;
-        hp.swa_window = 7; /* every layer slides, short enough to matter in the test */
-        break;
-    case ENGINE_ARCH_SMOLLM3:
-        hp.nope_interval = 2;
-        break;
-    case ENGINE_ARCH_GEMMA3N:
-        hp.n_layer = 10;
-        hp.ffn_act = ENGINE_FFN_GELU_TANH;
-        hp.rope_mode = ENGINE_ROPE_NEOX;
-        hp.rope_theta = 1000000;
-        hp.rope_theta_swa = 10000;
-        hp.qk_norm = hp.v_norm = hp.post_norms = true;
-        hp.attn_scale = 1;
-        hp.embd_scale = 8;
-        hp.swa_window = 6;
-        hp.swa_pattern = 5;
-        hp.n_kv_shared = 4;
-        hp.n_layer_sparse = 3;
-        hp.act_sparsity = 0.95f;
-        hp.laurel_rank = 8;
-        hp.n_embd_per_layer = 8;
-        hp.n_vocab_per_layer = 200; /* tokens >= 200 use row 0 */
-        hp.final_softcap = 30;
-        break;
-    default:
-        break;
-    }
-    return hp;
-}
-
-static tiny_t *tiny_build(engine_hparams_t hp, uint64_t seed)
-{
-    tiny_t *t = calloc(1, sizeof *t);
-    cr_assert(t);
-    t->rng = seed * 0x9E3779B97F4A7C15ull + 1;
-    engine_model_t *m = &t->m;
-    m->hp = hp;
-    const int64_t E = hp.n_embd, D = hp.head_dim, F = hp.n_ff, V = hp.n_vocab;
-    const int64_t Hq = hp.n_head * D, Hk = hp.n_head_kv * D, P = hp.n_embd_per_layer;
-    const double se = 1 / sqrt((double)E);
-    mk(t, &m->tok_embd, E, V, 0, hp.embd_scale > 0 ? 1.0 / hp.embd_scale : 3 * se);
-    mk(t, &m->output_norm, E, 1, 1, 0.1);
-    if (!hp.tied)
-        mk(t, &m->output, E, V, 0, se);
-    if (P) {
-        mk(t, &m->ple_embd, hp.n_layer * P, hp.n_vocab_per_layer, 0, 0.3);
-        mk(t, &m->ple_model_proj, E, hp.n_layer * P, 0, se);
-        mk(t, &m->ple_proj_norm, P, 1, 1, 0.1);
-    }
-    m->layers = calloc((size_t)hp.n_layer, sizeof *m->layers);
-    cr_assert(m->layers);
-    for (int il = 0; il < hp.n_layer; il++) {
-        engine_layer_t *l = &m->layers[il];
-        mk(t, &l->attn_norm, E, 1, 1, 0.1);
-        if (hp.arch == ENGINE_ARCH_PHI3) {
-            mk(t, &l->wqkv, E, Hq + 2 * Hk, 0, se);
-        } else {
-            mk(t, &l->wq, E, Hq, 0, se);
-            if (engine_layer_kv_source(&hp, il) == il) {
-                mk(t, &l->wk, E, Hk, 0, se);
-                mk(t, &l->wv, E, Hk, 0, se);
-            }
-        }
-        if (hp.qk_norm) {
-            mk(t, &l->q_norm, D, 1, 1, 0.1);
-            mk(t, &l->k_norm, D, 1, 1, 0.1);
-        }
-        mk(t, &l->wo, Hq, E, 0, 1 / sqrt((double)Hq));
-        mk(t, &l->ffn_norm, E, 1, 1, 0.1);
-        if (hp.arch == ENGINE_ARCH_PHI3) {
-            mk(t, &l->w_gate_up, E, 2 * F, 0, se);
-        } else {
-            mk(t, &l->w_gate, E, F, 0, se);
-            mk(t, &l->w_up, E, F, 0, se);
-        }
-        mk(t, &l->w_down, F, E, 0, 1 / sqrt((double)F));
-        if (hp.post_norms) {
-            mk(t, &l->post_attn_norm, E, 1, 1, 0.1);
-            mk(t, &l->post_ffn_norm, E, 1, 1, 0.1);
-        }
-        if (hp.laurel_rank) {
-            mk(t, &l->laurel_l, E, hp.laurel_rank, 0, se);
-            mk(t, &l->laurel_r, hp.laurel_rank, E, 0, 1 / sqrt((double)hp.laurel_rank));
-            mk(t, &l->laurel_norm, E, 1, 1, 0.1);
-        }
-        if (P) {
-            mk(t, &l->ple_gate, E, P, 0, se);
-            mk(t, &l->ple_proj, P, E, 0, 1 / sqrt((double)P));
-            mk(t, &l->ple_norm, E, 1, 1, 0.1);
-        }
-    }
-    cr_assert_eq(engine_model_validate(m), MB_OK, "%s", mb_err_msg());
-    cr_assert_eq(engine_model_prepare(m), MB_OK, "%s", mb_err_msg());
-    return t;
-}
-
-static void tiny_free(tiny_t *t)
-{
-    engine_model_release(&t->m);
-    for (int i = 0; i < t->n_blobs; i++)
-        free(t->blobs[i]);
-    free(t->m.layers);
-    free(t);
-}
-
-static void make_tokens(int32_t *tok, int n, int vocab, uint32_t seed)
-{
-    for (int i = 0; i < n; i++) {
-        seed = seed * 1664525u + 1013904223u;
-        tok[i] = (int32_t)((seed >> 8) % (uint32_t)vocab);
-    }
-}
+#include "helpers_engine/tiny_model.h"
 
 /* max |a-b| / max |b| over one row of n */
 static double row_rel_err(const float *a, const float *b, int n)
@@ -215,10 +30,10 @@ static double row_rel_err(const float *a, const float *b, int n)
  * other way, so that one is held to 1e-3. */
 static void check_vs_reference_kv(engine_arch_t arch, int n_threads, int n_batch, bool kv_f32)
 {
-    tiny_t *t = tiny_build(base_hp(arch), 1 + (uint64_t)arch);
+    tiny_model_t *t = tiny_model_build(tiny_model_hparams(arch), 1 + (uint64_t)arch);
     const int V = t->m.hp.n_vocab;
     int32_t tok[NTOK];
-    make_tokens(tok, NTOK, V, 7 + (uint32_t)arch);
+    tiny_model_tokens(tok, NTOK, V, 7 + (uint32_t)arch);
     tok[3] = V - 1; /* beyond gemma3n's per-layer vocabulary in the test model */
     float *ref = malloc((size_t)NTOK * V * sizeof(float));
     float *got = malloc((size_t)NTOK * V * sizeof(float));
@@ -255,7 +70,7 @@ static void check_vs_reference_kv(engine_arch_t arch, int n_threads, int n_batch
     free(ref);
     free(got);
     free(last);
-    tiny_free(t);
+    tiny_model_free(t);
 }
 
 static void check_vs_reference(engine_arch_t arch, int n_threads, int n_batch)
@@ -279,10 +94,10 @@ Test(engine_model, chunked_prefill_matches_reference)
 /* decode after prefill == prefill over the whole sequence */
 static void check_kv_consistency(engine_arch_t arch)
 {
-    tiny_t *t = tiny_build(base_hp(arch), 11 + (uint64_t)arch);
+    tiny_model_t *t = tiny_model_build(tiny_model_hparams(arch), 11 + (uint64_t)arch);
     const int V = t->m.hp.n_vocab, N = 20;
     int32_t tok[20];
-    make_tokens(tok, N, V, 3);
+    tiny_model_tokens(tok, N, V, 3);
     float *full = malloc((size_t)N * V * sizeof(float));
     float *step = malloc((size_t)V * sizeof(float));
     cr_assert(full && step);
@@ -311,7 +126,7 @@ static void check_kv_consistency(engine_arch_t arch)
     engine_pool_destroy(pool);
     free(full);
     free(step);
-    tiny_free(t);
+    tiny_model_free(t);
 }
 
 Test(engine_model, kv_cache_llama) { check_kv_consistency(ENGINE_ARCH_LLAMA); }
@@ -322,11 +137,11 @@ Test(engine_model, kv_cache_gemma3n) { check_kv_consistency(ENGINE_ARCH_GEMMA3N)
 /* llama.cpp's rope_freqs.weight (llama3 factors as a tensor) == the rule from hparams */
 Test(engine_model, rope_freqs_tensor_matches_llama3_rule)
 {
-    tiny_t *t = tiny_build(base_hp(ENGINE_ARCH_LLAMA), 21);
+    tiny_model_t *t = tiny_model_build(tiny_model_hparams(ENGINE_ARCH_LLAMA), 21);
     const engine_hparams_t *hp = &t->m.hp;
     const int V = hp->n_vocab, N = 16, half = hp->head_dim / 2;
     int32_t tok[16];
-    make_tokens(tok, N, V, 5);
+    tiny_model_tokens(tok, N, V, 5);
     float *a = malloc((size_t)N * V * 4), *b = malloc((size_t)N * V * 4), *c = malloc((size_t)N * V * 4);
     float fac[64];
     for (int i = 0; i < half; i++) { /* the converter's formula */
@@ -362,7 +177,7 @@ Test(engine_model, rope_freqs_tensor_matches_llama3_rule)
     free(a);
     free(b);
     free(c);
-    tiny_free(t);
+    tiny_model_free(t);
 }
 
 /* an 8192-token context: decode at the end equals one prefill of everything.
@@ -371,18 +186,18 @@ Test(engine_model, rope_freqs_tensor_matches_llama3_rule)
  * path is the same loop with j0 = 0. */
 Test(engine_model, context_8192)
 {
-    engine_hparams_t hp = base_hp(ENGINE_ARCH_LLAMA);
+    engine_hparams_t hp = tiny_model_hparams(ENGINE_ARCH_LLAMA);
     hp.n_layer = 2;
     hp.n_head = 2;
     hp.n_head_kv = 1;
     hp.n_ctx_train = 8192;
     hp.swa_window = 64;
-    tiny_t *t = tiny_build(hp, 77);
+    tiny_model_t *t = tiny_model_build(hp, 77);
     const int N = 8192, V = hp.n_vocab;
     int32_t *tok = malloc((size_t)N * sizeof *tok);
     float *a = malloc((size_t)V * 4), *b = malloc((size_t)V * 4);
     cr_assert(tok && a && b);
-    make_tokens(tok, N, V, 9);
+    tiny_model_tokens(tok, N, V, 9);
     engine_pool_t *pool = NULL;
     cr_assert_eq(engine_pool_create(2, &pool), MB_OK);
     engine_ctx_t *ctx = NULL;
@@ -402,12 +217,12 @@ Test(engine_model, context_8192)
     free(tok);
     free(a);
     free(b);
-    tiny_free(t);
+    tiny_model_free(t);
 }
 
 Test(engine_model, layer_switches)
 {
-    engine_hparams_t hp = base_hp(ENGINE_ARCH_GEMMA3N);
+    engine_hparams_t hp = tiny_model_hparams(ENGINE_ARCH_GEMMA3N);
     /* 10 layers, pattern 5: 4 and 9 are full attention */
     for (int il = 0; il < 10; il++)
         cr_assert_eq(engine_layer_is_swa(&hp, il), il != 4 && il != 9);
@@ -417,7 +232,7 @@ Test(engine_model, layer_switches)
     cr_assert_eq(engine_layer_kv_source(&hp, 6), 5);
     cr_assert_eq(engine_layer_kv_source(&hp, 8), 5);
     cr_assert_eq(engine_layer_kv_source(&hp, 9), 4);
-    engine_hparams_t sm = base_hp(ENGINE_ARCH_SMOLLM3);
+    engine_hparams_t sm = tiny_model_hparams(ENGINE_ARCH_SMOLLM3);
     sm.nope_interval = 4;
     cr_assert(engine_layer_has_rope(&sm, 0) && !engine_layer_has_rope(&sm, 3) &&
               engine_layer_has_rope(&sm, 4) && !engine_layer_has_rope(&sm, 7));
@@ -430,7 +245,7 @@ Test(engine_model, layer_switches)
 
 Test(engine_model, bad_input_is_rejected)
 {
-    tiny_t *t = tiny_build(base_hp(ENGINE_ARCH_QWEN3), 5);
+    tiny_model_t *t = tiny_model_build(tiny_model_hparams(ENGINE_ARCH_QWEN3), 5);
     engine_ctx_t *ctx = NULL;
     engine_ctx_params_t p = {.n_ctx = 8, .n_batch = 4};
     cr_assert_eq(engine_ctx_create(&t->m, NULL, &p, &ctx), MB_OK);
@@ -465,5 +280,5 @@ Test(engine_model, bad_input_is_rejected)
     p.n_ctx = 0;
     cr_assert_eq(engine_ctx_create(&t->m, NULL, &p, &ctx), MB_EINVAL);
     free(lg);
-    tiny_free(t);
+    tiny_model_free(t);
 }

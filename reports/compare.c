@@ -153,7 +153,6 @@ int reports_compare_runs(const reports_data_t *d, const char *base_run, const ch
             r->st.ratio = r->st.ci_lo = r->st.ci_hi = r->st.p = NAN;
             snprintf(r->st.note, sizeof r->st.note, "only in the %s run",
                      r->base ? "baseline" : "candidate");
-            out->n_unmatched++;
             continue;
         }
         if (incomparable(d, r->base, r->cand, why, sizeof why)) {
@@ -165,14 +164,25 @@ int reports_compare_runs(const reports_data_t *d, const char *base_run, const ch
             reports_compare_samples(r->base->samples_ts, r->base->n_samples,
                                     r->cand->samples_ts, r->cand->n_samples, o, &r->st);
         }
+    }
+    reports_cmp_tally(out);
+    return 0;
+}
+
+void reports_cmp_tally(reports_cmp_t *c)
+{
+    c->n_regressed = c->n_improved = c->n_unchanged = c->n_not_comparable = c->n_unmatched = 0;
+    for (size_t k = 0; k < c->n_rows; k++) {
+        const reports_cmp_row_t *r = &c->rows[k];
+        /* a cell in one run only is one of the "not comparable" rows */
+        c->n_unmatched += !r->base || !r->cand;
         switch (r->st.verdict) {
-        case REPORTS_REGRESSED: out->n_regressed++; break;
-        case REPORTS_IMPROVED: out->n_improved++; break;
-        case REPORTS_UNCHANGED: out->n_unchanged++; break;
-        case REPORTS_NOT_COMPARABLE: out->n_not_comparable++; break;
+        case REPORTS_REGRESSED: c->n_regressed++; break;
+        case REPORTS_IMPROVED: c->n_improved++; break;
+        case REPORTS_UNCHANGED: c->n_unchanged++; break;
+        case REPORTS_NOT_COMPARABLE: c->n_not_comparable++; break;
         }
     }
-    return 0;
 }
 
 void reports_cmp_free(reports_cmp_t *c)
@@ -198,6 +208,15 @@ static void fmt_num(char *buf, size_t len, int digits, double v)
         snprintf(buf, len, "-");
 }
 
+/* The counts of the rows as printed (the summary line can never disagree
+ * with the table, whoever filled the rows). */
+static reports_cmp_t counted(const reports_cmp_t *c)
+{
+    reports_cmp_t t = *c;
+    reports_cmp_tally(&t);
+    return t;
+}
+
 void reports_cmp_write_md(const reports_cmp_t *c, const reports_compare_opts_t *o, FILE *f)
 {
     fprintf(f, "## mobench compare\n\nbaseline `%s`, candidate `%s`; threshold %.1f%%, "
@@ -221,9 +240,10 @@ void reports_cmp_write_md(const reports_cmp_t *c, const reports_compare_opts_t *
                 x->recipe, x->test, x->n_depth, x->n_threads, bm, cm, ra, lo, hi, em,
                 reports_verdict_name(r->st.verdict), em, r->st.note);
     }
+    reports_cmp_t t = counted(c);
     fprintf(f, "\n%zu regressed, %zu improved, %zu unchanged, %zu not comparable "
                "(%zu only in one run)\n",
-            c->n_regressed, c->n_improved, c->n_unchanged, c->n_not_comparable, c->n_unmatched);
+            t.n_regressed, t.n_improved, t.n_unchanged, t.n_not_comparable, t.n_unmatched);
 }
 
 void reports_cmp_write_json(const reports_cmp_t *c, const reports_compare_opts_t *o, FILE *f)
@@ -235,10 +255,12 @@ void reports_cmp_write_json(const reports_cmp_t *c, const reports_compare_opts_t
     mb_json_key(&j, "candidate"); mb_json_str(&j, c->cand_run);
     mb_json_key(&j, "threshold"); reports_json_num(&j, o->threshold);
     mb_json_key(&j, "alpha"); reports_json_num(&j, o->alpha);
-    mb_json_key(&j, "regressed"); mb_json_int(&j, (int64_t)c->n_regressed);
-    mb_json_key(&j, "improved"); mb_json_int(&j, (int64_t)c->n_improved);
-    mb_json_key(&j, "unchanged"); mb_json_int(&j, (int64_t)c->n_unchanged);
-    mb_json_key(&j, "not_comparable"); mb_json_int(&j, (int64_t)c->n_not_comparable);
+    reports_cmp_t t = counted(c);
+    mb_json_key(&j, "regressed"); mb_json_int(&j, (int64_t)t.n_regressed);
+    mb_json_key(&j, "improved"); mb_json_int(&j, (int64_t)t.n_improved);
+    mb_json_key(&j, "unchanged"); mb_json_int(&j, (int64_t)t.n_unchanged);
+    mb_json_key(&j, "not_comparable"); mb_json_int(&j, (int64_t)t.n_not_comparable);
+    mb_json_key(&j, "only_in_one_run"); mb_json_int(&j, (int64_t)t.n_unmatched);
     mb_json_key(&j, "cells");
     mb_json_arr_begin(&j);
     for (size_t i = 0; i < c->n_rows; i++) {

@@ -190,7 +190,8 @@ typedef struct {
     char base_run[64], cand_run[64];
     reports_cmp_row_t *rows;
     size_t n_rows;
-    size_t n_regressed, n_improved, n_unchanged, n_not_comparable, n_unmatched;
+    size_t n_regressed, n_improved, n_unchanged, n_not_comparable; /* sum = n_rows */
+    size_t n_unmatched; /* of the not comparable: cells in one run only */
 } reports_cmp_t;
 
 /* Pairs the cells of two runs by (model, recipe, test, depth, threads) and
@@ -199,6 +200,10 @@ typedef struct {
 int reports_compare_runs(const reports_data_t *d, const char *base_run, const char *cand_run,
                          const reports_compare_opts_t *o, reports_cmp_t *out);
 void reports_cmp_free(reports_cmp_t *c);
+/* Recounts the n_* fields from the rows' verdicts (cells in one run only
+ * are "not comparable" and also counted in n_unmatched). The writers print
+ * the counts of the rows they print. */
+void reports_cmp_tally(reports_cmp_t *c);
 /* Markdown / JSON summaries for CI systems (stdout of `mobench compare`). */
 void reports_cmp_write_md(const reports_cmp_t *c, const reports_compare_opts_t *o, FILE *f);
 void reports_cmp_write_json(const reports_cmp_t *c, const reports_compare_opts_t *o, FILE *f);

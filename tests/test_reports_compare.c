@@ -283,3 +283,98 @@ Test(compare_runs, different_device_not_comparable)
     reports_cmp_free(&c);
     reports_data_free(&d);
 }
+
+/* Counts the table rows of a markdown compare whose verdict column is v. */
+static size_t md_rows_with(const char *md, const char *v)
+{
+    size_t n = 0;
+    char pat[64];
+    snprintf(pat, sizeof pat, "| %s |", v);
+    char pat2[64];
+    snprintf(pat2, sizeof pat2, "| **%s** |", v);
+    for (const char *p = md; (p = strchr(p, '\n')); p++)
+        if (p[1] == '|') {
+            const char *e = strchr(p + 1, '\n');
+            size_t len = e ? (size_t)(e - p) : strlen(p);
+            char line[1024];
+            snprintf(line, sizeof line, "%.*s", (int)MB_MIN(len, sizeof line - 1), p + 1);
+            n += strstr(line, pat) || strstr(line, pat2);
+        }
+    return n;
+}
+
+Test(compare_runs, summary_counts_match_the_table)
+{
+    /* not comparable for every reason at once: a kernel change, a failed
+     * cell, too few reps, and cells present in one run only (each side) */
+    reports_data_t d = {0};
+    reports_device_t dev;
+    reports_device_init(&dev);
+    strcpy(dev.id, "dev1");
+    strcpy(dev.fingerprint, "fp-1");
+    reports_data_add_device(&d, &dev);
+    add_run(&d, "run-aaaa", "dev1", 100);
+    add_run(&d, "run-bbbb", "dev1", 200);
+    double same[] = {20.0, 20.3, 19.8, 20.1, 19.9, 20.2, 20.0, 19.7, 20.4, 20.05};
+    double slow[] = {18.0, 18.3, 17.8, 18.1, 17.9, 18.2, 18.0, 17.7, 18.4, 18.05};
+    add_cell(&d, "run-aaaa", "dev1", "m1", "Q4_0", "avx2", same, 10);
+    add_cell(&d, "run-bbbb", "dev1", "m1", "Q4_0", "avx2", slow, 10);   /* regressed */
+    add_cell(&d, "run-aaaa", "dev1", "m2", "Q4_0", "avx2", same, 10);
+    add_cell(&d, "run-bbbb", "dev1", "m2", "Q4_0", "avx2", same, 10);   /* unchanged */
+    add_cell(&d, "run-aaaa", "dev1", "m3", "Q4_0", "avx2", same, 10);
+    add_cell(&d, "run-bbbb", "dev1", "m3", "Q4_0", "scalar", same, 10); /* kernel */
+    add_cell(&d, "run-aaaa", "dev1", "m4", "Q4_0", "avx2", same, 10);
+    add_cell(&d, "run-bbbb", "dev1", "m4", "Q4_0", "avx2", same, 2);    /* too few reps */
+    add_cell(&d, "run-aaaa", "dev1", "gone", "Q4_0", "avx2", same, 10); /* baseline only */
+    add_cell(&d, "run-bbbb", "dev1", "new1", "Q4_0", "avx2", same, 10); /* candidate only */
+    add_cell(&d, "run-bbbb", "dev1", "new2", "Q8_0", "avx2", same, 10); /* candidate only */
+    reports_compare_opts_t o;
+    reports_compare_opts_default(&o);
+    reports_cmp_t c;
+    cr_assert_eq(reports_compare_runs(&d, "run-aaaa", "run-bbbb", &o, &c), 0);
+    cr_assert_eq(c.n_rows, 7);
+    cr_assert_eq(c.n_regressed + c.n_improved + c.n_unchanged + c.n_not_comparable, c.n_rows);
+    cr_assert_eq(c.n_regressed, 1);
+    cr_assert_eq(c.n_unchanged, 1);
+    cr_assert_eq(c.n_not_comparable, 5, "kernel, reps, 3 in one run only: %zu",
+                 c.n_not_comparable);
+    cr_assert_eq(c.n_unmatched, 3);
+
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    reports_cmp_write_md(&c, &o, f);
+    fclose(f);
+    /* the summary is the table's own count */
+    char want[160];
+    snprintf(want, sizeof want, "%zu regressed, %zu improved, %zu unchanged, %zu not comparable "
+             "(3 only in one run)", md_rows_with(buf, "regressed"), md_rows_with(buf, "improved"),
+             md_rows_with(buf, "unchanged"), md_rows_with(buf, "not comparable"));
+    cr_assert(strstr(buf, want), "summary should read '%s':\n%s", want, buf);
+    cr_assert(strstr(buf, "1 regressed, 0 improved, 1 unchanged, 5 not comparable"), "%s", buf);
+    free(buf);
+
+    /* a caller that edits a row's verdict: the writers recount what they print */
+    c.rows[1].st.verdict = REPORTS_NOT_COMPARABLE;
+    buf = NULL;
+    f = open_memstream(&buf, &len);
+    reports_cmp_write_json(&c, &o, f);
+    fclose(f);
+    mb_jv_t *jv;
+    cr_assert_eq(mb_jv_parse(buf, len, &jv), 0, "%s", mb_err_msg());
+    size_t n_nc = 0;
+    const mb_jv_t *cells = mb_jv_get(jv, "cells");
+    for (size_t i = 0; i < cells->n; i++) {
+        char key[48];
+        snprintf(key, sizeof key, "cells.%zu.verdict", i);
+        n_nc += !strcmp(mb_jv_path(jv, key)->str, "not comparable");
+    }
+    cr_assert_eq(n_nc, 6);
+    cr_assert_eq(mb_jv_get(jv, "not_comparable")->num, 6);
+    cr_assert_eq(mb_jv_get(jv, "unchanged")->num, 0);
+    cr_assert_eq(mb_jv_get(jv, "only_in_one_run")->num, 3);
+    mb_jv_free(jv);
+    free(buf);
+    reports_cmp_free(&c);
+    reports_data_free(&d);
+}

@@ -311,10 +311,10 @@ static void test_variants(void)
     CHECK(engine_pool_create(2, &pool) == 0, "pool: %s", mb_err_msg());
     for (int v = 0; v < nv && v < 16; v++) {
         if (!capable[v]) {
-            printf("variant %s: not capable on this CPU (no %s), skipped\n", names[v],
+            printf("variant %s: not capable on this CPU (it needs %s), skipped\n", names[v],
                    !strcmp(names[v], "dotprod") ? "dotprod"
-                   : !strcmp(names[v], "i8mm")  ? "dotprod/i8mm"
-                                                : "required feature");
+                   : !strcmp(names[v], "i8mm")  ? "dotprod and i8mm"
+                                                : "features this CPU lacks");
             continue;
         }
         CHECK(engine_kernels_init(&f, names[v]) == 0, "init %s: %s", names[v], mb_err_msg());

@@ -1,9 +1,11 @@
 /*
  * kern_i8mm.c: the "i8mm" variant (ARMv8.6-A int8 matrix multiply). For
- * prefill, Q8_0 and Q4_0 run 2 weight rows x 2 activation rows per smmla
- * (vmmlaq_s32: a 2x8 by 8x2 int8 product into a 2x2 int32 tile), four per
- * 32-block; decode (one activation row) and the remainders use sdot as the
- * dotprod variant does, and so do Q4_K and Q6_K.
+ * prefill, the 32-block formats (Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, IQ4_NL) run
+ * 2 weight rows x 2 activation rows per smmla (vmmlaq_s32: a 2x8 by 8x2
+ * int8 product into a 2x2 int32 tile), four per 32-block; decode (one
+ * activation row) and the remainders use sdot as the dotprod variant does,
+ * and so do the K-quants; F32/F16/BF16 and the activation quantizers are
+ * the neon functions.
  */
 #include "neon_shared.h"
 
@@ -34,35 +36,67 @@ AI float f16(engine_f16_t h)
 #include "b32_neon.h"
 #include "kq_neon.h"
 
-/* 2 weight rows x 2 activation rows; q4 = Q4_0 weights, else Q8_0. Lane
- * 2i + j of the smmla result is (weight row i, activation row j). */
-AI void mmla_tile(bool q4, int64_t nb, const uint8_t *w, size_t wstride, const uint8_t *a,
+/* Weight kinds of the smmla tile: Q8_0, Q4_0, and the B32_* kinds of
+ * b32_neon.h (Q4_1, Q5_0, Q5_1, IQ4_NL). */
+enum { MM_Q8_0 = 16, MM_Q4_0 = 17 };
+
+/* Block b of a weight row of the given kind -> values 0..15 in *w0,
+ * 16..31 in *w1, scale *d, min *m (Q4_1/Q5_1; else 0). */
+AI void mmla_unpack(int kind, const uint8_t *row, int64_t b, int8x16_t tab, int8x16_t *w0,
+                    int8x16_t *w1, float *d, float *m)
+{
+    if (kind == MM_Q4_0) {
+        const engine_block_q4_0 *x = (const engine_block_q4_0 *)row + b;
+        const uint8x16_t q = vld1q_u8(x->qs), m4 = vdupq_n_u8(0x0f);
+        const int8x16_t s8 = vdupq_n_s8(8);
+        *w0 = vsubq_s8(vreinterpretq_s8_u8(vandq_u8(q, m4)), s8);
+        *w1 = vsubq_s8(vreinterpretq_s8_u8(vshrq_n_u8(q, 4)), s8);
+        *d = f16(x->d);
+        *m = 0;
+    } else if (kind == MM_Q8_0) {
+        const engine_block_q8_0 *x = (const engine_block_q8_0 *)row + b;
+        *w0 = vld1q_s8(x->qs);
+        *w1 = vld1q_s8(x->qs + 16);
+        *d = f16(x->d);
+        *m = 0;
+    } else {
+        b32_unpack(kind, row + (size_t)b * b32_block_bytes(kind), tab, w0, w1, d, m);
+    }
+}
+
+/* 2 weight rows x 2 activation rows of one kind. Lane 2i + j of the smmla
+ * result is (weight row i, activation row j); Q4_1/Q5_1 add their min
+ * terms m_i * s_j (Q8_1 activations) in the same lane order. */
+AI void mmla_tile(int kind, int64_t nb, const uint8_t *w, size_t wstride, const uint8_t *a,
                   size_t astride, float *y, int64_t ldy)
 {
-    const uint8x16_t m4 = vdupq_n_u8(0x0f);
-    const int8x16_t s8 = vdupq_n_s8(8);
-    float32x4_t acc = vdupq_n_f32(0);
+    const bool q81 = kind != MM_Q8_0 && kind != MM_Q4_0 && b32_has_min(kind);
+    const size_t abb = q81 ? sizeof(engine_block_q8_1) : sizeof(engine_block_q8_0);
+    const int8x16_t tab = vld1q_s8(b32_iq4nl_values);
+    float32x4_t acc = vdupq_n_f32(0), accm = vdupq_n_f32(0);
     for (int64_t b = 0; b < nb; b++) {
         int8x16_t W[2][2];
-        float dw[2];
-        for (int r = 0; r < 2; r++) {
-            if (q4) {
-                const engine_block_q4_0 *x = (const engine_block_q4_0 *)(w + r * wstride) + b;
-                uint8x16_t q = vld1q_u8(x->qs);
-                W[r][0] = vsubq_s8(vreinterpretq_s8_u8(vandq_u8(q, m4)), s8);
-                W[r][1] = vsubq_s8(vreinterpretq_s8_u8(vshrq_n_u8(q, 4)), s8);
-                dw[r] = f16(x->d);
+        float dw[2], mw[2];
+        for (int r = 0; r < 2; r++)
+            mmla_unpack(kind, w + r * wstride, b, tab, &W[r][0], &W[r][1], &dw[r], &mw[r]);
+        int8x16_t A[2][2];
+        float da[2], sa[2];
+        for (int c = 0; c < 2; c++) {
+            const uint8_t *ab = a + c * astride + (size_t)b * abb;
+            if (q81) {
+                const engine_block_q8_1 *q = (const engine_block_q8_1 *)ab;
+                A[c][0] = vld1q_s8(q->qs);
+                A[c][1] = vld1q_s8(q->qs + 16);
+                da[c] = f16(q->d);
+                sa[c] = f16(q->s);
             } else {
-                const engine_block_q8_0 *x = (const engine_block_q8_0 *)(w + r * wstride) + b;
-                W[r][0] = vld1q_s8(x->qs);
-                W[r][1] = vld1q_s8(x->qs + 16);
-                dw[r] = f16(x->d);
+                const engine_block_q8_0 *q = (const engine_block_q8_0 *)ab;
+                A[c][0] = vld1q_s8(q->qs);
+                A[c][1] = vld1q_s8(q->qs + 16);
+                da[c] = f16(q->d);
+                sa[c] = 0;
             }
         }
-        const engine_block_q8_0 *a0 = (const engine_block_q8_0 *)a + b;
-        const engine_block_q8_0 *a1 = (const engine_block_q8_0 *)(a + astride) + b;
-        int8x16_t A[2][2] = {{vld1q_s8(a0->qs), vld1q_s8(a0->qs + 16)},
-                             {vld1q_s8(a1->qs), vld1q_s8(a1->qs + 16)}};
         int32x4_t t = vdupq_n_s32(0);
         for (int h = 0; h < 2; h++) {
             int64x2_t w0 = vreinterpretq_s64_s8(W[0][h]), w1 = vreinterpretq_s64_s8(W[1][h]);
@@ -72,17 +106,21 @@ AI void mmla_tile(bool q4, int64_t nb, const uint8_t *w, size_t wstride, const u
             t = vmmlaq_s32(t, vreinterpretq_s8_s64(vzip2q_s64(w0, w1)),
                            vreinterpretq_s8_s64(vzip2q_s64(x0, x1)));
         }
-        const float da0 = f16(a0->d), da1 = f16(a1->d);
-        const float sc[4] = {dw[0] * da0, dw[0] * da1, dw[1] * da0, dw[1] * da1};
+        const float sc[4] = {dw[0] * da[0], dw[0] * da[1], dw[1] * da[0], dw[1] * da[1]};
         acc = vmlaq_f32(acc, vcvtq_f32_s32(t), vld1q_f32(sc));
+        if (q81) {
+            const float mi[4] = {mw[0], mw[0], mw[1], mw[1]}, sj[4] = {sa[0], sa[1], sa[0], sa[1]};
+            accm = vmlaq_f32(accm, vld1q_f32(mi), vld1q_f32(sj));
+        }
     }
+    acc = vaddq_f32(acc, accm);
     y[0] = vgetq_lane_f32(acc, 0);
     y[ldy] = vgetq_lane_f32(acc, 1);
     y[1] = vgetq_lane_f32(acc, 2);
     y[ldy + 1] = vgetq_lane_f32(acc, 3);
 }
 
-#define DEFINE_MM_I8MM(fmt, Q4)                                                                  \
+#define DEFINE_MM_I8MM(fmt, KIND)                                                                \
     static void mm_i8mm_##fmt(int64_t k, const void *w, size_t wstride, int64_t nr,              \
                               const void *act, size_t astride, int64_t mr, float *y, int64_t ldy) \
     {                                                                                            \
@@ -92,7 +130,7 @@ AI void mmla_tile(bool q4, int64_t nb, const uint8_t *w, size_t wstride, const u
         for (; j + 2 <= mr; j += 2) {                                                            \
             int64_t i = 0;                                                                       \
             for (; i + 2 <= nr; i += 2)                                                          \
-                mmla_tile(Q4, nb, W + i * wstride, wstride, A + j * astride, astride,            \
+                mmla_tile(KIND, nb, W + i * wstride, wstride, A + j * astride, astride,          \
                           y + j * ldy + i, ldy);                                                 \
             for (; i < nr; i++)                                                                  \
                 fmt##_tile(1, 2, nb, W + i * wstride, wstride, A + j * astride, astride,         \
@@ -113,8 +151,12 @@ DEFINE_MM(iq4_nl, ENGINE_QK4_NL)
 DEFINE_MM(q2_K, ENGINE_QK_K)
 DEFINE_MM(q3_K, ENGINE_QK_K)
 DEFINE_MM(q5_K, ENGINE_QK_K)
-DEFINE_MM_I8MM(q8_0, false)
-DEFINE_MM_I8MM(q4_0, true)
+DEFINE_MM_I8MM(q8_0, MM_Q8_0)
+DEFINE_MM_I8MM(q4_0, MM_Q4_0)
+DEFINE_MM_I8MM(q4_1, B32_Q4_1)
+DEFINE_MM_I8MM(q5_0, B32_Q5_0)
+DEFINE_MM_I8MM(q5_1, B32_Q5_1)
+DEFINE_MM_I8MM(iq4_nl, B32_IQ4_NL)
 
 const kern_variant_t kern_variant_i8mm = {
     .name = "i8mm",
@@ -125,10 +167,10 @@ const kern_variant_t kern_variant_i8mm = {
             [ENGINE_TYPE_Q4_0] = mm_i8mm_q4_0,
             [ENGINE_TYPE_Q4_K] = mm_q4_K,
             [ENGINE_TYPE_Q6_K] = mm_q6_K,
-            [ENGINE_TYPE_Q5_0] = mm_q5_0,
-            [ENGINE_TYPE_Q4_1] = mm_q4_1,
-            [ENGINE_TYPE_Q5_1] = mm_q5_1,
-            [ENGINE_TYPE_IQ4_NL] = mm_iq4_nl,
+            [ENGINE_TYPE_Q5_0] = mm_i8mm_q5_0,
+            [ENGINE_TYPE_Q4_1] = mm_i8mm_q4_1,
+            [ENGINE_TYPE_Q5_1] = mm_i8mm_q5_1,
+            [ENGINE_TYPE_IQ4_NL] = mm_i8mm_iq4_nl,
             [ENGINE_TYPE_Q2_K] = mm_q2_K,
             [ENGINE_TYPE_Q3_K] = mm_q3_K,
             [ENGINE_TYPE_Q5_K] = mm_q5_K,

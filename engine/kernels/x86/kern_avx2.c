@@ -104,17 +104,23 @@ AI void q4_0_tile(int rt, int ct, int64_t nb, const uint8_t *w, size_t wstride,
 }
 
 /* ---- Q4_K, Q6_K x Q8_K: vpmaddubsw, then vpmaddwd with the sub-block scale ---- */
-AI void q4_K_scales(const uint8_t *s12, uint8_t out[16])
+/* u[0..1]: the 8 scale bytes, u[2..3]: the 8 min bytes. Kept in registers
+ * (a vector load of dwords just stored would stall on store forwarding). */
+AI void q4_K_scales(const uint8_t *s12, uint32_t u[4])
 {
     const uint32_t km1 = 0x3f3f3f3f, km2 = 0x0f0f0f0f, km3 = 0x03030303;
-    uint32_t u[4];
     memcpy(u, s12, 12);
     u[3] = ((u[2] >> 4) & km2) | (((u[1] >> 6) & km3) << 4);
     const uint32_t t = u[1] & km1;
     u[1] = (u[2] & km2) | (((u[0] >> 6) & km3) << 4);
     u[2] = t;
     u[0] &= km1;
-    memcpy(out, u, 16); /* bytes 0-7 scales, 8-15 mins */
+}
+
+/* Byte i (0..7) of the scale (or min) bytes held in two dwords. */
+AI short q4_K_byte(const uint32_t *u2, int i)
+{
+    return (short)((u2[i / 4] >> (8 * (i % 4))) & 0xff);
 }
 
 AI void q4_K_tile(int rt, int ct, int64_t nb, const uint8_t *w, size_t wstride,
@@ -131,9 +137,9 @@ AI void q4_K_tile(int rt, int ct, int64_t nb, const uint8_t *w, size_t wstride,
 #pragma GCC unroll 4
         for (int r = 0; r < rt; r++) {
             const engine_block_q4_K *x = (const engine_block_q4_K *)(w + r * wstride) + b;
-            uint8_t sm[16];
-            q4_K_scales(x->scales, sm);
-            __m128i m8 = _mm_cvtepu8_epi16(_mm_loadl_epi64((const __m128i *)(sm + 8)));
+            uint32_t u[4];
+            q4_K_scales(x->scales, u);
+            __m128i m8 = _mm_cvtepu8_epi16(_mm_set_epi32(0, 0, (int)u[3], (int)u[2]));
             __m256i md = _mm256_set_m128i(_mm_unpackhi_epi16(m8, m8), _mm_unpacklo_epi16(m8, m8));
             const float d = f16(x->d), dmin = f16(x->dmin);
 #pragma GCC unroll 2
@@ -148,8 +154,8 @@ AI void q4_K_tile(int rt, int ct, int64_t nb, const uint8_t *w, size_t wstride,
                     __m256i phi = _mm256_maddubs_epi16(
                         _mm256_and_si256(_mm256_srli_epi16(q, 4), m4),
                         _mm256_loadu_si256((const __m256i *)(q8->qs + 64 * j + 32)));
-                    isum = _mm256_add_epi32(isum, _mm256_madd_epi16(plo, _mm256_set1_epi16(sm[2 * j])));
-                    isum = _mm256_add_epi32(isum, _mm256_madd_epi16(phi, _mm256_set1_epi16(sm[2 * j + 1])));
+                    isum = _mm256_add_epi32(isum, _mm256_madd_epi16(plo, _mm256_set1_epi16(q4_K_byte(u, 2 * j))));
+                    isum = _mm256_add_epi32(isum, _mm256_madd_epi16(phi, _mm256_set1_epi16(q4_K_byte(u, 2 * j + 1))));
                 }
                 __m256i mn = _mm256_madd_epi16(_mm256_loadu_si256((const __m256i *)q8->bsums), md);
                 acc[r][c] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(isum), _mm256_set1_ps(d * q8->d), acc[r][c]);

@@ -122,7 +122,10 @@ AI __m128i q3_K_scales(const uint8_t *s12)
     aux[3] = ((aux[1] >> 4) & km2) | (((tmp >> 6) & km1) << 4);
     aux[0] = (aux[0] & km2) | (((tmp >> 0) & km1) << 4);
     aux[1] = (aux[1] & km2) | (((tmp >> 2) & km1) << 4);
-    return _mm_sub_epi8(_mm_loadu_si128((const __m128i *)aux), _mm_set1_epi8(32));
+    /* built in registers: a vector load of the dwords just stored would
+     * stall on store forwarding */
+    return _mm_sub_epi8(_mm_set_epi32((int)aux[3], (int)aux[2], (int)aux[1], (int)aux[0]),
+                        _mm_set1_epi8(32));
 }
 
 AI void q3_K_tile(int rt, int ct, int64_t nb, const uint8_t *w, size_t wstride,
@@ -183,17 +186,23 @@ AI void q3_K_tile(int rt, int ct, int64_t nb, const uint8_t *w, size_t wstride,
 
 /* ---- Q5_K: Q4_K's nibbles plus bit g of qh[v % 32] for sub-block g (32
  * values); 8 x (6-bit scale, 6-bit min) packed as Q4_K's. ------------------ */
-AI void q4_K_scales_mins(const uint8_t *s12, uint8_t out[16])
+/* u[0..1]: the 8 scale bytes, u[2..3]: the 8 min bytes. Kept in registers
+ * (a vector load of dwords just stored would stall on store forwarding). */
+AI void k4_scales_mins(const uint8_t *s12, uint32_t u[4])
 {
     const uint32_t km1 = 0x3f3f3f3f, km2 = 0x0f0f0f0f, km3 = 0x03030303;
-    uint32_t u[4];
     memcpy(u, s12, 12);
     u[3] = ((u[2] >> 4) & km2) | (((u[1] >> 6) & km3) << 4);
     const uint32_t t = u[1] & km1;
     u[1] = (u[2] & km2) | (((u[0] >> 6) & km3) << 4);
     u[2] = t;
     u[0] &= km1;
-    memcpy(out, u, 16); /* bytes 0-7 scales, 8-15 mins */
+}
+
+/* Byte i (0..7) of the scale (or min) bytes held in two dwords. */
+AI short k4_byte(const uint32_t *u2, int i)
+{
+    return (short)((u2[i / 4] >> (8 * (i % 4))) & 0xff);
 }
 
 AI void q5_K_tile(int rt, int ct, int64_t nb, const uint8_t *w, size_t wstride,
@@ -210,10 +219,10 @@ AI void q5_K_tile(int rt, int ct, int64_t nb, const uint8_t *w, size_t wstride,
 #pragma GCC unroll 4
         for (int r = 0; r < rt; r++) {
             const engine_block_q5_K *x = (const engine_block_q5_K *)(w + r * wstride) + b;
-            uint8_t sm[16];
-            q4_K_scales_mins(x->scales, sm);
+            uint32_t u[4];
+            k4_scales_mins(x->scales, u);
             /* mins per 16-value bsum: m0 m0 m1 m1 ... m7 m7 */
-            const __m128i m8 = _mm_cvtepu8_epi16(_mm_loadl_epi64((const __m128i *)(sm + 8)));
+            const __m128i m8 = _mm_cvtepu8_epi16(_mm_set_epi32(0, 0, (int)u[3], (int)u[2]));
             const __m256i md = _mm256_set_m128i(_mm_unpackhi_epi16(m8, m8), _mm_unpacklo_epi16(m8, m8));
             const __m256i qh = _mm256_loadu_si256((const __m256i *)x->qh);
             __m256i isum[CT];
@@ -227,7 +236,8 @@ AI void q5_K_tile(int rt, int ct, int64_t nb, const uint8_t *w, size_t wstride,
                                                     _mm256_and_si256(bit_move(qh, 2 * j, 4), x10));
                 const __m256i vhi = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(q, 4), m4),
                                                     _mm256_and_si256(bit_move(qh, 2 * j + 1, 4), x10));
-                const __m256i slo = _mm256_set1_epi16(sm[2 * j]), shi = _mm256_set1_epi16(sm[2 * j + 1]);
+                const __m256i slo = _mm256_set1_epi16(k4_byte(u, 2 * j));
+                const __m256i shi = _mm256_set1_epi16(k4_byte(u, 2 * j + 1));
 #pragma GCC unroll 2
                 for (int c = 0; c < ct; c++) {
                     const int8_t *aq = q8[c]->qs + 64 * j;

@@ -145,6 +145,13 @@ int engine_pool_threads(const engine_pool_t *pool);
 void engine_pool_run(engine_pool_t *pool, engine_task_fn fn, void *arg);
 /* NULL pool: runs fn(arg, 0, 1) on the caller. */
 
+/* Like engine_pool_run for a task whose work is claimed dynamically (an
+ * engine_counter_t): any subset of the threads finishes it. The caller runs
+ * fn, then closes the run: a worker that had not started by then (it was
+ * descheduled on a busy machine, or still waking up) skips it instead of
+ * making everyone wait for it. ith is unique among the threads that run fn. */
+void engine_pool_run_claimed(engine_pool_t *pool, engine_task_fn fn, void *arg);
+
 /* Dynamic work claiming inside a task: one counter per run, on its own cache
  * line. Reset it before engine_pool_run; each thread then claims chunks with
  * engine_counter_claim until the returned start is >= the total. */
@@ -217,6 +224,11 @@ int engine_act_quantize(engine_pool_t *pool, engine_type_t wtype, const float *x
                         int64_t m, void *act);
 int engine_matmul(engine_pool_t *pool, const engine_tensor_t *w, const void *act, int64_t m,
                   float *y);
+/* Up to 4 matrices that read the same activation (same k and vec_dot_type:
+ * q/k/v, gate/up) in one pool run: ys[i] = act ws[i]^T. One hand-off instead
+ * of nw, and no thread idles between the matrices. */
+int engine_matmul_group(engine_pool_t *pool, int nw, const engine_tensor_t *const *ws,
+                        const void *act, int64_t m, float *const *ys);
 
 /* ==== 4. model and forward pass ========================================= */
 /* One decoder code path; the families differ by the named switches below.

@@ -40,12 +40,19 @@ typedef struct {
     char pad[MB_CACHE_LINE - sizeof(pthread_t) - sizeof(void *) - sizeof(int)];
 } pool_worker_t;
 
+/* entry word of a claimed run: generation << 32 | closed bit | workers in */
+#define POOL_CLOSED ((uint64_t)1 << 31)
+#define POOL_IN_MASK (POOL_CLOSED - 1)
+
 struct engine_pool {
     /* Written by the caller per run, read by workers. */
     _Alignas(MB_CACHE_LINE) _Atomic uint32_t gen; /* futex word: bumped once per run */
     engine_task_fn fn;
     void *arg;
+    bool claimed; /* the run is engine_pool_run_claimed's */
     atomic_bool stop;
+    /* Claimed runs: workers enter by CAS while the run is open. */
+    _Alignas(MB_CACHE_LINE) _Atomic uint64_t entry;
     /* Written by workers: on its own line. */
     _Alignas(MB_CACHE_LINE) _Atomic int n_done;
     _Alignas(MB_CACHE_LINE) _Atomic int n_sleeping;
@@ -131,6 +138,23 @@ static void *pool_worker_main(void *p)
         seen = g;
         if (atomic_load_explicit(&pool->stop, memory_order_acquire))
             break;
+        if (atomic_load_explicit(&pool->entry, memory_order_acquire) >> 32 == g) {
+            /* A claimed run: enter only while it is open and still run g (a
+             * late worker may see a newer run's entry word: it then skips g
+             * and finds the newer gen at once). fn and arg are read after
+             * entering, when they are known to belong to run g. */
+            uint64_t e = atomic_load_explicit(&pool->entry, memory_order_acquire);
+            bool in = false;
+            while (e >> 32 == g && !(e & POOL_CLOSED))
+                if (atomic_compare_exchange_weak_explicit(&pool->entry, &e, e + 1,
+                                                          memory_order_acq_rel,
+                                                          memory_order_acquire)) {
+                    in = true;
+                    break;
+                }
+            if (!in)
+                continue;
+        }
         pool->fn(pool->arg, w->ith, pool->n_threads);
         atomic_fetch_add_explicit(&pool->n_done, 1, memory_order_release);
     }
@@ -152,6 +176,7 @@ int engine_pool_create(int n_threads, engine_pool_t **out)
     atomic_init(&pool->gen, 0);
     atomic_init(&pool->n_done, 0);
     atomic_init(&pool->n_sleeping, 0);
+    atomic_init(&pool->entry, 0);
     atomic_init(&pool->stop, false);
     pool->n_threads = 1;
     if (n_threads > 1) {
@@ -197,7 +222,7 @@ int engine_pool_threads(const engine_pool_t *pool)
     return pool ? pool->n_threads : 1;
 }
 
-void engine_pool_run(engine_pool_t *pool, engine_task_fn fn, void *arg)
+static void pool_run(engine_pool_t *pool, engine_task_fn fn, void *arg, bool claimed)
 {
     pool_fpstate_t fp = pool_fp_save();
     pool_set_ftz(); /* same FP mode as the workers while thread 0 works */
@@ -209,11 +234,18 @@ void engine_pool_run(engine_pool_t *pool, engine_task_fn fn, void *arg)
     pool->fn = fn;
     pool->arg = arg;
     atomic_store_explicit(&pool->n_done, 0, memory_order_relaxed);
-    atomic_fetch_add_explicit(&pool->gen, 1, memory_order_seq_cst);
+    uint32_t g = atomic_load_explicit(&pool->gen, memory_order_relaxed) + 1;
+    /* Workers check the entry word's generation to tell claimed runs apart;
+     * an unclaimed run leaves an older generation there. */
+    atomic_store_explicit(&pool->entry, claimed ? (uint64_t)g << 32 : 0, memory_order_release);
+    atomic_store_explicit(&pool->gen, g, memory_order_seq_cst);
     if (atomic_load_explicit(&pool->n_sleeping, memory_order_seq_cst) > 0)
         futex_wake_all(&pool->gen);
     fn(arg, 0, pool->n_threads);
     int want = pool->n_threads - 1;
+    if (claimed) /* close the run: wait only for the workers inside */
+        want = (int)(atomic_fetch_or_explicit(&pool->entry, POOL_CLOSED, memory_order_acq_rel) &
+                     POOL_IN_MASK);
     int spins = 0;
     while (atomic_load_explicit(&pool->n_done, memory_order_acquire) < want) {
         if (++spins < POOL_SPIN)
@@ -222,6 +254,16 @@ void engine_pool_run(engine_pool_t *pool, engine_task_fn fn, void *arg)
             sched_yield(); /* a worker was descheduled (busy machine): give it the core */
     }
     pool_fp_restore(fp);
+}
+
+void engine_pool_run(engine_pool_t *pool, engine_task_fn fn, void *arg)
+{
+    pool_run(pool, fn, arg, false);
+}
+
+void engine_pool_run_claimed(engine_pool_t *pool, engine_task_fn fn, void *arg)
+{
+    pool_run(pool, fn, arg, true);
 }
 
 void engine_counter_reset(engine_counter_t *c, int64_t start)

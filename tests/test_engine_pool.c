@@ -137,3 +137,57 @@ Test(engine_pool, bad_thread_counts)
     engine_pool_run(NULL, count_task, &a);
     cr_assert_eq(atomic_load(&a.calls), 1);
 }
+
+/* Claimed runs: whichever threads take part, every item is done exactly once,
+ * ith values are distinct, and interleaving them with plain runs (which all
+ * threads must join) keeps both kinds right. A slow worker (one that sleeps
+ * before claiming) must not lose or duplicate work. */
+typedef struct {
+    engine_counter_t ctr;
+    int64_t total;
+    _Atomic int hits[1000];
+    _Atomic int ith_seen[8];
+    int slow_ith;
+} claimed_arg_t;
+
+static void claimed_task(void *p, int ith, int nth)
+{
+    (void)nth;
+    claimed_arg_t *a = p;
+    atomic_fetch_add(&a->ith_seen[ith], 1);
+    if (ith == a->slow_ith)
+        mb_clock_sleep_ns(200 * 1000);
+    for (int64_t s = engine_counter_claim(&a->ctr, 5); s < a->total;
+         s = engine_counter_claim(&a->ctr, 5))
+        for (int64_t i = s; i < s + 5 && i < a->total; i++)
+            atomic_fetch_add(&a->hits[i], 1);
+}
+
+Test(engine_pool, claimed_runs_do_every_item_once)
+{
+    static claimed_arg_t a;
+    for (int n = 1; n <= 4; n++) {
+        engine_pool_t *pool = NULL;
+        cr_assert_eq(engine_pool_create(n, &pool), 0);
+        for (int run = 0; run < 300; run++) {
+            memset(&a, 0, sizeof a);
+            a.total = 1 + run * 3 % 1000;
+            a.slow_ith = run % 7 == 0 ? 1 + run % n : -1;
+            engine_counter_reset(&a.ctr, 0);
+            engine_pool_run_claimed(pool, claimed_task, &a);
+            for (int64_t i = 0; i < a.total; i++)
+                cr_assert_eq(atomic_load(&a.hits[i]), 1, "n %d run %d: item %lld done %d times",
+                             n, run, (long long)i, atomic_load(&a.hits[i]));
+            cr_assert_eq(atomic_load(&a.ith_seen[0]), 1, "the caller must run the task");
+            for (int i = 1; i < n; i++)
+                cr_assert_leq(atomic_load(&a.ith_seen[i]), 1, "thread %d ran twice", i);
+            if (run % 3 == 0) { /* a plain run in between: every thread joins */
+                count_arg_t c;
+                memset(&c, 0, sizeof c);
+                engine_pool_run(pool, count_task, &c);
+                cr_assert_eq(atomic_load(&c.calls), n);
+            }
+        }
+        engine_pool_destroy(pool);
+    }
+}

@@ -112,6 +112,12 @@ static void ensure_bound(void)
         engine_kernels_init(NULL, NULL);
 }
 
+const kern_ops_t *kern_ops(void)
+{
+    ensure_bound();
+    return g_variant->ops ? g_variant->ops : &kern_ops_scalar;
+}
+
 const char *engine_kernels_name(void)
 {
     ensure_bound();
@@ -318,6 +324,7 @@ size_t engine_act_bytes(engine_type_t wtype, int64_t k, int64_t m)
 /* ---- activation quantization ---------------------------------------------- */
 
 typedef struct {
+    engine_counter_t ctr; /* rows, claimed 4 at a time */
     engine_type_t vdt;
     kern_quant_fn quant;
     void (*from_float)(const float *x, void *y, int64_t n);
@@ -350,9 +357,13 @@ static void act_row(const act_task_t *t, int64_t j)
 
 static void act_task(void *arg, int ith, int nth)
 {
-    const act_task_t *t = arg;
-    for (int64_t j = ith; j < t->m; j += nth)
-        act_row(t, j);
+    (void)ith;
+    (void)nth;
+    act_task_t *t = arg;
+    for (int64_t j0 = engine_counter_claim(&t->ctr, 4); j0 < t->m;
+         j0 = engine_counter_claim(&t->ctr, 4))
+        for (int64_t j = j0; j < MB_MIN(j0 + 4, t->m); j++)
+            act_row(t, j);
 }
 
 int engine_act_quantize(engine_pool_t *pool, engine_type_t wtype, const float *x, int64_t k,
@@ -397,10 +408,11 @@ int engine_act_quantize(engine_pool_t *pool, engine_type_t wtype, const float *x
         .act = act,
         .arow = engine_row_size(vdt, k),
     };
+    engine_counter_reset(&t.ctr, 0);
     if (m == 1 || !pool)
         act_task(&t, 0, 1);
     else
-        engine_pool_run(pool, act_task, &t);
+        engine_pool_run_claimed(pool, act_task, &t);
     return 0;
 }
 
@@ -416,20 +428,30 @@ void kern_scalar_mm(engine_type_t type, int64_t k, const void *w, size_t wstride
                 (const uint8_t *)act + (size_t)j * astride);
 }
 
+#define MM_MAX_GROUP 4
+
+/* One weight matrix of a matmul run and how its rows are chunked. */
 typedef struct {
-    engine_counter_t ctr;
     kern_mm_fn mm;
     bool packed; /* w is tiles of pack rows */
-    int pack_rows;
     engine_type_t type;
-    int64_t k, n, m;
+    int64_t n;
     const uint8_t *w;
     size_t wstride;
+    float *y;
+    int64_t nb, n_nb; /* chunk size in weight rows, chunks along n */
+    int64_t c0;       /* index of its first chunk in the run */
+} mm_mat_t;
+
+typedef struct {
+    engine_counter_t ctr;
+    int64_t k, m;
     const uint8_t *act;
     size_t astride;
-    float *y;
-    int64_t nb, mb;     /* chunk size in weight rows and activation rows */
-    int64_t n_nb, n_mb; /* chunks along n and m */
+    int64_t mb, n_mb; /* chunk size in activation rows, chunks along m */
+    int nmat;
+    int64_t total;
+    mm_mat_t mat[MM_MAX_GROUP];
 } mm_task_t;
 
 static void mm_task(void *arg, int ith, int nth)
@@ -437,28 +459,70 @@ static void mm_task(void *arg, int ith, int nth)
     (void)ith;
     (void)nth;
     mm_task_t *t = arg;
-    int64_t total = t->n_nb * t->n_mb;
+    int mi = 0;
     for (;;) {
         int64_t c = engine_counter_claim(&t->ctr, 1);
-        if (c >= total)
+        if (c >= t->total)
             break;
+        while (mi + 1 < t->nmat && c >= t->mat[mi + 1].c0) /* claims only grow */
+            mi++;
+        const mm_mat_t *w = &t->mat[mi];
+        c -= w->c0;
         /* Consecutive chunks walk down the activation rows of one weight
          * block, so the weight block stays in cache between them. */
         int64_t ib = c / t->n_mb, jb = c % t->n_mb;
-        int64_t i0 = ib * t->nb, j0 = jb * t->mb;
-        int64_t nr = MB_MIN(t->nb, t->n - i0), mr = MB_MIN(t->mb, t->m - j0);
-        const uint8_t *w = t->w + (size_t)i0 * t->wstride; /* tiles: i0 % pack_rows == 0 */
+        int64_t i0 = ib * w->nb, j0 = jb * t->mb;
+        int64_t nr = MB_MIN(w->nb, w->n - i0), mr = MB_MIN(t->mb, t->m - j0);
+        const uint8_t *wp = w->w + (size_t)i0 * w->wstride; /* tiles: i0 % pack_rows == 0 */
         const uint8_t *a = t->act + (size_t)j0 * t->astride;
-        float *y = t->y + j0 * t->n + i0;
-        if (t->mm)
-            t->mm(t->k, w, t->wstride, nr, a, t->astride, mr, y, t->n);
+        float *y = w->y + j0 * w->n + i0;
+        if (w->mm)
+            w->mm(t->k, wp, w->wstride, nr, a, t->astride, mr, y, w->n);
         else
-            kern_scalar_mm(t->type, t->k, w, t->wstride, nr, a, t->astride, mr, y, t->n);
+            kern_scalar_mm(w->type, t->k, wp, w->wstride, nr, a, t->astride, mr, y, w->n);
     }
 }
 
-int engine_matmul(engine_pool_t *pool, const engine_tensor_t *w, const void *act, int64_t m,
-                  float *y)
+/* Binds matrix w of a run: its kernel (packed if prepared for the bound
+ * variant), and its chunking for nth threads and m activation rows. */
+static void mm_mat_init(mm_mat_t *mt, const engine_tensor_t *w, int64_t m, int nth, float *y)
+{
+    const int64_t k = w->ne[0], n = w->ne[1];
+    *mt = (mm_mat_t){
+        .mm = g_mm[w->type],
+        .type = w->type,
+        .n = n,
+        .w = w->data,
+        .wstride = engine_row_size(w->type, k),
+        .y = y,
+    };
+    int pack_rows = 1;
+    /* The repacked copy, if it was made for the bound variant (a re-bind
+     * after prepare falls back to the rows in place). */
+    if (w->packed && w->packed_layout == g_variant->packed_layout && g_mm_packed[w->type] &&
+        k <= g_variant->pack_max_k) {
+        mt->mm = g_mm_packed[w->type];
+        mt->w = w->packed;
+        mt->packed = true;
+        pack_rows = g_variant->pack_rows;
+    }
+    if (m == 1) {
+        /* GEMV: ~16 chunks per thread balance the load; 16+ rows per chunk
+         * keep the per-chunk overhead small. Row counts are multiples of 4,
+         * the register tile of the SIMD kernels. */
+        int64_t nb = (n + (int64_t)nth * 16 - 1) / ((int64_t)nth * 16);
+        mt->nb = MB_MAX(16, (nb + 3) & ~(int64_t)3);
+    } else {
+        /* GEMM: a weight block of ~64 KB and 64 activation rows per chunk
+         * keep both operands of the register tiles in L2. */
+        int64_t nb = (int64_t)(65536 / mt->wstride);
+        mt->nb = MB_MAX(4, MB_MIN(64, nb & ~(int64_t)3));
+    }
+    mt->nb = (mt->nb + pack_rows - 1) / pack_rows * pack_rows; /* chunks start on a tile */
+    mt->n_nb = (n + mt->nb - 1) / mt->nb;
+}
+
+static int mm_check(const engine_tensor_t *w, const void *act, int64_t m, const float *y)
 {
     int rc = check_weight(w, "engine_matmul");
     if (rc)
@@ -473,57 +537,56 @@ int engine_matmul(engine_pool_t *pool, const engine_tensor_t *w, const void *act
         return mb_err_set(MB_EALIGN, "engine_matmul: %s buffer %p is not 4-byte aligned",
                           !aligned(act, 4) ? "activation" : "output",
                           !aligned(act, 4) ? act : (const void *)y);
+    return MB_OK;
+}
+
+int engine_matmul_group(engine_pool_t *pool, int nw, const engine_tensor_t *const *ws,
+                        const void *act, int64_t m, float *const *ys)
+{
+    if (nw < 1 || nw > MM_MAX_GROUP || !ws || !ys)
+        return mb_err_set(MB_EINVAL, "engine_matmul_group: %d matrices; need 1..%d", nw,
+                          MM_MAX_GROUP);
+    int rc;
+    for (int i = 0; i < nw; i++)
+        if ((rc = mm_check(ws[i], act, m, ys[i])))
+            return rc;
     ensure_bound();
-    if ((rc = check_dropped(w, "engine_matmul")))
-        return rc;
-    const engine_type_traits_t *tr = engine_type_traits(w->type);
-    int64_t k = w->ne[0], n = w->ne[1];
-    mm_task_t t = {
-        .mm = g_mm[w->type],
-        .type = w->type,
+    for (int i = 0; i < nw; i++)
+        if ((rc = check_dropped(ws[i], "engine_matmul")))
+            return rc;
+    const engine_type_traits_t *tr = engine_type_traits(ws[0]->type);
+    const int64_t k = ws[0]->ne[0];
+    for (int i = 1; i < nw; i++)
+        if (ws[i]->ne[0] != k || engine_type_traits(ws[i]->type)->vec_dot_type != tr->vec_dot_type)
+            return mb_err_set(MB_ESHAPE, "engine_matmul_group: %s (%s, k = %lld) does not share "
+                              "the activation of %s (%s, k = %lld)", ws[i]->name ? ws[i]->name : "?",
+                              engine_type_name(ws[i]->type), (long long)ws[i]->ne[0],
+                              ws[0]->name ? ws[0]->name : "?", tr->name, (long long)k);
+    mm_task_t task = {
         .k = k,
-        .n = n,
         .m = m,
-        .w = w->data,
-        .wstride = engine_row_size(w->type, k),
         .act = act,
         .astride = engine_row_size(tr->vec_dot_type, k),
-        .y = y,
+        .mb = m == 1 ? 1 : 64,
+        .nmat = nw,
     };
-    /* The repacked copy, if it was made for the bound variant (a re-bind
-     * after prepare falls back to the rows in place). */
-    if (w->packed && w->packed_layout == g_variant->packed_layout && g_mm_packed[w->type] &&
-        k <= g_variant->pack_max_k) {
-        t.mm = g_mm_packed[w->type];
-        t.w = w->packed;
-        t.packed = true;
-        t.pack_rows = g_variant->pack_rows;
+    task.n_mb = (m + task.mb - 1) / task.mb;
+    const int nth = engine_pool_threads(pool);
+    for (int i = 0; i < nw; i++) {
+        mm_mat_init(&task.mat[i], ws[i], m, nth, ys[i]);
+        task.mat[i].c0 = task.total;
+        task.total += task.mat[i].n_nb * task.n_mb;
     }
-    int nth = engine_pool_threads(pool);
-    if (m == 1) {
-        /* GEMV: ~16 chunks per thread balance the load; 16+ rows per chunk
-         * keep the per-chunk overhead small. Row counts are multiples of 4,
-         * the register tile of the SIMD kernels. */
-        int64_t nb = (n + (int64_t)nth * 16 - 1) / ((int64_t)nth * 16);
-        nb = MB_MAX(16, (nb + 3) & ~(int64_t)3);
-        t.nb = nb;
-        t.mb = 1;
-    } else {
-        /* GEMM: a weight block of ~64 KB and 64 activation rows per chunk
-         * keep both operands of the register tiles in L2. */
-        int64_t nb = (int64_t)(65536 / t.wstride);
-        nb = MB_MAX(4, MB_MIN(64, nb & ~(int64_t)3));
-        t.nb = nb;
-        t.mb = 64;
-    }
-    if (t.packed) /* chunks start on a tile */
-        t.nb = (t.nb + t.pack_rows - 1) / t.pack_rows * t.pack_rows;
-    t.n_nb = (n + t.nb - 1) / t.nb;
-    t.n_mb = (m + t.mb - 1) / t.mb;
-    engine_counter_reset(&t.ctr, 0);
-    if (nth == 1 || t.n_nb * t.n_mb == 1)
-        mm_task(&t, 0, 1);
+    engine_counter_reset(&task.ctr, 0);
+    if (nth == 1 || task.total == 1)
+        mm_task(&task, 0, 1);
     else
-        engine_pool_run(pool, mm_task, &t);
+        engine_pool_run_claimed(pool, mm_task, &task);
     return 0;
+}
+
+int engine_matmul(engine_pool_t *pool, const engine_tensor_t *w, const void *act, int64_t m,
+                  float *y)
+{
+    return engine_matmul_group(pool, 1, &w, act, m, &y);
 }

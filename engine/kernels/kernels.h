@@ -6,6 +6,7 @@
 #define ENGINE_KERNELS_H
 
 #include "engine.h"
+#include "ops.h"
 
 /* Tile kernel: for weight rows i < nr and activation rows j < mr,
  *   y[j * ldy + i] = dot(W row i, act row j)
@@ -47,6 +48,8 @@ typedef struct {
      * owner can drop it (engine_tensor_data_needed). */
     void (*unpack[ENGINE_TYPE_COUNT])(const void *packed, void *block, int64_t k, int64_t r,
                                       int64_t b);
+    /* Attention and activations of the forward pass; NULL = kern_ops_scalar. */
+    const kern_ops_t *ops;
 } kern_variant_t;
 
 /* Variants, each defined in its own file (scalar.c, x86/..., arm/...). */

@@ -16,21 +16,11 @@
  *   x  += per-layer-embedding branch      (gemma3n)
  * then rmsnorm * output_norm, logits = xn Wout (soft-capped for gemma3n). */
 #include "engine.h"
+#include "../kernels/ops.h"
 
 #include <math.h>
-#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
-
-/* ---- F16 -> F32 by table (the KV cache is read in the attention loop) ---- */
-static float f16_table[65536];
-static pthread_once_t f16_once = PTHREAD_ONCE_INIT;
-
-static void f16_table_init(void)
-{
-    for (uint32_t i = 0; i < 65536; i++)
-        f16_table[i] = engine_f16_to_f32((engine_f16_t)i);
-}
 
 /* Norm weights as F32 (converted once at context creation). */
 typedef struct {
@@ -100,11 +90,6 @@ static float gelu_tanh(float x)
     return 0.5f * x * (1.0f + tanhf(c * (x + 0.044715f * x * x * x)));
 }
 
-static float silu(float x)
-{
-    return x / (1.0f + expf(-x));
-}
-
 /* Frequency factors (divisors of the angle): the tensor's, llama3's rule, or 1. */
 static void rope_factors(const engine_hparams_t *hp, float theta, bool llama3,
                          const float *factors, float *out)
@@ -151,21 +136,22 @@ static void rope_head(float *x, const float *cs, int D, engine_rope_mode_t mode)
 static int matmul_group(engine_ctx_t *c, const float *x, int64_t k, int64_t m, int nw,
                         const engine_tensor_t *const *ws, float *const *ys)
 {
-    engine_type_t have = ENGINE_TYPE_COUNT;
-    for (int i = 0; i < nw; i++) {
-        const engine_type_traits_t *tr = engine_type_traits(ws[i]->type);
-        if (tr->vec_dot_type != have) {
-            /* small conversions (decode) run on the caller: waking the pool
-             * costs more than converting a few thousand values */
-            engine_pool_t *p = k * m >= SMALL_WORK ? c->pool : NULL;
-            int rc = engine_act_quantize(p, ws[i]->type, x, k, m, c->act);
-            if (rc)
-                return rc;
-            have = tr->vec_dot_type;
-        }
-        int rc = engine_matmul(c->pool, ws[i], c->act, m, ys[i]);
+    for (int i = 0; i < nw;) {
+        /* the run of matrices that share this activation format: one
+         * conversion and one pool run for all of them */
+        const engine_type_t vdt = engine_type_traits(ws[i]->type)->vec_dot_type;
+        int n = 1;
+        while (i + n < nw && engine_type_traits(ws[i + n]->type)->vec_dot_type == vdt)
+            n++;
+        /* small conversions (decode) run on the caller: waking the pool
+         * costs more than converting a few thousand values */
+        engine_pool_t *p = k * m >= SMALL_WORK ? c->pool : NULL;
+        int rc = engine_act_quantize(p, ws[i]->type, x, k, m, c->act);
+        if (!rc)
+            rc = engine_matmul_group(c->pool, n, ws + i, c->act, m, ys + i);
         if (rc)
             return rc;
+        i += n;
     }
     return MB_OK;
 }
@@ -191,50 +177,50 @@ static void attn_task(void *arg, int ith, int nth)
     attn_task_t *a = arg;
     engine_ctx_t *c = a->c;
     const engine_hparams_t *hp = &c->m->hp;
-    const int D = hp->head_dim, H = hp->n_head, Hk = hp->n_head_kv * D;
-    const int group = hp->n_head / hp->n_head_kv;
+    const int D = hp->head_dim, H = hp->n_head, HK = hp->n_head_kv, Hk = HK * D;
+    const int G = H / HK; /* query heads per KV head */
+    const kern_ops_t *ops = kern_ops();
     const engine_f16_t *K = c->k_cache[a->kv_layer], *V = c->v_cache[a->kv_layer];
     const float *K32 = c->k_cache[a->kv_layer], *V32 = c->v_cache[a->kv_layer];
-    float *sc = c->scores + (size_t)ith * (size_t)c->n_ctx;
-    const int64_t total = (int64_t)a->T * H;
+    float *sc = c->scores + (size_t)ith * (size_t)G * (size_t)c->n_ctx;
+    /* one work item: a token's G query heads over their shared KV head */
+    const int64_t total = (int64_t)a->T * HK;
     for (int64_t w = engine_counter_claim(&a->counter, 1); w < total;
          w = engine_counter_claim(&a->counter, 1)) {
-        int t = (int)(w / H), h = (int)(w % H), g = h / group;
-        int p = a->pos0 + t;
-        int j0 = a->swa ? MB_MAX(0, p - hp->swa_window + 1) : 0;
-        const float *q = c->q + (size_t)t * H * D + (size_t)h * D;
-        float mx = -INFINITY;
-        for (int j = j0; j <= p; j++) {
-            size_t off = (size_t)j * Hk + (size_t)g * D;
-            float s = 0;
-            if (c->kv_f32)
-                for (int d = 0; d < D; d++)
-                    s += q[d] * K32[off + d];
-            else
-                for (int d = 0; d < D; d++)
-                    s += q[d] * f16_table[K[off + d]];
-            s *= a->scale;
-            sc[j] = s;
-            if (s > mx)
-                mx = s;
+        const int t = (int)(w / HK), g = (int)(w % HK);
+        const int p = a->pos0 + t;
+        const int j0 = a->swa ? MB_MAX(0, p - hp->swa_window + 1) : 0, n = p - j0 + 1;
+        const size_t kv0 = (size_t)j0 * Hk + (size_t)g * D;
+        const float *q = c->q + (size_t)t * H * D + (size_t)g * G * D;
+        float *out = c->att + (size_t)t * H * D + (size_t)g * G * D;
+        if (!c->kv_f32) {
+            ops->attn_f16(D, G, n, q, D, K + kv0, V + kv0, Hk, a->scale, sc, out, D);
+            continue;
         }
-        float sum = 0;
-        for (int j = j0; j <= p; j++) {
-            sc[j] = expf(sc[j] - mx);
-            sum += sc[j];
-        }
-        float inv = 1.0f / sum;
-        float *out = c->att + (size_t)t * H * D + (size_t)h * D;
-        memset(out, 0, (size_t)D * sizeof *out);
-        for (int j = j0; j <= p; j++) {
-            size_t off = (size_t)j * Hk + (size_t)g * D;
-            float pj = sc[j] * inv;
-            if (c->kv_f32)
+        for (int h = 0; h < G; h++) { /* F32 cache (reference runs): plain C */
+            const float *qh = q + (size_t)h * D;
+            float mx = -INFINITY;
+            for (int j = 0; j < n; j++) {
+                const float *k = K32 + kv0 + (size_t)j * Hk;
+                float s = 0;
                 for (int d = 0; d < D; d++)
-                    out[d] += pj * V32[off + d];
-            else
+                    s += qh[d] * k[d];
+                sc[j] = s * a->scale;
+                mx = sc[j] > mx ? sc[j] : mx;
+            }
+            float sum = 0;
+            for (int j = 0; j < n; j++) {
+                sc[j] = expf(sc[j] - mx);
+                sum += sc[j];
+            }
+            const float inv = 1.0f / sum;
+            float *o = out + (size_t)h * D;
+            memset(o, 0, (size_t)D * sizeof *o);
+            for (int j = 0; j < n; j++) {
+                const float *v = V32 + kv0 + (size_t)j * Hk, pj = sc[j] * inv;
                 for (int d = 0; d < D; d++)
-                    out[d] += pj * f16_table[V[off + d]];
+                    o[d] += pj * v[d];
+            }
         }
     }
 }
@@ -256,7 +242,6 @@ int engine_ctx_create(const engine_model_t *m, engine_pool_t *pool,
     if (!params || params->n_ctx <= 0 || params->n_ctx > (1 << 20) || params->n_batch < 0)
         return mb_err_set(MB_EINVAL, "context: n_ctx must be 1..2^20 and n_batch >= 0 (got %d, %d)",
                           params ? params->n_ctx : 0, params ? params->n_batch : 0);
-    pthread_once(&f16_once, f16_table_init);
     const engine_hparams_t *hp = &m->hp;
     engine_ctx_t *c = calloc(1, sizeof *c);
     if (!c)
@@ -340,7 +325,7 @@ int engine_ctx_create(const engine_model_t *m, engine_pool_t *pool,
         {&c->ff, T * 2 * F},  {&c->lr, T * (R ? R : 1)},
         {&c->lr2, T * E},     {&c->ple_in, T * (P ? L * P : 1)},
         {&c->ple_tmp, T * (P ? P : 1)}, {&c->ple_row, P ? L * P : 1}, {&c->rope_cs, D},
-        {&c->scores, (size_t)c->nth * (size_t)c->n_ctx},
+        {&c->scores, (size_t)c->nth * (size_t)(hp->n_head / hp->n_head_kv) * (size_t)c->n_ctx},
     };
     for (size_t i = 0; i < MB_ARRAY_LEN(bufs); i++) {
         *bufs[i].p = malloc(bufs[i].n * sizeof(float));
@@ -551,7 +536,7 @@ static int layer_forward(engine_ctx_t *c, int il, int T)
     engine_counter_reset(&at.counter, 0);
     /* short contexts: the attention is smaller than a thread hand-off */
     int64_t attn_work = (int64_t)T * H * (c->pos + T) * D;
-    engine_pool_run(attn_work >= SMALL_WORK ? c->pool : NULL, attn_task, &at);
+    engine_pool_run_claimed(attn_work >= SMALL_WORK ? c->pool : NULL, attn_task, &at);
 
     if ((rc = matmul1(c, &l->wo, c->att, T, c->o)))
         return rc;
@@ -622,10 +607,10 @@ static int layer_forward(engine_ctx_t *c, int il, int T)
             for (int i = 0; i < F; i++)
                 g[i] = g[i] > cut ? g[i] - cut : 0.0f;
         }
-        for (int i = 0; i < F; i++) {
-            float a = hp->ffn_act == ENGINE_FFN_GELU_TANH ? gelu_tanh(g[i]) : silu(g[i]);
-            h[i] = a * u[i];
-        }
+        if (hp->ffn_act == ENGINE_FFN_GELU_TANH)
+            kern_ops()->gelu_mul(F, h, g, u);
+        else
+            kern_ops()->silu_mul(F, h, g, u);
     }
     if ((rc = matmul1(c, &l->w_down, c->ff, T, c->o)))
         return rc;

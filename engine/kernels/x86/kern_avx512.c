@@ -1306,6 +1306,7 @@ const kern_variant_t kern_variant_avx512 = {
             [ENGINE_TYPE_F16] = ENGINE_TYPE_F16,
             [ENGINE_TYPE_BF16] = ENGINE_TYPE_BF16,
         },
+    .ops = &kern_ops_avx512,
     .packed_layout = 1,
     .pack_rows = PR,
     .pack_max_k = PMAXB * 32,

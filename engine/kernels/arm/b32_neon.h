@@ -100,7 +100,9 @@ AI void b32_tile(int kind, int rt, int ct, int64_t nb, const uint8_t *w, size_t 
     const int8x16_t tab = vld1q_s8(b32_iq4nl_values);
     float32x4_t acc[RT][CT];
     float accm[RT][CT]; /* the min terms m * s (Q4_1, Q5_1) */
+#pragma GCC unroll 4
     for (int r = 0; r < rt; r++)
+#pragma GCC unroll 4
         for (int c = 0; c < ct; c++) {
             acc[r][c] = vdupq_n_f32(0);
             accm[r][c] = 0;
@@ -108,6 +110,7 @@ AI void b32_tile(int kind, int rt, int ct, int64_t nb, const uint8_t *w, size_t 
     for (int64_t b = 0; b < nb; b++) {
         int8x16_t A0[CT], A1[CT];
         float da[CT], sa[CT];
+#pragma GCC unroll 4
         for (int c = 0; c < ct; c++) {
             const uint8_t *ab = a + c * astride + (size_t)b * abb;
             if (q81) {
@@ -124,10 +127,12 @@ AI void b32_tile(int kind, int rt, int ct, int64_t nb, const uint8_t *w, size_t 
                 sa[c] = 0;
             }
         }
+#pragma GCC unroll 4
         for (int r = 0; r < rt; r++) {
             int8x16_t W0, W1;
             float dw, mw;
             b32_unpack(kind, w + r * wstride + (size_t)b * wbb, tab, &W0, &W1, &dw, &mw);
+#pragma GCC unroll 4
             for (int c = 0; c < ct; c++) {
                 acc[r][c] = vmlaq_n_f32(acc[r][c], vcvtq_f32_s32(dot32(W0, W1, A0[c], A1[c])),
                                         dw * da[c]);
@@ -136,7 +141,9 @@ AI void b32_tile(int kind, int rt, int ct, int64_t nb, const uint8_t *w, size_t 
             }
         }
     }
+#pragma GCC unroll 4
     for (int r = 0; r < rt; r++)
+#pragma GCC unroll 4
         for (int c = 0; c < ct; c++)
             y[c * ldy + r] = vaddvq_f32(acc[r][c]) + accm[r][c];
 }

@@ -68,33 +68,43 @@ AI void fl_tile(int kind, int rt, int ct, int64_t k, const uint8_t *w, size_t ws
                 const uint8_t *a, size_t astride, float *y, int64_t ldy)
 {
     float32x4_t acc[RT][CT];
+#pragma GCC unroll 4
     for (int r = 0; r < rt; r++)
+#pragma GCC unroll 4
         for (int c = 0; c < ct; c++)
             acc[r][c] = vdupq_n_f32(0);
     int64_t i = 0;
     for (; i + 8 <= k; i += 8) {
         float32x4_t A0[CT], A1[CT];
+#pragma GCC unroll 4
         for (int c = 0; c < ct; c++)
             fl_load8(kind, a + c * astride, i, &A0[c], &A1[c]);
+#pragma GCC unroll 4
         for (int r = 0; r < rt; r++) {
             float32x4_t W0, W1;
             fl_load8(kind, w + r * wstride, i, &W0, &W1);
+#pragma GCC unroll 4
             for (int c = 0; c < ct; c++)
                 acc[r][c] = vfmaq_f32(vfmaq_f32(acc[r][c], W0, A0[c]), W1, A1[c]);
         }
     }
     if (i + 4 <= k) {
         float32x4_t A[CT];
+#pragma GCC unroll 4
         for (int c = 0; c < ct; c++)
             A[c] = fl_load4(kind, a + c * astride, i);
+#pragma GCC unroll 4
         for (int r = 0; r < rt; r++) {
             const float32x4_t W = fl_load4(kind, w + r * wstride, i);
+#pragma GCC unroll 4
             for (int c = 0; c < ct; c++)
                 acc[r][c] = vfmaq_f32(acc[r][c], W, A[c]);
         }
         i += 4;
     }
+#pragma GCC unroll 4
     for (int r = 0; r < rt; r++)
+#pragma GCC unroll 4
         for (int c = 0; c < ct; c++) {
             float s = vaddvq_f32(acc[r][c]);
             for (int64_t l = i; l < k; l++)

@@ -20,6 +20,7 @@
 AI int32_t kq_dot(const int8x16_t W[16], const int8_t *sc, int per, const int8_t *aq)
 {
     int32x4_t isum = vdupq_n_s32(0);
+#pragma GCC unroll 16
     for (int g = 0; g < 16; g += per) {
         int32x4_t p = DOT16(vdupq_n_s32(0), W[g], vld1q_s8(aq + 16 * g));
         if (per == 2)
@@ -49,15 +50,20 @@ AI void q2_K_tile(int rt, int ct, int64_t nb, const uint8_t *w, size_t wstride,
                   const uint8_t *a, size_t astride, float *y, int64_t ldy)
 {
     float acc[RT][CT];
+#pragma GCC unroll 4
     for (int r = 0; r < rt; r++)
+#pragma GCC unroll 4
         for (int c = 0; c < ct; c++)
             acc[r][c] = 0;
     for (int64_t b = 0; b < nb; b++) {
+        /* one weight row at a time: its unpacked block fills the registers */
         for (int r = 0; r < rt; r++) {
             const engine_block_q2_K *x = (const engine_block_q2_K *)(w + r * wstride) + b;
             int8x16_t W[16];
+#pragma GCC unroll 2
             for (int h = 0; h < 2; h++) {
                 const uint8x16_t q0 = vld1q_u8(x->qs + 32 * h), q1 = vld1q_u8(x->qs + 32 * h + 16);
+#pragma GCC unroll 4
                 for (int s = 0; s < 4; s++) {
                     W[8 * h + 2 * s] = vreinterpretq_s8_u8(kq_crumb(q0, s));
                     W[8 * h + 2 * s + 1] = vreinterpretq_s8_u8(kq_crumb(q1, s));
@@ -70,6 +76,7 @@ AI void q2_K_tile(int rt, int ct, int64_t nb, const uint8_t *w, size_t wstride,
             const int16x8_t mn0 = vreinterpretq_s16_u16(vmovl_u8(vget_low_u8(mn)));
             const int16x8_t mn1 = vreinterpretq_s16_u16(vmovl_high_u8(mn));
             const float dall = f16(x->d), dmin = f16(x->dmin);
+#pragma GCC unroll 4
             for (int c = 0; c < ct; c++) {
                 const engine_block_q8_K *q8 = (const engine_block_q8_K *)(a + c * astride) + b;
                 const int32_t isum = kq_dot(W, sc, 1, q8->qs);
@@ -79,7 +86,9 @@ AI void q2_K_tile(int rt, int ct, int64_t nb, const uint8_t *w, size_t wstride,
             }
         }
     }
+#pragma GCC unroll 4
     for (int r = 0; r < rt; r++)
+#pragma GCC unroll 4
         for (int c = 0; c < ct; c++)
             y[c * ldy + r] = acc[r][c];
 }
@@ -106,16 +115,21 @@ AI void q3_K_tile(int rt, int ct, int64_t nb, const uint8_t *w, size_t wstride,
     const uint8x16_t b2 = vdupq_n_u8(4);
     const int8x16_t s4 = vdupq_n_s8(4);
     float acc[RT][CT];
+#pragma GCC unroll 4
     for (int r = 0; r < rt; r++)
+#pragma GCC unroll 4
         for (int c = 0; c < ct; c++)
             acc[r][c] = 0;
     for (int64_t b = 0; b < nb; b++) {
+        /* one weight row at a time: its unpacked block fills the registers */
         for (int r = 0; r < rt; r++) {
             const engine_block_q3_K *x = (const engine_block_q3_K *)(w + r * wstride) + b;
             const uint8x16_t hm0 = vld1q_u8(x->hmask), hm1 = vld1q_u8(x->hmask + 16);
             int8x16_t W[16];
+#pragma GCC unroll 2
             for (int h = 0; h < 2; h++) {
                 const uint8x16_t q0 = vld1q_u8(x->qs + 32 * h), q1 = vld1q_u8(x->qs + 32 * h + 16);
+#pragma GCC unroll 4
                 for (int s = 0; s < 4; s++) {
                     /* the 3rd bit of value 128h + 32s + l is bit 4h + s of hmask[l] */
                     const uint8x16_t m = vdupq_n_u8((uint8_t)(1u << (4 * h + s)));
@@ -129,13 +143,16 @@ AI void q3_K_tile(int rt, int ct, int64_t nb, const uint8_t *w, size_t wstride,
             int8_t sc[16];
             q3_K_scales(x->scales, sc);
             const float d = f16(x->d);
+#pragma GCC unroll 4
             for (int c = 0; c < ct; c++) {
                 const engine_block_q8_K *q8 = (const engine_block_q8_K *)(a + c * astride) + b;
                 acc[r][c] += d * q8->d * (float)kq_dot(W, sc, 1, q8->qs);
             }
         }
     }
+#pragma GCC unroll 4
     for (int r = 0; r < rt; r++)
+#pragma GCC unroll 4
         for (int c = 0; c < ct; c++)
             y[c * ldy + r] = acc[r][c];
 }
@@ -145,14 +162,18 @@ AI void q5_K_tile(int rt, int ct, int64_t nb, const uint8_t *w, size_t wstride,
 {
     const uint8x16_t m4 = vdupq_n_u8(0x0f), b4 = vdupq_n_u8(0x10);
     float acc[RT][CT];
+#pragma GCC unroll 4
     for (int r = 0; r < rt; r++)
+#pragma GCC unroll 4
         for (int c = 0; c < ct; c++)
             acc[r][c] = 0;
     for (int64_t b = 0; b < nb; b++) {
+        /* one weight row at a time: its unpacked block fills the registers */
         for (int r = 0; r < rt; r++) {
             const engine_block_q5_K *x = (const engine_block_q5_K *)(w + r * wstride) + b;
             const uint8x16_t qh0 = vld1q_u8(x->qh), qh1 = vld1q_u8(x->qh + 16);
             int8x16_t W[16];
+#pragma GCC unroll 4
             for (int j = 0; j < 4; j++) {
                 const uint8x16_t q0 = vld1q_u8(x->qs + 32 * j), q1 = vld1q_u8(x->qs + 32 * j + 16);
                 /* group 2j: low nibbles + bit 2j of qh; group 2j + 1: high + bit 2j + 1 */
@@ -173,6 +194,7 @@ AI void q5_K_tile(int rt, int ct, int64_t nb, const uint8_t *w, size_t wstride,
             memcpy(sc, sm, 8); /* 6-bit: fit in int8 */
             const int16x8_t mins = vreinterpretq_s16_u16(vmovl_u8(vld1_u8(sm + 8)));
             const float d = f16(x->d), dmin = f16(x->dmin);
+#pragma GCC unroll 4
             for (int c = 0; c < ct; c++) {
                 const engine_block_q8_K *q8 = (const engine_block_q8_K *)(a + c * astride) + b;
                 const int32_t isum = kq_dot(W, sc, 2, q8->qs);
@@ -184,7 +206,9 @@ AI void q5_K_tile(int rt, int ct, int64_t nb, const uint8_t *w, size_t wstride,
             }
         }
     }
+#pragma GCC unroll 4
     for (int r = 0; r < rt; r++)
+#pragma GCC unroll 4
         for (int c = 0; c < ct; c++)
             y[c * ldy + r] = acc[r][c];
 }

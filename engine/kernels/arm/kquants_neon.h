@@ -26,19 +26,24 @@ AI void q4_K_tile(int rt, int ct, int64_t nb, const uint8_t *w, size_t wstride,
 {
     const uint8x16_t m4 = vdupq_n_u8(0x0f);
     float acc[RT][CT];
+#pragma GCC unroll 4
     for (int r = 0; r < rt; r++)
+#pragma GCC unroll 4
         for (int c = 0; c < ct; c++)
             acc[r][c] = 0;
     for (int64_t b = 0; b < nb; b++) {
+        /* one weight row at a time: its unpacked block fills the registers */
         for (int r = 0; r < rt; r++) {
             const engine_block_q4_K *x = (const engine_block_q4_K *)(w + r * wstride) + b;
             uint8_t sm[16];
             q4_K_scales(x->scales, sm);
             const float d = f16(x->d), dmin = f16(x->dmin);
             int16x8_t mins = vreinterpretq_s16_u16(vmovl_u8(vld1_u8(sm + 8)));
+#pragma GCC unroll 4
             for (int c = 0; c < ct; c++) {
                 const engine_block_q8_K *q8 = (const engine_block_q8_K *)(a + c * astride) + b;
                 int32x4_t isum = vdupq_n_s32(0);
+#pragma GCC unroll 4
                 for (int j = 0; j < 4; j++) {
                     uint8x16_t q0 = vld1q_u8(x->qs + 32 * j), q1 = vld1q_u8(x->qs + 32 * j + 16);
                     const int8_t *aq = q8->qs + 64 * j;
@@ -59,7 +64,9 @@ AI void q4_K_tile(int rt, int ct, int64_t nb, const uint8_t *w, size_t wstride,
             }
         }
     }
+#pragma GCC unroll 4
     for (int r = 0; r < rt; r++)
+#pragma GCC unroll 4
         for (int c = 0; c < ct; c++)
             y[c * ldy + r] = acc[r][c];
 }
@@ -70,18 +77,24 @@ AI void q6_K_tile(int rt, int ct, int64_t nb, const uint8_t *w, size_t wstride,
     const uint8x16_t m4 = vdupq_n_u8(0x0f), m3 = vdupq_n_u8(0x03);
     const int8x16_t s32 = vdupq_n_s8(32);
     float acc[RT][CT];
+#pragma GCC unroll 4
     for (int r = 0; r < rt; r++)
+#pragma GCC unroll 4
         for (int c = 0; c < ct; c++)
             acc[r][c] = 0;
     for (int64_t b = 0; b < nb; b++) {
+        /* one weight row at a time: its unpacked block fills the registers */
         for (int r = 0; r < rt; r++) {
             const engine_block_q6_K *x = (const engine_block_q6_K *)(w + r * wstride) + b;
             const float d = f16(x->d);
+#pragma GCC unroll 4
             for (int c = 0; c < ct; c++) {
                 const engine_block_q8_K *q8 = (const engine_block_q8_K *)(a + c * astride) + b;
                 int32x4_t isum = vdupq_n_s32(0);
+#pragma GCC unroll 2
                 for (int h = 0; h < 2; h++) {
                     const uint8_t *ql = x->ql + 64 * h, *qh = x->qh + 32 * h;
+#pragma GCC unroll 2
                     for (int u = 0; u < 2; u++) { /* l = 16u .. 16u + 15 */
                         uint8x16_t A = vld1q_u8(ql + 16 * u), B = vld1q_u8(ql + 32 + 16 * u);
                         uint8x16_t H = vld1q_u8(qh + 16 * u);
@@ -97,6 +110,7 @@ AI void q6_K_tile(int rt, int ct, int64_t nb, const uint8_t *w, size_t wstride,
                         v[3] = vsubq_s8(vreinterpretq_s8_u8(vorrq_u8(vshrq_n_u8(B, 4),
                                                                      vshlq_n_u8(vshrq_n_u8(H, 6), 4))),
                                         s32);
+#pragma GCC unroll 4
                         for (int t = 0; t < 4; t++) {
                             const int v0 = 128 * h + 32 * t + 16 * u;
                             int32x4_t p = DOT16(vdupq_n_s32(0), v[t], vld1q_s8(q8->qs + v0));
@@ -108,7 +122,9 @@ AI void q6_K_tile(int rt, int ct, int64_t nb, const uint8_t *w, size_t wstride,
             }
         }
     }
+#pragma GCC unroll 4
     for (int r = 0; r < rt; r++)
+#pragma GCC unroll 4
         for (int c = 0; c < ct; c++)
             y[c * ldy + r] = acc[r][c];
 }

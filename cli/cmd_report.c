@@ -29,7 +29,9 @@ static void report_help(void)
            "  --gnuplot PROG    gnuplot program                default: gnuplot; '' = do not draw\n"
            "  --title TEXT      page title                     default: mobench report\n"
            "  --no-summary      do not print the summary table on stdout\n"
-           "  -h, --help        this text\n");
+           "  -h, --help        this text\n\n"
+           "exit status: 0 report written, 1 run-time error or a selection (or database)\n"
+           "with no results (nothing is written then), 2 usage error.\n");
 }
 
 int cmd_report(int argc, char **argv)
@@ -53,6 +55,7 @@ int cmd_report(int argc, char **argv)
     reports_filter_t filt = {0};
     reports_report_opts_t ro = {.out_dir = "report"};
     bool quiet_summary = false;
+    const char *since_arg = NULL;
     optind = 0;
     opterr = 0;
     int o;
@@ -64,6 +67,7 @@ int cmd_report(int argc, char **argv)
             if (db_time_parse(optarg, &filt.since))
                 return cli_usage_error("report", "--since '%s': expected a date such as "
                                                  "2026-11-26 or 2026-11-26T08:00 (UTC)", optarg);
+            since_arg = optarg;
             break;
         case OPT_DEVICE: filt.device = optarg; break;
         case OPT_OUT: ro.out_dir = optarg; break;
@@ -92,6 +96,28 @@ int cmd_report(int argc, char **argv)
         return cli_fail("report", rc);
     }
     double load_s = (double)(mb_clock_ns() - t0) / 1e9;
+    if (d.n_cells == 0) {
+        /* nothing to draw: say which selection is empty, write no charts */
+        char sel[512] = "";
+        if (filt.run)
+            snprintf(sel + strlen(sel), sizeof sel - strlen(sel), " --run %.100s", filt.run);
+        if (since_arg)
+            snprintf(sel + strlen(sel), sizeof sel - strlen(sel), " --since %.100s", since_arg);
+        if (filt.device)
+            snprintf(sel + strlen(sel), sizeof sel - strlen(sel), " --device %.100s", filt.device);
+        if (sel[0])
+            fprintf(stderr, "mobench: report: no results match%s in %s (%zu run%s); nothing "
+                            "written. Widen the selection; 'mobench db export --format csv "
+                            "--table runs --db %s' lists the runs\n",
+                    sel, db_path, d.n_runs, d.n_runs == 1 ? "" : "s", db_path);
+        else
+            fprintf(stderr, "mobench: report: %s holds no results; nothing written. Store some "
+                            "with 'mobench bench --db %s' or 'mobench sweep FILE --db %s'\n",
+                    db_path, db_path, db_path);
+        reports_data_free(&d);
+        reports_classes_free(&cl);
+        return MB_EXIT_FAIL;
+    }
     reports_report_stats_t st;
     rc = reports_report_write(&d, &cl, &ro, &st);
     if (!rc && !quiet_summary)

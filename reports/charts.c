@@ -95,6 +95,14 @@ static int write_script(const char *dir, const char *name, int w, int h, body_fn
     return close_file(f, dir, name);
 }
 
+/* A chart without data: its title and a note in the middle (ctx: two strings). */
+static void body_empty(FILE *f, const void *ctx)
+{
+    fprintf(f, "set title '%s'\nunset key\nset xrange [0:1]\nset yrange [0:1]\nunset xtics\n"
+               "unset ytics\nset label 1 '%s' at graph 0.5, graph 0.5 center\nplot 2 notitle\n",
+            ((const char *const *)ctx)[0], ((const char *const *)ctx)[1]);
+}
+
 /* ---- 1: prefill and decode tokens/s ------------------------------------------ */
 
 typedef struct {
@@ -240,6 +248,11 @@ static int chart_tps(const mr_list_t *m, const char *dir, reports_chart_t *ch, c
     if (c.logy)
         snprintf(ch->caption + strlen(ch->caption), sizeof ch->caption - strlen(ch->caption),
                  " Log scale: the rates span more than 20x.");
+    if (!rc && !m->n) { /* gnuplot refuses a plot with no valid point */
+        static const char *const msg[2] = {"Prefill and decode tokens/s",
+                                           "no finished pp or tg cells in this selection"};
+        return write_script(dir, "tps", 1000, 720, body_empty, msg);
+    }
     return rc ? rc : write_script(dir, "tps", 1000, 720, body_tps, &c);
 }
 
@@ -265,13 +278,6 @@ static void body_mq(FILE *f, const void *ctx)
                "     'mq_pareto.dat' using 1:2 with linespoints lw 2 pt 6 ps 2.2 lc rgb '#e15759' "
                "title 'Pareto front'\n",
             c->logy ? "set logscale y\n" : "", c->max_tg > 0 ? c->max_tg : 1.0);
-}
-
-static void body_empty(FILE *f, const void *ctx)
-{
-    fprintf(f, "set title '%s'\nunset key\nset xrange [0:1]\nset yrange [0:1]\nunset xtics\n"
-               "unset ytics\nset label 1 '%s' at graph 0.5, graph 0.5 center\nplot 2 notitle\n",
-            ((const char *const *)ctx)[0], ((const char *const *)ctx)[1]);
 }
 
 typedef struct {
@@ -374,6 +380,7 @@ static int chart_mq(const reports_data_t *d, const reports_classes_t *cl, const 
 
 typedef struct {
     bool temp, freq, tps;
+    bool cells; /* the run has cells with a median */
     char run[16];
     double tmax;
 } sens_ctx_t;
@@ -401,6 +408,12 @@ static void body_sensors(FILE *f, const void *ctx)
         fputs("unset y2tics\nunset y2label\nset ytics mirror\n", f);
     }
     fputs("set title 'Tokens/s during the run'\nset ylabel 'tokens/s'\nset yrange [0:*]\n", f);
+    if (!c->cells && !c->tps) { /* nothing to plot: a note instead of a gnuplot error */
+        fputs("set yrange [0:1]\nset label 2 'no finished cells in this run' at graph 0.5, "
+              "graph 0.5 center\nplot 'sensors.dat' using 1:(0) with lines lc rgb '#999999' "
+              "notitle\n", f);
+        return;
+    }
     fprintf(f, "plot 'sensors_tps.dat' using 1:($3==1?$2:1/0) with points pt 7 ps 1.2 lc rgb "
                "'#f28e2b' title 'decode cells (median)', '' using 1:($3==0?$2:1/0) with points "
                "pt 5 lc rgb '#4e79a7' title 'prefill cells (median)'%s\n",
@@ -454,6 +467,7 @@ static int chart_sensors(const reports_data_t *d, const char *dir, reports_chart
     }
     if (!nc)
         fputs("0 ? 1\n", g);
+    c.cells = nc > 0;
     c.tmax = MB_MAX(c.tmax, tmax);
     if (!c.temp && !c.freq) /* the flat "no sensors" line spans the run */
         fprintf(f, "0 ? ? ?\n%.3f ? ? ?\n", tmax > 0 ? tmax : 1.0);

@@ -259,3 +259,42 @@ Test(reports_cli, json_numbers_have_no_float_noise)
     cr_assert_eq(mb_jv_parse(out_text, strlen(out_text), &jv), 0, "%s", mb_err_msg());
     mb_jv_free(jv);
 }
+
+Test(reports_cli, report_empty_selection_fails_and_writes_nothing)
+{
+    char out[400], p[500];
+    snprintf(out, sizeof out, "%s/rep-empty", dir);
+    struct stat st;
+    const char *since[] = {"report", "--db", dbpath, "--out", out, "--since", "2030-01-01", NULL};
+    cr_assert_eq(run(since), 1, "stdout:\n%s\nstderr:\n%s", out_text, err_text);
+    cr_assert(strstr(err_text, "no results match --since 2030-01-01"), "%s", err_text);
+    cr_assert_eq(stat(out, &st), -1, "nothing may be written for an empty selection");
+    const char *dev[] = {"report", "--db", dbpath, "--out", out, "--device", "fp-nothing", NULL};
+    int rc = run(dev);
+    cr_assert_eq(rc, 1, "%s", err_text);
+    cr_assert_eq(stat(out, &st), -1);
+    /* a selection that holds runs but no cells is empty too */
+    const char *both[] = {"report", "--db", dbpath, "--out", out, "--device", "fp-phone",
+                          "--since", "2026-11-21", NULL};
+    cr_assert_eq(run(both), 0, "%s", err_text); /* B1 is on 11-22: found */
+    const char *late[] = {"report", "--db", dbpath, "--out", out, "--device", "fp-lab",
+                          "--since", "2026-11-22", NULL};
+    cr_assert_eq(run(late), 1, "%s", out_text);
+    cr_assert(strstr(err_text, "no results match --since 2026-11-22 --device fp-lab"), "%s",
+              err_text);
+    /* an empty database (schema, no rows) */
+    char empty[400];
+    snprintf(empty, sizeof empty, "%s/empty.db", dir);
+    db_t *db;
+    cr_assert_eq(db_open(empty, 0, &db), 0, "%s", mb_err_msg());
+    db_close(db);
+    snprintf(out, sizeof out, "%s/rep-empty-db", dir);
+    const char *edb[] = {"report", "--db", empty, "--out", out, NULL};
+    cr_assert_eq(run(edb), 1, "%s", out_text);
+    cr_assert(strstr(err_text, "holds no results"), "%s", err_text);
+    cr_assert(strstr(err_text, empty), "%s", err_text);
+    cr_assert_eq(stat(out, &st), -1);
+    snprintf(p, sizeof p, "%s/rep-empty-db/index.html", dir);
+    cr_assert_eq(stat(p, &st), -1);
+    cr_assert_eq(strlen(out_text), 0, "no summary on stdout: %s", out_text);
+}

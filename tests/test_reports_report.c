@@ -342,3 +342,56 @@ Test(report, headless_browser_renders, .timeout = 120)
     reports_classes_free(&cl);
     reports_data_free(&d);
 }
+
+Test(report, only_failed_cells_draws_notes_not_errors)
+{
+    if (!program_on_path("gnuplot"))
+        cr_skip("gnuplot is not installed (apt-get install gnuplot-nox)");
+    /* a run whose every cell failed: each chart says so instead of making
+     * gnuplot fail on a plot without valid points */
+    reports_data_t d = {0};
+    reports_device_t dev;
+    reports_device_init(&dev);
+    strcpy(dev.id, "dev-1");
+    strcpy(dev.name, "box");
+    cr_assert_eq(reports_data_add_device(&d, &dev), 0);
+    reports_run_t r = {0};
+    strcpy(r.id, "run-1");
+    strcpy(r.device_id, "dev-1");
+    r.t_start = 1795132800.0;
+    cr_assert_eq(reports_data_add_run(&d, &r), 0);
+    for (int i = 0; i < 2; i++) {
+        reports_cell_t c;
+        reports_cell_init(&c);
+        snprintf(c.id, sizeof c.id, "cell-%d", i);
+        strcpy(c.run_id, "run-1");
+        strcpy(c.device_id, "dev-1");
+        strcpy(c.model, "llama-3.2-1b");
+        strcpy(c.recipe, "Q4_0");
+        strcpy(c.test, i ? "tg128" : "pp512");
+        c.kind = i ? REPORTS_TEST_TG : REPORTS_TEST_PP;
+        strcpy(c.status, "oom");
+        strcpy(c.reason, "killed by the OOM killer");
+        c.t_start = r.t_start + i;
+        cr_assert_eq(reports_data_add_cell(&d, &c), 0);
+    }
+    reports_classes_t cl;
+    cr_assert_eq(reports_classes_load(NULL, &cl), 0);
+    char out[300], p[600];
+    snprintf(out, sizeof out, "%s/out", dir);
+    reports_report_opts_t o = {.out_dir = out, .quiet = true};
+    reports_report_stats_t st;
+    cr_assert_eq(reports_report_write(&d, &cl, &o, &st), 0, "%s", mb_err_msg());
+    snprintf(p, sizeof p, "%s/gnuplot.log", out);
+    char *log = exists(p) ? slurp(p, NULL) : NULL;
+    cr_assert_eq(st.n_rendered, st.n_charts, "gnuplot failed:\n%s", log ? log : "");
+    cr_assert(!log || !strstr(log, "undefined"), "%s", log);
+    free(log);
+    snprintf(p, sizeof p, "%s/index.html", out);
+    char *html = slurp(p, NULL);
+    cr_assert(strstr(html, "killed by the OOM killer"));
+    cr_assert_null(strstr(html, "gnuplot failed"), "the page reports a gnuplot failure");
+    free(html);
+    reports_classes_free(&cl);
+    reports_data_free(&d);
+}

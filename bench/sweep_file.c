@@ -44,7 +44,7 @@ static const struct {
     const char *section;
     const char *keys;
 } known[] = {
-    {"sweep", "name, db, seed, kernel"},
+    {"sweep", "name, db, seed, kernel, busy_timeout"},
     {"models", "names, recipes"},
     {"tests", "pp, tg, pg, depth, threads"},
     {"reps", "min, max, cv_target, warmup"},
@@ -173,6 +173,14 @@ static int apply(bench_sweep_t *sw, const mb_ini_entry_t *e, bool *threads_set, 
             return mb_err_set(MB_EFORMAT, "%s:%d: seed: expected a non-negative integer, got '%s'", f,
                               line, val);
         sw->seed = (uint64_t)v;
+        return MB_OK;
+    }
+    if (IS("sweep", "busy_timeout")) {
+        double secs;
+        if (mb_parse_duration(val, &secs) || secs < 0.001 || secs > 3600)
+            return mb_err_set(MB_EFORMAT, "%s:%d: busy_timeout: expected a duration from 1ms to 1h "
+                              "like 500ms or 30s, got '%s'", f, line, val);
+        sw->busy_timeout_ms = (int)(secs * 1000 + 0.5);
         return MB_OK;
     }
     if (IS("models", "names"))
@@ -304,7 +312,17 @@ static int from_ini(const mb_ini_t *ini, const bench_names_t *names, bench_sweep
     int rc;
     bool threads_set = false, depth_set = false;
     for (size_t i = 0; i < ini->n; i++) {
-        if ((rc = check_key(f, &ini->entries[i])) || (rc = apply(sw, &ini->entries[i], &threads_set, &depth_set)))
+        const mb_ini_entry_t *e = &ini->entries[i];
+        if ((rc = check_key(f, e)))
+            return rc;
+        /* A key given twice in a section is a mistake (which one did the
+         * user mean?), except pg: one pair per line, repeated for more. */
+        const mb_ini_entry_t *first = strcmp(e->key, "pg") ? first_in(ini, e->section, e->key) : NULL;
+        if (first && first != e)
+            return mb_err_set(MB_EFORMAT, "%s:%d: duplicate key '%s' in [%s], first given at %s:%d: "
+                              "expected each key once per section (lists are comma-separated: "
+                              "'%s = a, b')", f, e->line, e->key, e->section, f, first->line, e->key);
+        if ((rc = apply(sw, e, &threads_set, &depth_set)))
             return rc;
     }
     /* Required: something to run. Point at the section (or the file end). */
@@ -347,6 +365,52 @@ static int from_ini(const mb_ini_t *ini, const bench_names_t *names, bench_sweep
     return MB_OK;
 }
 
+/* Rewrites the current error message so that it is safe to print: bytes
+ * that are not printable ASCII become \xNN, and a quoted excerpt of the
+ * input ('...') longer than EXCERPT_MAX characters is cut with "...". A
+ * binary file's bytes must not reach the terminal raw. */
+#define EXCERPT_MAX 60  /* characters shown of a quoted excerpt */
+#define MESSAGE_MAX 480  /* characters of the whole message */
+static int safe_error(int rc)
+{
+    const char *m = mb_err_msg();
+    char out[MESSAGE_MAX + 8];
+    size_t k = 0;
+    bool quoted = false, cut = false, elided = false;
+    size_t q0 = 0; /* where the quoted text starts in out */
+    for (const unsigned char *p = (const unsigned char *)m; *p && !cut; p++) {
+        /* A quote closes an excerpt only where prose follows it, so that
+         * quote bytes inside the input do not end it. */
+        bool closing = quoted && *p == '\'' && (!p[1] || strchr(" ;,:).", p[1]));
+        if (closing || (!quoted && *p == '\'')) {
+            quoted = !quoted;
+            q0 = k + 1;
+            elided = false;
+        } else if (quoted && k - q0 >= EXCERPT_MAX) {
+            if (!elided && k + 3 <= MESSAGE_MAX) {
+                memcpy(out + k, "...", 3);
+                k += 3;
+            }
+            elided = true;
+            continue;
+        }
+        char e[8];
+        int n = *p < 0x20 || *p >= 0x7f ? snprintf(e, sizeof e, "\\x%02x", *p) : snprintf(e, sizeof e, "%c", *p);
+        if (k + (size_t)n > MESSAGE_MAX) {
+            cut = true;
+            break;
+        }
+        memcpy(out + k, e, (size_t)n);
+        k += (size_t)n;
+    }
+    if (cut) {
+        memcpy(out + k, "...", 3);
+        k += 3;
+    }
+    out[k] = '\0';
+    return mb_err_set(rc, "%s", out);
+}
+
 int bench_sweep_parse(const char *text, const char *name, const bench_names_t *names,
                       bench_sweep_t **out)
 {
@@ -354,7 +418,7 @@ int bench_sweep_parse(const char *text, const char *name, const bench_names_t *n
     mb_ini_t *ini = NULL;
     int rc = mb_ini_parse(text, name, &ini);
     if (rc)
-        return rc;
+        return safe_error(rc);
     bench_sweep_t *sw = calloc(1, sizeof *sw);
     if (!sw || !(sw->path = mb_strdup(name)) || !(sw->depths = calloc(1, sizeof(int))) ||
         !(sw->threads = calloc(1, sizeof(int)))) {
@@ -367,7 +431,7 @@ int bench_sweep_parse(const char *text, const char *name, const bench_names_t *n
     sw->n_threads = 1;
     sw->depths[0] = 0;
     sw->n_depths = 1;
-    sw->seed = 42;
+    sw->seed = BENCH_DEFAULT_SEED;
     sw->reps = (bench_reps_policy_t){.min_reps = 5, .max_reps = 20, .cv_target = 0};
     sw->warmup = true;
     sw->cell_time_s = 600;
@@ -393,7 +457,7 @@ int bench_sweep_parse(const char *text, const char *name, const bench_names_t *n
 err:
     mb_ini_free(ini);
     bench_sweep_free(sw);
-    return rc;
+    return safe_error(rc);
 }
 
 int bench_sweep_load(const char *path, const bench_names_t *names, bench_sweep_t **out)
@@ -403,7 +467,14 @@ int bench_sweep_load(const char *path, const bench_names_t *names, bench_sweep_t
     size_t len;
     int rc = mb_file_read(path, 1 << 20, &text, &len);
     if (rc)
-        return rc;
+        return safe_error(rc);
+    const char *nul = memchr(text, '\0', len);
+    if (nul) {
+        rc = mb_err_set(MB_EFORMAT, "%s: not a text file (a NUL byte at offset %zu): expected a sweep "
+                        "file, INI text as docs/SWEEP.md describes", path, (size_t)(nul - text));
+        free(text);
+        return safe_error(rc);
+    }
     rc = bench_sweep_parse(text, path, names, out);
     free(text);
     return rc;

@@ -160,3 +160,62 @@ Test(sweep, inline_text_and_test_names)
     cr_assert(strstr(mb_err_msg(), "expected ppN, tgN or pgP,N"));
     cr_assert_eq(bench_test_parse("pg512", &t), MB_EINVAL);
 }
+
+Test(sweep, duplicate_key_names_both_lines)
+{
+    bench_sweep_t *sw;
+    cr_assert_eq(load("duplicate_key.ini", &sw), MB_EFORMAT);
+    const char *m = mb_err_msg();
+    cr_assert(strstr(m, "duplicate_key.ini:13: duplicate key 'recipes' in [models], first given at "), "%s", m);
+    cr_assert(strstr(m, "duplicate_key.ini:7"), "%s", m);
+    /* pg is the documented exception: one pair per line, repeated */
+    cr_assert_eq(bench_sweep_parse("[models]\nnames = tiny-llama\nrecipes = Q4_0\n[tests]\npg = 16,4\npg = 32,8\n",
+                                   "pg.ini", &names, &sw), 0, "%s", mb_err_msg());
+    cr_assert_eq(sw->n_tests, 2);
+    bench_sweep_free(sw);
+    /* the same key in the same section twice in a row, too */
+    cr_assert_eq(bench_sweep_parse("[sweep]\nseed = 1\nseed = 2\n[models]\nnames = tiny-llama\nrecipes = Q4_0\n"
+                                   "[tests]\npp = 8\n", "seeds.ini", &names, &sw), MB_EFORMAT);
+    cr_assert(strstr(mb_err_msg(), "seeds.ini:3: duplicate key 'seed' in [sweep], first given at seeds.ini:2"),
+              "%s", mb_err_msg());
+}
+
+/* No byte of the message outside printable ASCII. */
+static void assert_printable(const char *m)
+{
+    for (const unsigned char *p = (const unsigned char *)m; *p; p++)
+        cr_assert(*p >= 0x20 && *p < 0x7f, "byte 0x%02x at %zu in: %s", *p, (size_t)((const char *)p - m), m);
+}
+
+Test(sweep, binary_file_safe_error)
+{
+    bench_sweep_t *sw;
+    cr_assert_eq(load("binary_nul.ini", &sw), MB_EFORMAT);
+    const char *m = mb_err_msg();
+    assert_printable(m);
+    cr_assert(strstr(m, "binary_nul.ini: not a text file"), "%s", m);
+    cr_assert_lt(strlen(m), 400, "%s", m);
+
+    /* no NUL, but control bytes, an escape sequence and invalid UTF-8 */
+    cr_assert_eq(load("binary_ctrl.ini", &sw), MB_EFORMAT);
+    m = mb_err_msg();
+    assert_printable(m);
+    cr_assert(strstr(m, "binary_ctrl.ini:1:"), "%s", m);
+    cr_assert(strstr(m, "\\x1b"), "escaped, not raw: %s", m);
+    cr_assert(strstr(m, "..."), "a capped excerpt: %s", m);
+    cr_assert_lt(strlen(m), 400, "%s", m);
+}
+
+Test(sweep, busy_timeout_key)
+{
+    bench_sweep_t *sw;
+    cr_assert_eq(load("busy_timeout.ini", &sw), 0, "%s", mb_err_msg());
+    cr_assert_eq(sw->busy_timeout_ms, 750);
+    cr_assert_eq(sw->seed, BENCH_DEFAULT_SEED);
+    bench_sweep_free(sw);
+    cr_assert_eq(load("minimal.ini", &sw), 0, "%s", mb_err_msg());
+    cr_assert_eq(sw->busy_timeout_ms, 0); /* the store's default */
+    bench_sweep_free(sw);
+    cr_assert_eq(bench_sweep_parse("[sweep]\nbusy_timeout = soon\n", "bt.ini", &names, &sw), MB_EFORMAT);
+    cr_assert(strstr(mb_err_msg(), "bt.ini:2: busy_timeout: expected a duration"), "%s", mb_err_msg());
+}

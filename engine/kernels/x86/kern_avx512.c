@@ -9,6 +9,7 @@
  * loaded once for 4 rows (decode).
  */
 #include "../kernels.h"
+#include "act_x86.h"
 
 #include <immintrin.h>
 #include <string.h>
@@ -1305,6 +1306,14 @@ const kern_variant_t kern_variant_avx512 = {
             [ENGINE_TYPE_F32] = ENGINE_TYPE_F32,
             [ENGINE_TYPE_F16] = ENGINE_TYPE_F16,
             [ENGINE_TYPE_BF16] = ENGINE_TYPE_BF16,
+        },
+    .quant =
+        {
+            [ENGINE_TYPE_Q8_0] = kern_avx2_quant_q8_0,
+            [ENGINE_TYPE_Q8_1] = kern_avx2_quant_q8_1,
+            [ENGINE_TYPE_Q8_K] = kern_avx2_quant_q8_K,
+            [ENGINE_TYPE_F16] = kern_avx2_quant_f16,
+            [ENGINE_TYPE_BF16] = kern_avx2_quant_bf16,
         },
     .ops = &kern_ops_avx512,
     .packed_layout = 1,

@@ -354,6 +354,10 @@ typedef struct {
     int n_ctx;   /* KV cache positions (max sequence length), <= 1<<20 */
     int n_batch; /* max tokens per internal step; longer inputs are split (0 = 512) */
     bool kv_f32; /* F32 cache instead of F16 (exactness checks; twice the memory) */
+    /* Split every per-token phase and the attention over the pool, however
+     * small (normally short batches stay on the caller): lets tests run the
+     * threaded paths on tiny models. */
+    bool split_always;
 } engine_ctx_params_t;
 
 typedef struct {

@@ -28,7 +28,8 @@ static double row_rel_err(const float *a, const float *b, int n)
 /* kv_f32: exact comparison (<= 1e-4); F16 cache against the reference that
  * rounds K/V alike: a value a hair from a rounding midpoint can round the
  * other way, so that one is held to 1e-3. */
-static void check_vs_reference_kv(engine_arch_t arch, int n_threads, int n_batch, bool kv_f32)
+static void check_vs_reference_kv(engine_arch_t arch, int n_threads, int n_batch, bool kv_f32,
+                                  bool split)
 {
     tiny_model_t *t = tiny_model_build(tiny_model_hparams(arch), 1 + (uint64_t)arch);
     const int V = t->m.hp.n_vocab;
@@ -44,7 +45,8 @@ static void check_vs_reference_kv(engine_arch_t arch, int n_threads, int n_batch
     engine_pool_t *pool = NULL;
     cr_assert_eq(engine_pool_create(n_threads, &pool), MB_OK);
     engine_ctx_t *ctx = NULL;
-    engine_ctx_params_t p = {.n_ctx = 64, .n_batch = n_batch, .kv_f32 = kv_f32};
+    engine_ctx_params_t p = {.n_ctx = 64, .n_batch = n_batch, .kv_f32 = kv_f32,
+                             .split_always = split};
     cr_assert_eq(engine_ctx_create(&t->m, pool, &p, &ctx), MB_OK, "%s", mb_err_msg());
     cr_assert_eq(engine_eval(ctx, tok, NTOK, got, true), MB_OK, "%s", mb_err_msg());
     cr_assert_eq(engine_ctx_pos(ctx), NTOK);
@@ -75,8 +77,11 @@ static void check_vs_reference_kv(engine_arch_t arch, int n_threads, int n_batch
 
 static void check_vs_reference(engine_arch_t arch, int n_threads, int n_batch)
 {
-    check_vs_reference_kv(arch, n_threads, n_batch, true);
-    check_vs_reference_kv(arch, n_threads, n_batch, false);
+    check_vs_reference_kv(arch, n_threads, n_batch, true, false);
+    check_vs_reference_kv(arch, n_threads, n_batch, false, false);
+    /* the threaded per-token phases and attention (prefill of long prompts) */
+    check_vs_reference_kv(arch, n_threads, n_batch, false, true);
+    check_vs_reference_kv(arch, 3, n_batch, true, true);
 }
 
 Test(engine_model, llama_matches_reference) { check_vs_reference(ENGINE_ARCH_LLAMA, 2, 512); }

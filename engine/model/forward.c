@@ -37,6 +37,7 @@ struct engine_ctx {
     /* KV cache: per layer [n_ctx][Hk] F16 (F32 if kv_f32), NULL for KV-shared layers */
     void **k_cache, **v_cache;
     bool kv_f32;
+    bool split_always;
     size_t kv_bytes;
 
     layer_vecs_t *lv;
@@ -49,7 +50,8 @@ struct engine_ctx {
     float rope_scale, rope_scale_swa;
 
     /* scratch, sized for n_batch tokens */
-    float *x, *xn, *q, *k, *v, *att, *o, *ff, *lr, *lr2, *ple_in, *ple_tmp, *ple_row, *rope_cs;
+    float *x, *xn, *q, *k, *v, *att, *o, *ff, *lr, *lr2, *ple_in, *ple_tmp, *ple_row, *rope_cs, *rope_cs_swa;
+    float zcut; /* gemma3n sparsity cut of the current layer (standard normal quantile) */
     float *scores; /* [nth][n_ctx] */
     void *act;
     size_t act_size;
@@ -252,6 +254,7 @@ int engine_ctx_create(const engine_model_t *m, engine_pool_t *pool,
     c->n_batch = MB_MIN(params->n_batch ? params->n_batch : 512, params->n_ctx);
     c->nth = engine_pool_threads(pool);
     c->kv_f32 = params->kv_f32;
+    c->split_always = params->split_always;
     const size_t kv_elt = c->kv_f32 ? sizeof(float) : sizeof(engine_f16_t);
     const size_t T = (size_t)c->n_batch, E = (size_t)hp->n_embd, D = (size_t)hp->head_dim;
     const size_t Hq = (size_t)hp->n_head * D, Hk = (size_t)hp->n_head_kv * D;
@@ -324,7 +327,7 @@ int engine_ctx_create(const engine_model_t *m, engine_pool_t *pool,
         {&c->att, T * Hq},    {&c->o, T * E},
         {&c->ff, T * 2 * F},  {&c->lr, T * (R ? R : 1)},
         {&c->lr2, T * E},     {&c->ple_in, T * (P ? L * P : 1)},
-        {&c->ple_tmp, T * (P ? P : 1)}, {&c->ple_row, P ? L * P : 1}, {&c->rope_cs, D},
+        {&c->ple_tmp, T * (P ? P : 1)}, {&c->ple_row, P ? L * P : 1}, {&c->rope_cs, T * D}, {&c->rope_cs_swa, T * D},
         {&c->scores, (size_t)c->nth * (size_t)(hp->n_head / hp->n_head_kv) * (size_t)c->n_ctx},
     };
     for (size_t i = 0; i < MB_ARRAY_LEN(bufs); i++) {
@@ -374,7 +377,7 @@ void engine_ctx_destroy(engine_ctx_t *c)
     free(c->inv_freq);
     free(c->inv_freq_swa);
     float *bufs[] = {c->x,  c->xn, c->q,  c->k,      c->v,      c->att,     c->o,
-                     c->ff, c->lr, c->lr2, c->ple_in, c->ple_tmp, c->ple_row, c->rope_cs, c->scores};
+                     c->ff, c->lr, c->lr2, c->ple_in, c->ple_tmp, c->ple_row, c->rope_cs, c->rope_cs_swa, c->scores};
     for (size_t i = 0; i < MB_ARRAY_LEN(bufs); i++)
         free(bufs[i]);
     free(c->act);
@@ -454,6 +457,179 @@ static int embed(engine_ctx_t *c, const int32_t *tokens, int T)
     return MB_OK;
 }
 
+/* ---- per-token work, split over the pool in prefill --------------------------- */
+
+/* A phase of a layer that is independent per token: fn(c, il, t0, t1). */
+typedef void (*rows_fn)(engine_ctx_t *c, int il, int t0, int t1);
+
+typedef struct {
+    engine_ctx_t *c;
+    int il, T;
+    rows_fn fn;
+    engine_counter_t counter;
+} rows_task_t;
+
+#define ROWS_CHUNK 8 /* tokens per claim */
+
+static void rows_task(void *arg, int ith, int nth)
+{
+    (void)ith;
+    (void)nth;
+    rows_task_t *r = arg;
+    for (int64_t t0 = engine_counter_claim(&r->counter, ROWS_CHUNK); t0 < r->T;
+         t0 = engine_counter_claim(&r->counter, ROWS_CHUNK))
+        r->fn(r->c, r->il, (int)t0, (int)MB_MIN(t0 + ROWS_CHUNK, r->T));
+}
+
+/* Decode (one token) and short batches run on the caller: the hand-off
+ * would cost more than the work. */
+static void rows_run(engine_ctx_t *c, int il, int T, int64_t per_token, rows_fn fn)
+{
+    if (!c->split_always && (T < 2 * ROWS_CHUNK || (int64_t)T * per_token < SMALL_WORK)) {
+        fn(c, il, 0, T);
+        return;
+    }
+    rows_task_t r = {.c = c, .il = il, .T = T, .fn = fn};
+    engine_counter_reset(&r.counter, 0);
+    engine_pool_run_claimed(c->pool, rows_task, &r);
+}
+
+static void ph_attn_norm(engine_ctx_t *c, int il, int t0, int t1)
+{
+    const engine_hparams_t *hp = &c->m->hp;
+    const size_t E = (size_t)hp->n_embd;
+    for (int t = t0; t < t1; t++)
+        rmsnorm(c->xn + t * E, c->x + t * E, c->lv[il].attn_norm, (int)E, hp->norm_eps);
+}
+
+/* phi3's fused q|k|v rows [T][Hq + 2Hk] -> k and v; q is compacted after */
+static void ph_split_qkv(engine_ctx_t *c, int il, int t0, int t1)
+{
+    (void)il;
+    const engine_hparams_t *hp = &c->m->hp;
+    const size_t Hq = (size_t)hp->n_head * hp->head_dim, Hk = (size_t)hp->n_head_kv * hp->head_dim;
+    for (int t = t0; t < t1; t++) {
+        const float *r = c->q + t * (Hq + 2 * Hk);
+        memcpy(c->k + t * Hk, r + Hq, Hk * sizeof(float));
+        memcpy(c->v + t * Hk, r + Hq + Hk, Hk * sizeof(float));
+    }
+}
+
+/* q/k norms, RoPE, and the new K/V rows into the cache */
+static void ph_qk(engine_ctx_t *c, int il, int t0, int t1)
+{
+    const engine_hparams_t *hp = &c->m->hp;
+    const layer_vecs_t *lv = &c->lv[il];
+    const int D = hp->head_dim, H = hp->n_head, HK = hp->n_head_kv, Hq = H * D, Hk = HK * D;
+    const float eps = hp->norm_eps;
+    const bool own_kv = engine_layer_kv_source(hp, il) == il;
+    const bool rope = engine_layer_has_rope(hp, il);
+    const float *cs_all = engine_layer_is_swa(hp, il) ? c->rope_cs_swa : c->rope_cs;
+    for (int t = t0; t < t1; t++) {
+        float *q = c->q + (size_t)t * Hq, *k = c->k + (size_t)t * Hk, *v = c->v + (size_t)t * Hk;
+        if (hp->qk_norm) {
+            for (int h = 0; h < H; h++)
+                rmsnorm(q + h * D, q + h * D, lv->q_norm, D, eps);
+            for (int h = 0; h < HK && own_kv; h++)
+                rmsnorm(k + h * D, k + h * D, lv->k_norm, D, eps);
+        }
+        if (hp->v_norm && own_kv)
+            for (int h = 0; h < HK; h++)
+                rmsnorm(v + h * D, v + h * D, NULL, D, eps);
+        if (rope) {
+            const float *cs = cs_all + (size_t)t * D;
+            for (int h = 0; h < H; h++)
+                rope_head(q + h * D, cs, D, hp->rope_mode);
+            for (int h = 0; h < HK && own_kv; h++)
+                rope_head(k + h * D, cs, D, hp->rope_mode);
+        }
+        if (own_kv && c->kv_f32) {
+            size_t off = (size_t)(c->pos + t) * Hk;
+            memcpy((float *)c->k_cache[il] + off, k, (size_t)Hk * sizeof(float));
+            memcpy((float *)c->v_cache[il] + off, v, (size_t)Hk * sizeof(float));
+        } else if (own_kv) {
+            /* F16 rows through the bound variant's converter (F16C on x86) */
+            engine_f16_t *kc = (engine_f16_t *)c->k_cache[il] + (size_t)(c->pos + t) * Hk;
+            engine_f16_t *vc = (engine_f16_t *)c->v_cache[il] + (size_t)(c->pos + t) * Hk;
+            engine_act_quantize(NULL, ENGINE_TYPE_F16, k, Hk, 1, kc);
+            engine_act_quantize(NULL, ENGINE_TYPE_F16, v, Hk, 1, vc);
+        }
+    }
+}
+
+/* x += post_norm(o) (+ LAuReL mix), then xn = ffn_norm(x) */
+static void ph_attn_out(engine_ctx_t *c, int il, int t0, int t1)
+{
+    const engine_hparams_t *hp = &c->m->hp;
+    const layer_vecs_t *lv = &c->lv[il];
+    const int E = hp->n_embd;
+    const float eps = hp->norm_eps, mix = 1.0f / sqrtf(2.0f);
+    for (int t = t0; t < t1; t++) {
+        float *o = c->o + (size_t)t * E, *x = c->x + (size_t)t * E;
+        if (hp->laurel_rank > 0) {
+            /* LAuReL: lr2 = xn + rmsnorm(xn L R) * w, from the attention input */
+            float *r = c->lr2 + (size_t)t * E;
+            rmsnorm(r, r, lv->laurel_norm, E, eps);
+            for (int i = 0; i < E; i++)
+                r[i] += c->xn[(size_t)t * E + i];
+        }
+        if (hp->post_norms)
+            rmsnorm(o, o, lv->post_attn_norm, E, eps);
+        for (int i = 0; i < E; i++)
+            x[i] += o[i];
+        if (hp->laurel_rank > 0)
+            for (int i = 0; i < E; i++)
+                x[i] = (x[i] + c->lr2[(size_t)t * E + i]) * mix;
+        rmsnorm(c->xn + (size_t)t * E, x, lv->ffn_norm, E, eps);
+    }
+}
+
+/* h = act(gate) * up, written over the gate rows (gemma3n's first layers
+ * first keep only the gate values above a per-token Gaussian quantile) */
+static void ph_gate(engine_ctx_t *c, int il, int t0, int t1)
+{
+    const engine_hparams_t *hp = &c->m->hp;
+    const int F = hp->n_ff;
+    const bool phi3 = hp->arch == ENGINE_ARCH_PHI3;
+    const size_t gstride = phi3 ? 2 * (size_t)F : (size_t)F, ustride = gstride;
+    float *gate = c->ff, *up = phi3 ? c->ff + F : c->ff + (size_t)c->n_batch * F;
+    const bool sparse = il < hp->n_layer_sparse;
+    const kern_ops_t *ops = kern_ops();
+    for (int t = t0; t < t1; t++) {
+        float *g = gate + (size_t)t * gstride, *u = up + (size_t)t * ustride;
+        float *h = c->ff + (size_t)t * F; /* row t of h overwrites consumed input only */
+        if (sparse) {
+            double mean = 0, var = 0;
+            for (int i = 0; i < F; i++)
+                mean += g[i];
+            mean /= F;
+            for (int i = 0; i < F; i++)
+                var += (g[i] - mean) * (g[i] - mean);
+            float cut = (float)(mean + sqrt(var / F) * c->zcut);
+            for (int i = 0; i < F; i++)
+                g[i] = g[i] > cut ? g[i] - cut : 0.0f;
+        }
+        if (hp->ffn_act == ENGINE_FFN_GELU_TANH)
+            ops->gelu_mul(F, h, g, u);
+        else
+            ops->silu_mul(F, h, g, u);
+    }
+}
+
+/* x += post_norm(o) */
+static void ph_ffn_out(engine_ctx_t *c, int il, int t0, int t1)
+{
+    const engine_hparams_t *hp = &c->m->hp;
+    const int E = hp->n_embd;
+    for (int t = t0; t < t1; t++) {
+        float *o = c->o + (size_t)t * E, *x = c->x + (size_t)t * E;
+        if (hp->post_norms)
+            rmsnorm(o, o, c->lv[il].post_ffn_norm, E, hp->norm_eps);
+        for (int i = 0; i < E; i++)
+            x[i] += o[i];
+    }
+}
+
 static int layer_forward(engine_ctx_t *c, int il, int T)
 {
     const engine_model_t *m = c->m;
@@ -467,19 +643,14 @@ static int layer_forward(engine_ctx_t *c, int il, int T)
     const bool own_kv = kv_layer == il;
     int rc;
 
-    for (int t = 0; t < T; t++)
-        rmsnorm(c->xn + (size_t)t * E, c->x + (size_t)t * E, lv->attn_norm, E, eps);
+    rows_run(c, il, T, E, ph_attn_norm);
 
     /* q, k, v */
     if (hp->arch == ENGINE_ARCH_PHI3) {
         float *qkv = c->q; /* [T][Hq+2Hk], then split in place: q first */
         if ((rc = matmul1(c, &l->wqkv, c->xn, T, qkv)))
             return rc;
-        for (int t = 0; t < T; t++) {
-            const float *r = qkv + (size_t)t * (Hq + 2 * Hk);
-            memcpy(c->k + (size_t)t * Hk, r + Hq, (size_t)Hk * sizeof(float));
-            memcpy(c->v + (size_t)t * Hk, r + Hq + Hk, (size_t)Hk * sizeof(float));
-        }
+        rows_run(c, il, T, 2 * Hk, ph_split_qkv);
         for (int t = 0; t < T; t++) /* compact q rows: row t moves down, never overlapping ahead */
             memmove(c->q + (size_t)t * Hq, qkv + (size_t)t * (Hq + 2 * Hk),
                     (size_t)Hq * sizeof(float));
@@ -489,46 +660,7 @@ static int layer_forward(engine_ctx_t *c, int il, int T)
         if ((rc = matmul_group(c, c->xn, E, T, own_kv ? 3 : 1, ws, ys)))
             return rc;
     }
-    for (int t = 0; t < T; t++) {
-        float *q = c->q + (size_t)t * Hq, *k = c->k + (size_t)t * Hk, *v = c->v + (size_t)t * Hk;
-        if (hp->qk_norm) {
-            for (int h = 0; h < H; h++)
-                rmsnorm(q + h * D, q + h * D, lv->q_norm, D, eps);
-            for (int h = 0; h < HK && own_kv; h++)
-                rmsnorm(k + h * D, k + h * D, lv->k_norm, D, eps);
-        }
-        if (hp->v_norm && own_kv)
-            for (int h = 0; h < HK; h++)
-                rmsnorm(v + h * D, v + h * D, NULL, D, eps);
-        if (engine_layer_has_rope(hp, il)) {
-            const bool swa = engine_layer_is_swa(hp, il);
-            const float *ff = swa ? c->inv_freq_swa : c->inv_freq;
-            const float sc = swa ? c->rope_scale_swa : c->rope_scale;
-            float th = (float)(c->pos + t);
-            for (int i = 0; i < D / 2; i++) {
-                float ang = th / ff[i];
-                c->rope_cs[2 * i] = cosf(ang);
-                c->rope_cs[2 * i + 1] = sinf(ang);
-                th *= sc;
-            }
-            for (int h = 0; h < H; h++)
-                rope_head(q + h * D, c->rope_cs, D, hp->rope_mode);
-            for (int h = 0; h < HK && own_kv; h++)
-                rope_head(k + h * D, c->rope_cs, D, hp->rope_mode);
-        }
-        if (own_kv && c->kv_f32) {
-            size_t off = (size_t)(c->pos + t) * Hk;
-            memcpy((float *)c->k_cache[il] + off, k, (size_t)Hk * sizeof(float));
-            memcpy((float *)c->v_cache[il] + off, v, (size_t)Hk * sizeof(float));
-        } else if (own_kv) {
-            engine_f16_t *kc = (engine_f16_t *)c->k_cache[il] + (size_t)(c->pos + t) * Hk;
-            engine_f16_t *vc = (engine_f16_t *)c->v_cache[il] + (size_t)(c->pos + t) * Hk;
-            for (int i = 0; i < Hk; i++) {
-                kc[i] = engine_f32_to_f16(k[i]);
-                vc[i] = engine_f32_to_f16(v[i]);
-            }
-        }
-    }
+    rows_run(c, il, T, 4 * (Hq + 2 * Hk), ph_qk);
 
     attn_task_t at = {.c = c, .T = T, .pos0 = c->pos, .kv_layer = kv_layer,
                       .swa = engine_layer_is_swa(hp, il),
@@ -536,53 +668,31 @@ static int layer_forward(engine_ctx_t *c, int il, int T)
     engine_counter_reset(&at.counter, 0);
     /* short contexts: the attention is smaller than a thread hand-off */
     int64_t attn_work = (int64_t)T * H * (c->pos + T) * D;
-    engine_pool_run_claimed(attn_work >= SMALL_WORK ? c->pool : NULL, attn_task, &at);
+    engine_pool_run_claimed(attn_work >= SMALL_WORK || c->split_always ? c->pool : NULL,
+                            attn_task, &at);
 
     if ((rc = matmul1(c, &l->wo, c->att, T, c->o)))
         return rc;
     if (hp->laurel_rank > 0) {
-        /* LAuReL: lr2 = xn + rmsnorm(xn L R) * w, computed from the attention input */
+        /* LAuReL's low-rank pair, from the attention input xn */
         if ((rc = matmul1(c, &l->laurel_l, c->xn, T, c->lr)) ||
             (rc = matmul1(c, &l->laurel_r, c->lr, T, c->lr2)))
             return rc;
-        for (int t = 0; t < T; t++) {
-            float *r = c->lr2 + (size_t)t * E;
-            rmsnorm(r, r, lv->laurel_norm, E, eps);
-            for (int i = 0; i < E; i++)
-                r[i] += c->xn[(size_t)t * E + i];
-        }
     }
-    const float mix = 1.0f / sqrtf(2.0f);
-    for (int t = 0; t < T; t++) {
-        float *o = c->o + (size_t)t * E, *x = c->x + (size_t)t * E;
-        if (hp->post_norms)
-            rmsnorm(o, o, lv->post_attn_norm, E, eps);
-        for (int i = 0; i < E; i++)
-            x[i] += o[i];
-        if (hp->laurel_rank > 0)
-            for (int i = 0; i < E; i++)
-                x[i] = (x[i] + c->lr2[(size_t)t * E + i]) * mix;
-        rmsnorm(c->xn + (size_t)t * E, x, lv->ffn_norm, E, eps);
-    }
+    rows_run(c, il, T, 4 * E, ph_attn_out);
 
     /* FFN: gate and up share the quantized xn; h is written over the gate rows */
-    float *gate = c->ff, *up = c->ff + (size_t)T * F;
-    size_t gstride = (size_t)F, ustride = (size_t)F;
     if (hp->arch == ENGINE_ARCH_PHI3) {
         if ((rc = matmul1(c, &l->w_gate_up, c->xn, T, c->ff)))
             return rc;
-        up = c->ff + F;
-        gstride = ustride = 2 * (size_t)F;
     } else {
         const engine_tensor_t *ws[2] = {&l->w_gate, &l->w_up};
-        float *ys[2] = {gate, up};
+        float *ys[2] = {c->ff, c->ff + (size_t)c->n_batch * F};
         if ((rc = matmul_group(c, c->xn, E, T, 2, ws, ys)))
             return rc;
     }
-    const bool sparse = il < hp->n_layer_sparse;
-    /* standard normal quantile of act_sparsity (Acklam-free: bisection on erf) */
-    float zcut = 0;
-    if (sparse) {
+    if (il < hp->n_layer_sparse) {
+        /* standard normal quantile of act_sparsity (Acklam-free: bisection on erf) */
         double lo = -10, hi = 10;
         for (int it = 0; it < 100; it++) {
             double mid = 0.5 * (lo + hi);
@@ -591,36 +701,12 @@ static int layer_forward(engine_ctx_t *c, int il, int T)
             else
                 hi = mid;
         }
-        zcut = (float)(0.5 * (lo + hi));
+        c->zcut = (float)(0.5 * (lo + hi));
     }
-    for (int t = 0; t < T; t++) {
-        float *g = gate + (size_t)t * gstride, *u = up + (size_t)t * ustride;
-        float *h = c->ff + (size_t)t * F; /* row t of h overwrites consumed input only */
-        if (sparse) {
-            double mean = 0, var = 0;
-            for (int i = 0; i < F; i++)
-                mean += g[i];
-            mean /= F;
-            for (int i = 0; i < F; i++)
-                var += (g[i] - mean) * (g[i] - mean);
-            float cut = (float)(mean + sqrt(var / F) * zcut);
-            for (int i = 0; i < F; i++)
-                g[i] = g[i] > cut ? g[i] - cut : 0.0f;
-        }
-        if (hp->ffn_act == ENGINE_FFN_GELU_TANH)
-            kern_ops()->gelu_mul(F, h, g, u);
-        else
-            kern_ops()->silu_mul(F, h, g, u);
-    }
+    rows_run(c, il, T, 4 * F, ph_gate);
     if ((rc = matmul1(c, &l->w_down, c->ff, T, c->o)))
         return rc;
-    for (int t = 0; t < T; t++) {
-        float *o = c->o + (size_t)t * E, *x = c->x + (size_t)t * E;
-        if (hp->post_norms)
-            rmsnorm(o, o, lv->post_ffn_norm, E, eps);
-        for (int i = 0; i < E; i++)
-            x[i] += o[i];
-    }
+    rows_run(c, il, T, 2 * E, ph_ffn_out);
 
     if (hp->n_embd_per_layer > 0) {
         /* x += rmsnorm(gelu(x Wg) * ple_in[il] Wp) */
@@ -645,6 +731,28 @@ static int layer_forward(engine_ctx_t *c, int il, int T)
     return MB_OK;
 }
 
+/* cos/sin pairs of every token of the batch, per RoPE base: computed once per
+ * batch, not once per layer */
+static void rope_tables(engine_ctx_t *c, int T)
+{
+    const engine_hparams_t *hp = &c->m->hp;
+    const int D = hp->head_dim;
+    for (int which = 0; which < 2; which++) {
+        const float *ff = which ? c->inv_freq_swa : c->inv_freq;
+        const float sc = which ? c->rope_scale_swa : c->rope_scale;
+        float *cs = which ? c->rope_cs_swa : c->rope_cs;
+        for (int t = 0; t < T; t++) {
+            float th = (float)(c->pos + t);
+            for (int i = 0; i < D / 2; i++) {
+                float ang = th / ff[i];
+                cs[(size_t)t * D + 2 * i] = cosf(ang);
+                cs[(size_t)t * D + 2 * i + 1] = sinf(ang);
+                th *= sc;
+            }
+        }
+    }
+}
+
 static int batch_forward(engine_ctx_t *c, const int32_t *tokens, int T, float *logits,
                          bool all_logits)
 {
@@ -652,6 +760,7 @@ static int batch_forward(engine_ctx_t *c, const int32_t *tokens, int T, float *l
     const engine_hparams_t *hp = &m->hp;
     const int E = hp->n_embd;
     int rc = embed(c, tokens, T);
+    rope_tables(c, T);
     for (int il = 0; rc == MB_OK && il < hp->n_layer; il++)
         rc = layer_forward(c, il, T);
     if (rc)

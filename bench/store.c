@@ -52,6 +52,10 @@ int bench_store_open(const char *path, const bench_store_opts_t *o, bench_store_
         free(s);
         return rc;
     }
+    if (o->busy_timeout_ms > 0 && (rc = db_busy_timeout_set(s->db, o->busy_timeout_ms))) {
+        bench_store_close(s);
+        return rc;
+    }
     probes_device_t dev;
     probes_opts_t po = {.quiet = true};
     rc = probes_device_probe(&po, &dev);
@@ -70,6 +74,12 @@ int bench_store_open(const char *path, const bench_store_opts_t *o, bench_store_
     free(json);
     probes_device_free(&dev);
     if (rc) {
+        if (rc == MB_EBUSY) {
+            char msg[1024];
+            snprintf(msg, sizeof msg, "%s", mb_err_msg());
+            mb_err_set(rc, "%s (waited %d ms; --busy-timeout MS, or busy_timeout in a sweep file, "
+                       "waits longer)", msg, o->busy_timeout_ms > 0 ? o->busy_timeout_ms : DB_BUSY_TIMEOUT_MS);
+        }
         bench_store_close(s);
         return rc;
     }

@@ -2,6 +2,7 @@
  * cell runs in its own child process (bench_run); results stream to stdout
  * as cells finish and go to the store unless --no-db. */
 #include "bench.h"
+#include "cli_opts.h"
 #include "commands.h"
 #include "db.h"
 #include "mb.h"
@@ -34,19 +35,22 @@ static void bench_usage(FILE *f)
         "  -o, --output FMT       md (default), csv, json, jsonl or sql, on stdout\n"
         "  --no-warmup            skip the untimed warm-up run per cell\n"
         "  --delay S              pause S seconds between cells (default 0)\n"
-        "  --seed S               seed of the synthetic weights and token ids (default 42)\n"
+        "  --seed S               seed of the synthetic weights and token ids (default %d, as\n"
+        "                         'models build' and sweep files: the same cached model)\n"
         "  --kernel V             force a kernel variant ('mobench kernels --list')\n"
         "  --sustained DURATION   decode continuously for DURATION (e.g. 10m) in 5 s windows:\n"
         "                         burst vs sustained t/s, time to throttle, J/token\n"
         "  --db FILE              store results here (default %s, or $MOBENCH_DB)\n"
         "  --no-db                do not store results\n"
+        "  --busy-timeout MS      wait up to MS milliseconds for another writer's lock on the\n"
+        "                         store before failing (default %d)\n"
         "  --no-roofline          do not measure ceilings: roofline_pct only from ceilings stored\n"
         "                         with the device ('mobench probe --roofline --db FILE'); default:\n"
         "                         thread counts without stored ceilings are measured once per run\n"
         "                         (a few seconds) and stored when the device has none\n\n"
         "Columns: docs/OUTPUT.md. Each cell runs in a child process: a crash or an OOM kill\n"
         "becomes a row with the reason. Exit status 1 if any cell failed.\n",
-        sysconf(_SC_NPROCESSORS_ONLN), DB_DEFAULT_PATH);
+        sysconf(_SC_NPROCESSORS_ONLN), CLI_DEFAULT_SEED, DB_DEFAULT_PATH, DB_BUSY_TIMEOUT_MS);
 }
 
 typedef struct {
@@ -116,7 +120,9 @@ int cmd_bench(int argc, char **argv)
     bench_out_fmt_t fmt = BENCH_OUT_MD;
     bool warmup = true, no_db = false, max_set = false, no_roofline = false;
     double delay = 0, sustained = 0;
-    uint64_t seed = 42;
+    uint64_t seed = CLI_DEFAULT_SEED;
+    int busy_ms = 0;
+    char **pg_argv = NULL;
     const char *kernel = NULL, *db_path = db_default_path();
     int rc = MB_EXIT_OK;
     bench_cell_t *cells = NULL;
@@ -125,52 +131,84 @@ int cmd_bench(int argc, char **argv)
     bench_store_t *store = NULL;
     char *cmdline = NULL;
 
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+    enum { OPT_PG = 1000, OPT_NO_WARMUP, OPT_NO_DB, OPT_NO_ROOFLINE, OPT_MAX_REPS, OPT_CV_TARGET,
+           OPT_DELAY, OPT_SEED, OPT_KERNEL, OPT_DB, OPT_SUSTAINED, OPT_BUSY };
+    static const struct option longopts[] = {
+        {"model", required_argument, NULL, 'm'},
+        {"quant", required_argument, NULL, 'q'},
+        {"n-prompt", required_argument, NULL, 'p'},
+        {"n-gen", required_argument, NULL, 'n'},
+        {"pg", required_argument, NULL, OPT_PG},
+        {"n-depth", required_argument, NULL, 'd'},
+        {"threads", required_argument, NULL, 't'},
+        {"repetitions", required_argument, NULL, 'r'},
+        {"output", required_argument, NULL, 'o'},
+        {"max-reps", required_argument, NULL, OPT_MAX_REPS},
+        {"cv-target", required_argument, NULL, OPT_CV_TARGET},
+        {"no-warmup", no_argument, NULL, OPT_NO_WARMUP},
+        {"delay", required_argument, NULL, OPT_DELAY},
+        {"seed", required_argument, NULL, OPT_SEED},
+        {"kernel", required_argument, NULL, OPT_KERNEL},
+        {"sustained", required_argument, NULL, OPT_SUSTAINED},
+        {"db", required_argument, NULL, OPT_DB},
+        {"no-db", no_argument, NULL, OPT_NO_DB},
+        {"no-roofline", no_argument, NULL, OPT_NO_ROOFLINE},
+        {"busy-timeout", required_argument, NULL, OPT_BUSY},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    /* llama-bench's -pg is two letters after one dash, which getopt would
+     * read as -p with the value "g": give getopt its long form. */
+    pg_argv = malloc(((size_t)argc + 1) * sizeof *pg_argv);
+    if (!pg_argv) {
+        rc = cli_fail("bench", MB_ENOMEM);
+        goto out;
+    }
+    for (int i = 0; i < argc; i++)
+        pg_argv[i] = !strcmp(argv[i], "-pg") ? (char *)"--pg" : argv[i];
+    pg_argv[argc] = NULL;
+    cli_opts_t op;
+    cli_opts_init(&op, argc, pg_argv, "m:q:p:n:d:t:r:o:h", longopts);
+    op.shown = argv;
+    int oc;
+    const char *v;
+    while ((oc = cli_opts_next(&op, &v)) != CLI_OPT_END) {
+        switch (oc) {
+        case 'h':
             bench_usage(stdout);
             goto out;
-        }
-        if (!strcmp(a, "--no-warmup")) {
-            warmup = false;
-            continue;
-        }
-        if (!strcmp(a, "--no-db")) {
-            no_db = true;
-            continue;
-        }
-        if (!strcmp(a, "--no-roofline")) {
-            no_roofline = true;
-            continue;
-        }
-        if (i + 1 >= argc) {
-            rc = cli_usage_error("bench", "%s: %s", a,
-                                 a[0] == '-' ? "missing value (or unknown option)" : "unexpected argument");
-            goto out;
-        }
-        const char *v = argv[++i];
-#define OPT(s, l) (!strcmp(a, s) || !strcmp(a, l))
-        if (OPT("-m", "--model")) {
+        case OPT_NO_WARMUP: warmup = false; break;
+        case OPT_NO_DB: no_db = true; break;
+        case OPT_NO_ROOFLINE: no_roofline = true; break;
+        case 'm':
             mb_strv_free(models, n_models);
+            models = NULL;
+            n_models = 0;
             if (mb_split_csv(v, &models, &n_models) || !n_models) {
                 rc = cli_usage_error("bench", "-m: expected model names, got '%s'", v);
                 goto out;
             }
-        } else if (OPT("-q", "--quant")) {
+            break;
+        case 'q':
             mb_strv_free(recipes, n_recipes);
+            recipes = NULL;
+            n_recipes = 0;
             if (mb_split_csv(v, &recipes, &n_recipes) || !n_recipes) {
                 rc = cli_usage_error("bench", "-q: expected recipe names, got '%s'", v);
                 goto out;
             }
-        } else if (OPT("-p", "--n-prompt")) {
-            if ((rc = parse_ints(a, v, 0, &prompts)))
+            break;
+        case 'p':
+            if ((rc = parse_ints("-p", v, 0, &prompts)))
                 goto out;
-        } else if (OPT("-n", "--n-gen")) {
-            if ((rc = parse_ints(a, v, 0, &gens)))
+            break;
+        case 'n':
+            if ((rc = parse_ints("-n", v, 0, &gens)))
                 goto out;
-        } else if (OPT("-pg", "-pg")) {
+            break;
+        case OPT_PG: {
             ints_t pair = {0};
-            if ((rc = parse_ints(a, v, 1, &pair)) || pair.n != 2) {
+            if ((rc = parse_ints("-pg", v, 1, &pair)) || pair.n != 2) {
                 free(pair.v);
                 if (!rc)
                     rc = cli_usage_error("bench", "-pg: expected one pair P,N such as 512,128, got '%s'", v);
@@ -186,20 +224,26 @@ int cmd_bench(int argc, char **argv)
             pgs.v[pgs.n++] = pair.v[0];
             pgs.v[pgs.n++] = pair.v[1];
             free(pair.v);
-        } else if (OPT("-d", "--n-depth")) {
-            if ((rc = parse_ints(a, v, 0, &depths)))
+            break;
+        }
+        case 'd':
+            if ((rc = parse_ints("-d", v, 0, &depths)))
                 goto out;
-        } else if (OPT("-t", "--threads")) {
-            if ((rc = parse_ints(a, v, 1, &threads)))
+            break;
+        case 't':
+            if ((rc = parse_ints("-t", v, 1, &threads)))
                 goto out;
-        } else if (OPT("-r", "--repetitions")) {
+            break;
+        case 'r': {
             int64_t x;
             if (mb_parse_i64(v, &x) || x < 1 || x > 10000) {
                 rc = cli_usage_error("bench", "-r: expected a repetition count from 1 to 10000, got '%s'", v);
                 goto out;
             }
             reps.min_reps = (int)x;
-        } else if (OPT("--max-reps", "--max-reps")) {
+            break;
+        }
+        case OPT_MAX_REPS: {
             int64_t x;
             if (mb_parse_i64(v, &x) || x < 1 || x > 10000) {
                 rc = cli_usage_error("bench", "--max-reps: expected a count from 1 to 10000, got '%s'", v);
@@ -207,42 +251,54 @@ int cmd_bench(int argc, char **argv)
             }
             reps.max_reps = (int)x;
             max_set = true;
-        } else if (OPT("--cv-target", "--cv-target")) {
+            break;
+        }
+        case OPT_CV_TARGET:
             if (mb_parse_fraction(v, &reps.cv_target) || reps.cv_target <= 0 || reps.cv_target >= 1) {
                 rc = cli_usage_error("bench", "--cv-target: expected a percentage like 2%%, got '%s'", v);
                 goto out;
             }
-        } else if (OPT("-o", "--output")) {
+            break;
+        case 'o':
             if (bench_out_parse(v, &fmt)) {
                 rc = cli_usage_error("bench", "-o: %s", mb_err_msg());
                 goto out;
             }
-        } else if (OPT("--delay", "--delay")) {
+            break;
+        case OPT_DELAY:
             if (mb_parse_duration(v, &delay)) {
                 rc = cli_usage_error("bench", "--delay: %s", mb_err_msg());
                 goto out;
             }
-        } else if (OPT("--seed", "--seed")) {
+            break;
+        case OPT_SEED: {
             int64_t x;
             if (mb_parse_i64(v, &x) || x < 0) {
                 rc = cli_usage_error("bench", "--seed: expected a non-negative integer, got '%s'", v);
                 goto out;
             }
             seed = (uint64_t)x;
-        } else if (OPT("--kernel", "--kernel")) {
-            kernel = v;
-        } else if (OPT("--db", "--db")) {
-            db_path = v;
-        } else if (OPT("--sustained", "--sustained")) {
+            break;
+        }
+        case OPT_KERNEL: kernel = v; break;
+        case OPT_DB: db_path = v; break;
+        case OPT_SUSTAINED:
             if (mb_parse_duration(v, &sustained) || sustained < BENCH_SUSTAINED_WINDOW_S) {
                 rc = cli_usage_error("bench", "--sustained: expected a duration of at least 5s, like 10m, got '%s'", v);
                 goto out;
             }
-        } else {
-            rc = cli_usage_error("bench", "unknown option '%s'", a);
+            break;
+        case OPT_BUSY:
+            if ((rc = cli_parse_busy_timeout("bench", v, &busy_ms)))
+                goto out;
+            break;
+        case CLI_OPT_OPERAND:
+            rc = cli_usage_error("bench", "%s: unexpected argument (models go after -m)", v);
+            goto out;
+        default:
+            rc = cli_opts_error(&op, "bench", oc);
             goto out;
         }
-#undef OPT
     }
     if (!n_models) {
         rc = cli_usage_error("bench", "no model: give -m NAME (catalog: 'mobench models list')");
@@ -352,7 +408,7 @@ int cmd_bench(int argc, char **argv)
     bench_sink_t sink;
     if (!no_db) {
         cmdline = join_args(argc, argv);
-        bench_store_opts_t so = {.sweep = false, .cmdline = cmdline};
+        bench_store_opts_t so = {.sweep = false, .cmdline = cmdline, .busy_timeout_ms = busy_ms};
         if ((erc = bench_store_open(db_path, &so, &store))) {
             rc = cli_fail("bench", erc);
             goto out;
@@ -413,5 +469,6 @@ out:
     free(depths.v);
     free(threads.v);
     free(pgs.v);
+    free(pg_argv);
     return rc;
 }

@@ -3,6 +3,7 @@
  * matrix far larger than the caches, as a fraction of the measured read
  * bandwidth; GEMM (prefill, 512 tokens x 2048 x 2048 and x 8192) GOP/s as a
  * fraction of the measured int8 (or f32) peak. Medians of --reps runs. */
+#include "cli_opts.h"
 #include "commands.h"
 #include "engine.h"
 #include "mb.h"
@@ -211,36 +212,48 @@ int cmd_kernels(int argc, char **argv)
     const char *formats = NULL, *kernel = NULL;
     int64_t threads = 0, reps = 7, gemv_mb = 512;
     bool json = false;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+    enum { OPT_JSON = 1000, OPT_LIST, OPT_FORMAT, OPT_KERNEL, OPT_THREADS, OPT_REPS, OPT_GEMV };
+    static const struct option longopts[] = {
+        {"format", required_argument, NULL, OPT_FORMAT},
+        {"kernel", required_argument, NULL, OPT_KERNEL},
+        {"threads", required_argument, NULL, OPT_THREADS},
+        {"reps", required_argument, NULL, OPT_REPS},
+        {"gemv-mb", required_argument, NULL, OPT_GEMV},
+        {"json", no_argument, NULL, OPT_JSON},
+        {"list", no_argument, NULL, OPT_LIST},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    cli_opts_t op;
+    cli_opts_init(&op, argc, argv, "h", longopts);
+    int oc;
+    const char *v;
+    while ((oc = cli_opts_next(&op, &v)) != CLI_OPT_END) {
+        switch (oc) {
+        case 'h':
             kb_usage(stdout);
             return MB_EXIT_OK;
-        }
-        if (!strcmp(a, "--json")) {
-            json = true;
-            continue;
-        }
-        if (!strcmp(a, "--list"))
-            return kb_list();
-        if (i + 1 >= argc)
-            return cli_usage_error("kernels", "option '%s' needs a value or is unknown", a);
-        const char *v = argv[++i];
-        if (!strcmp(a, "--format"))
-            formats = v;
-        else if (!strcmp(a, "--kernel"))
-            kernel = v;
-        else if (!strcmp(a, "--threads")) {
+        case OPT_JSON: json = true; break;
+        case OPT_LIST: return kb_list();
+        case OPT_FORMAT: formats = v; break;
+        case OPT_KERNEL: kernel = v; break;
+        case OPT_THREADS:
             if (mb_parse_i64(v, &threads) || threads < 1 || threads > 256)
                 return cli_usage_error("kernels", "--threads '%s': need an integer 1..256", v);
-        } else if (!strcmp(a, "--reps")) {
+            break;
+        case OPT_REPS:
             if (mb_parse_i64(v, &reps) || reps < 5 || reps > 64)
                 return cli_usage_error("kernels", "--reps '%s': need an integer 5..64", v);
-        } else if (!strcmp(a, "--gemv-mb")) {
+            break;
+        case OPT_GEMV:
             if (mb_parse_i64(v, &gemv_mb) || gemv_mb < 64 || gemv_mb > 65536)
                 return cli_usage_error("kernels", "--gemv-mb '%s': need an integer 64..65536", v);
-        } else
-            return cli_usage_error("kernels", "unknown option '%s'", a);
+            break;
+        case CLI_OPT_OPERAND:
+            return cli_usage_error("kernels", "unexpected argument '%s'", v);
+        default:
+            return cli_opts_error(&op, "kernels", oc);
+        }
     }
 
     engine_type_t types[ENGINE_TYPE_COUNT];

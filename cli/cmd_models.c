@@ -3,6 +3,7 @@
  * weight) and `build` (synthetic weights -> GGUF, or the cache). Catalog
  * subcommands (`list`, `show`, `eval`) live in cmd_models_catalog.c and join
  * the table below with one row each. */
+#include "cli_opts.h"
 #include "commands.h"
 #include "mb.h"
 #include "models.h"
@@ -52,6 +53,9 @@ int cmd_models(int argc, char **argv)
 
 /* ---- inspect ---------------------------------------------------------------------- */
 #define INSPECT_ARR_HEAD 5 /* array elements shown */
+/* models build stopped by SIGINT/SIGTERM (partial file removed): 128 + SIGINT,
+ * what a shell reports for an interrupted command. */
+#define MODELS_EXIT_INTERRUPTED 130
 
 /* One scalar or array element as text. */
 static void value_text(FILE *f, const models_gguf_value_t *v, size_t max_str)
@@ -193,8 +197,20 @@ static int models_inspect(int argc, char **argv)
 {
     const char *path = NULL;
     bool json = false, sha = false;
-    for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+    enum { OPT_JSON = 1000, OPT_SHA };
+    static const struct option longopts[] = {
+        {"json", no_argument, NULL, OPT_JSON},
+        {"sha256", no_argument, NULL, OPT_SHA},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    cli_opts_t op;
+    cli_opts_init(&op, argc, argv, "h", longopts);
+    int oc;
+    const char *word;
+    while ((oc = cli_opts_next(&op, &word)) != CLI_OPT_END) {
+        switch (oc) {
+        case 'h':
             printf("usage: mobench models inspect FILE.gguf [--json] [--sha256]\n\n"
                    "Reads a GGUF file (versions 2 and 3), checks every tensor's shape, type and\n"
                    "position, and prints its metadata (arrays summarized: type, length, first %d\n"
@@ -204,17 +220,15 @@ static int models_inspect(int argc, char **argv)
                    "  --sha256   also print the file's SHA-256 (reads the whole file)\n",
                    INSPECT_ARR_HEAD);
             return MB_EXIT_OK;
-        } else if (!strcmp(argv[i], "--json")) {
-            json = true;
-        } else if (!strcmp(argv[i], "--sha256")) {
-            sha = true;
-        } else if (argv[i][0] == '-' && argv[i][1]) {
-            return cli_usage_error("models inspect", "unknown option '%s'", argv[i]);
-        } else if (path) {
-            return cli_usage_error("models inspect", "one file at a time ('%s' and '%s')", path,
-                                   argv[i]);
-        } else {
-            path = argv[i];
+        case OPT_JSON: json = true; break;
+        case OPT_SHA: sha = true; break;
+        case CLI_OPT_OPERAND:
+            if (path)
+                return cli_usage_error("models inspect", "one file at a time ('%s' and '%s')", path, word);
+            path = word;
+            break;
+        default:
+            return cli_opts_error(&op, "models inspect", oc);
         }
     }
     if (!path)
@@ -406,46 +420,56 @@ static void build_help(void)
            "  --quant RECIPE  ");
     for (int i = 0; i < models_recipe_count(); i++)
         printf("%s%s", i ? ", " : "", models_recipe_get(i)->name);
-    printf("\n  --seed S        weights seed (default 1)\n"
-           "  -o FILE         output file; without it the file goes to the cache\n"
+    printf("\n  --seed S        weights seed (default %d, as bench, sweep and quality: the\n"
+           "                  same cached model)\n", CLI_DEFAULT_SEED);
+    printf("  -o FILE         output file; without it the file goes to the cache\n"
            "                  ($MOBENCH_CACHE, else ~/.cache/mobench) and is reused when\n"
            "                  it is there already\n"
            "  --threads N     threads for generating and quantizing (default: all cores)\n"
-           "\nModels: 'mobench models list'.\n");
+           "\nCtrl-C (SIGINT) or SIGTERM stops the build within a moment and removes the\n"
+           "partial file; the exit status is then 130.\n"
+           "Models: 'mobench models list'.\n");
 }
 
 static int models_build(int argc, char **argv)
 {
     const char *name = NULL, *quant = NULL, *out = NULL;
-    int64_t seed = 1, threads = 0;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        bool has_val = i + 1 < argc;
-        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+    int64_t seed = CLI_DEFAULT_SEED, threads = 0;
+    enum { OPT_SEED = 1000 };
+    static const struct option longopts[] = {
+        {"quant", required_argument, NULL, 'q'},
+        {"seed", required_argument, NULL, OPT_SEED},
+        {"threads", required_argument, NULL, 't'},
+        {"output", required_argument, NULL, 'o'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    cli_opts_t op;
+    cli_opts_init(&op, argc, argv, "q:t:o:h", longopts);
+    int oc;
+    const char *v;
+    while ((oc = cli_opts_next(&op, &v)) != CLI_OPT_END) {
+        switch (oc) {
+        case 'h':
             build_help();
             return MB_EXIT_OK;
-        } else if (!strcmp(a, "--quant") || !strcmp(a, "-q")) {
-            if (!has_val)
-                return cli_usage_error("models build", "%s needs a recipe", a);
-            quant = argv[++i];
-        } else if (!strcmp(a, "--seed")) {
-            if (!has_val || mb_parse_i64(argv[i + 1], &seed) || seed < 0)
+        case 'q': quant = v; break;
+        case OPT_SEED:
+            if (mb_parse_i64(v, &seed) || seed < 0)
                 return cli_usage_error("models build", "--seed needs a number >= 0");
-            i++;
-        } else if (!strcmp(a, "--threads") || !strcmp(a, "-t")) {
-            if (!has_val || mb_parse_i64(argv[i + 1], &threads) || threads < 1 || threads > 256)
-                return cli_usage_error("models build", "%s needs a number 1..256", a);
-            i++;
-        } else if (!strcmp(a, "-o") || !strcmp(a, "--output")) {
-            if (!has_val)
-                return cli_usage_error("models build", "%s needs a file name", a);
-            out = argv[++i];
-        } else if (a[0] == '-' && a[1]) {
-            return cli_usage_error("models build", "unknown option '%s'", a);
-        } else if (name) {
-            return cli_usage_error("models build", "one model at a time ('%s' and '%s')", name, a);
-        } else {
-            name = a;
+            break;
+        case 't':
+            if (mb_parse_i64(v, &threads) || threads < 1 || threads > 256)
+                return cli_usage_error("models build", "--threads needs a number 1..256");
+            break;
+        case 'o': out = v; break;
+        case CLI_OPT_OPERAND:
+            if (name)
+                return cli_usage_error("models build", "one model at a time ('%s' and '%s')", name, v);
+            name = v;
+            break;
+        default:
+            return cli_opts_error(&op, "models build", oc);
         }
     }
     if (!name)
@@ -461,6 +485,10 @@ static int models_build(int argc, char **argv)
         return cli_usage_error("models build", "%s", mb_err_msg());
     if (out) {
         rc = models_build_gguf(spec, r, (uint64_t)seed, (int)threads, out);
+        if (rc == MB_EINTR) {
+            fprintf(stderr, "mobench: models build: %s\n", mb_err_msg());
+            return MODELS_EXIT_INTERRUPTED;
+        }
         if (rc)
             return cli_fail("models build", rc);
         printf("%s\n", out);
@@ -469,6 +497,10 @@ static int models_build(int argc, char **argv)
     char path[2048];
     bool built = false;
     rc = models_cache_get(spec, r, (uint64_t)seed, (int)threads, path, sizeof path, &built);
+    if (rc == MB_EINTR) {
+        fprintf(stderr, "mobench: models build: %s\n", mb_err_msg());
+        return MODELS_EXIT_INTERRUPTED;
+    }
     if (rc)
         return cli_fail("models build", rc);
     if (!built)

@@ -2,6 +2,7 @@
  * the compiled-in catalog with what each model costs (parameters, bytes per
  * quant recipe, KV cache bytes per 1k tokens); `mobench models eval FILE`:
  * a GGUF file's logits for a token sequence. Rows in cmd_models.c's table. */
+#include "cli_opts.h"
 #include "commands.h"
 #include "mb.h"
 #include "models.h"
@@ -46,19 +47,26 @@ static int bytes_as(const models_spec_t *s, const char *recipe, uint64_t *out)
 
 static bool want_json(int argc, char **argv, int *n_pos, char **pos, const char *cmd, int *rc)
 {
+    static const struct option longopts[] = {
+        {"json", no_argument, NULL, 'j'},
+        {NULL, 0, NULL, 0},
+    };
     bool json = false;
     *n_pos = 0;
     *rc = MB_EXIT_OK;
-    for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "--json")) {
+    cli_opts_t op;
+    cli_opts_init(&op, argc, argv, "", longopts);
+    int oc;
+    const char *v;
+    while (!*rc && (oc = cli_opts_next(&op, &v)) != CLI_OPT_END) {
+        if (oc == 'j')
             json = true;
-        } else if (argv[i][0] == '-') {
-            *rc = cli_usage_error(cmd, "unknown option '%s'", argv[i]);
-        } else if (*n_pos < 1) {
-            pos[(*n_pos)++] = argv[i];
-        } else {
-            *rc = cli_usage_error(cmd, "unexpected argument '%s'", argv[i]);
-        }
+        else if (oc != CLI_OPT_OPERAND)
+            *rc = cli_opts_error(&op, cmd, oc);
+        else if (*n_pos < 1)
+            pos[(*n_pos)++] = (char *)v;
+        else
+            *rc = cli_usage_error(cmd, "unexpected argument '%s'", v);
     }
     return json;
 }
@@ -341,30 +349,41 @@ int cmd_models_eval(int argc, char **argv)
 {
     const char *file = NULL, *tokens_path = NULL, *out_path = NULL, *cmp_path = NULL;
     int threads = 0;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+    enum { OPT_TOKENS = 1000, OPT_OUT, OPT_CMP, OPT_THREADS };
+    static const struct option longopts[] = {
+        {"tokens", required_argument, NULL, OPT_TOKENS},
+        {"logits-out", required_argument, NULL, OPT_OUT},
+        {"compare", required_argument, NULL, OPT_CMP},
+        {"threads", required_argument, NULL, OPT_THREADS},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    cli_opts_t op;
+    cli_opts_init(&op, argc, argv, "h", longopts);
+    int oc;
+    const char *v;
+    while ((oc = cli_opts_next(&op, &v)) != CLI_OPT_END) {
+        switch (oc) {
+        case 'h':
             eval_help();
             return MB_EXIT_OK;
+        case OPT_TOKENS: tokens_path = v; break;
+        case OPT_OUT: out_path = v; break;
+        case OPT_CMP: cmp_path = v; break;
+        case OPT_THREADS: {
+            int64_t x;
+            if (mb_parse_i64(v, &x) || x < 1 || x > 256)
+                return cli_usage_error("models eval", "--threads wants 1..256, got '%s'", v);
+            threads = (int)x;
+            break;
         }
-        bool has_val = i + 1 < argc;
-        if (!strcmp(a, "--tokens") && has_val) {
-            tokens_path = argv[++i];
-        } else if (!strcmp(a, "--logits-out") && has_val) {
-            out_path = argv[++i];
-        } else if (!strcmp(a, "--compare") && has_val) {
-            cmp_path = argv[++i];
-        } else if (!strcmp(a, "--threads") && has_val) {
-            int64_t v;
-            if (mb_parse_i64(argv[++i], &v) || v < 1 || v > 256)
-                return cli_usage_error("models eval", "--threads wants 1..256, got '%s'", argv[i]);
-            threads = (int)v;
-        } else if (a[0] == '-') {
-            return cli_usage_error("models eval", "unknown option or missing value: '%s'", a);
-        } else if (!file) {
-            file = a;
-        } else {
-            return cli_usage_error("models eval", "unexpected argument '%s'", a);
+        case CLI_OPT_OPERAND:
+            if (file)
+                return cli_usage_error("models eval", "unexpected argument '%s'", v);
+            file = v;
+            break;
+        default:
+            return cli_opts_error(&op, "models eval", oc);
         }
     }
     if (!file || !tokens_path)

@@ -1,6 +1,7 @@
 /* cmd_quality.c: `mobench quality -m MODEL -q RECIPES`: what each quant recipe
  * costs in output quality against the F32 synthetic model it is made from
  * (models/quality.c): KL divergence (mean, p99), top-1 agreement, ppl ratio. */
+#include "cli_opts.h"
 #include "commands.h"
 #include "mb.h"
 #include "models.h"
@@ -14,7 +15,8 @@ static void quality_help(void)
 {
     printf("usage: mobench quality -m MODEL -q RECIPE[,RECIPE...] [--seed S] [--seqs N]\n"
            "                       [--len T] [--sample-seed S] [--threads N] [--json]\n\n"
-           "Builds MODEL's synthetic F32 weights (seed S, default 0; docs/SYNTHETIC.md),\n"
+           "Builds MODEL's synthetic F32 weights (seed S, default %d as in bench, sweep and\n"
+           "models build; docs/SYNTHETIC.md),\n"
            "samples N sequences of T tokens from it (default 4 x 64, temperature 1), then\n"
            "for each recipe re-types the weights with its per-tensor rules and compares\n"
            "the next-token distributions at every position with the F32 model's:\n"
@@ -22,7 +24,7 @@ static void quality_help(void)
            "  top-1            agreement of the most likely token\n"
            "  ppl ratio        perplexity of the sampled tokens, recipe / F32\n"
            "Needs the F32 model in memory (4 bytes per parameter: about 5 GB for\n"
-           "llama-3.2-1b).\n");
+           "llama-3.2-1b).\n", CLI_DEFAULT_SEED);
 }
 
 static int parse_int(const char *s, int lo, int hi, int *out)
@@ -37,41 +39,61 @@ static int parse_int(const char *s, int lo, int hi, int *out)
 int cmd_quality(int argc, char **argv)
 {
     const char *model = NULL, *recipes_arg = NULL;
-    uint64_t seed = 0, sample_seed = 1;
+    uint64_t seed = CLI_DEFAULT_SEED, sample_seed = 1;
     int n_seq = 4, len = 64, threads = 0;
     bool json = false;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        bool v = i + 1 < argc;
+    enum { OPT_SEED = 1000, OPT_SAMPLE_SEED, OPT_SEQS, OPT_LEN, OPT_THREADS, OPT_JSON };
+    static const struct option longopts[] = {
+        {"model", required_argument, NULL, 'm'},
+        {"quant", required_argument, NULL, 'q'},
+        {"seed", required_argument, NULL, OPT_SEED},
+        {"sample-seed", required_argument, NULL, OPT_SAMPLE_SEED},
+        {"seqs", required_argument, NULL, OPT_SEQS},
+        {"len", required_argument, NULL, OPT_LEN},
+        {"threads", required_argument, NULL, OPT_THREADS},
+        {"json", no_argument, NULL, OPT_JSON},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    cli_opts_t op;
+    cli_opts_init(&op, argc, argv, "m:q:h", longopts);
+    int oc;
+    const char *v;
+    while ((oc = cli_opts_next(&op, &v)) != CLI_OPT_END) {
         int64_t x;
-        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+        switch (oc) {
+        case 'h':
             quality_help();
             return MB_EXIT_OK;
-        } else if ((!strcmp(a, "-m") || !strcmp(a, "--model")) && v) {
-            model = argv[++i];
-        } else if ((!strcmp(a, "-q") || !strcmp(a, "--quant")) && v) {
-            recipes_arg = argv[++i];
-        } else if (!strcmp(a, "--seed") && v) {
-            if (mb_parse_i64(argv[++i], &x) || x < 0)
+        case 'm': model = v; break;
+        case 'q': recipes_arg = v; break;
+        case OPT_SEED:
+            if (mb_parse_i64(v, &x) || x < 0)
                 return cli_usage_error("quality", "--seed wants a non-negative integer");
             seed = (uint64_t)x;
-        } else if (!strcmp(a, "--sample-seed") && v) {
-            if (mb_parse_i64(argv[++i], &x) || x < 0)
+            break;
+        case OPT_SAMPLE_SEED:
+            if (mb_parse_i64(v, &x) || x < 0)
                 return cli_usage_error("quality", "--sample-seed wants a non-negative integer");
             sample_seed = (uint64_t)x;
-        } else if (!strcmp(a, "--seqs") && v) {
-            if (parse_int(argv[++i], 1, 10000, &n_seq))
+            break;
+        case OPT_SEQS:
+            if (parse_int(v, 1, 10000, &n_seq))
                 return cli_usage_error("quality", "--seqs wants 1..10000");
-        } else if (!strcmp(a, "--len") && v) {
-            if (parse_int(argv[++i], 2, 65536, &len))
+            break;
+        case OPT_LEN:
+            if (parse_int(v, 2, 65536, &len))
                 return cli_usage_error("quality", "--len wants 2..65536");
-        } else if (!strcmp(a, "--threads") && v) {
-            if (parse_int(argv[++i], 1, 256, &threads))
+            break;
+        case OPT_THREADS:
+            if (parse_int(v, 1, 256, &threads))
                 return cli_usage_error("quality", "--threads wants 1..256");
-        } else if (!strcmp(a, "--json")) {
-            json = true;
-        } else {
-            return cli_usage_error("quality", "unknown option or missing value: '%s'", a);
+            break;
+        case OPT_JSON: json = true; break;
+        case CLI_OPT_OPERAND:
+            return cli_usage_error("quality", "unexpected argument '%s'", v);
+        default:
+            return cli_opts_error(&op, "quality", oc);
         }
     }
     if (!model || !recipes_arg)

@@ -2,6 +2,7 @@
  * each in a child process, stored one transaction per cell; --resume
  * continues an interrupted run, --dry-run lists cells, fit and ETA. */
 #include "bench.h"
+#include "cli_opts.h"
 #include "commands.h"
 #include "db.h"
 #include "mb.h"
@@ -17,7 +18,8 @@
 static void sweep_usage(FILE *f)
 {
     fprintf(f,
-        "usage: mobench sweep FILE [--resume [RUN]] [--dry-run] [--db FILE] [--no-db] [--no-roofline]\n\n"
+        "usage: mobench sweep FILE [--resume [RUN]] [--dry-run] [--db FILE] [--no-db] [--no-roofline]\n"
+        "                          [--busy-timeout MS] [--progress MODE]\n\n"
         "Runs every cell of a sweep file (models x recipes x threads x depths x tests; format:\n"
         "docs/SWEEP.md, examples sweeps/quick.ini and sweeps/nightly.ini). Each cell runs in a\n"
         "child process: a crash, an OOM kill or a time-out is stored as a row with the reason\n"
@@ -27,13 +29,15 @@ static void sweep_usage(FILE *f)
         "  --dry-run        list the cells, whether they fit in memory, and an ETA; run nothing\n"
         "  --db FILE        the store (default: the file's [sweep] db, else %s or $MOBENCH_DB)\n"
         "  --no-db          store nothing (results still printed on stdout)\n"
+        "  --busy-timeout MS  wait up to MS milliseconds for another writer's lock on the store\n"
+        "                   before failing (default: the file's [sweep] busy_timeout, else %d)\n"
         "  --no-roofline    measure no ceilings: roofline_pct only from those stored with the\n"
         "                   device ('mobench probe --roofline --db FILE'); default: thread counts\n"
         "                   without stored ceilings are measured once per run (a few seconds)\n"
         "                   and stored when the device has none\n"
         "  --progress MODE  auto (default: a bar on a terminal), bar, lines or off\n\n"
         "Exit status: 0 when the run completed (failed cells are results), 1 when it could not\n"
-        "run or store, 2 on a usage error or a malformed sweep file.\n", DB_DEFAULT_PATH);
+        "run or store, 2 on a usage error or a malformed sweep file.\n", DB_DEFAULT_PATH, DB_BUSY_TIMEOUT_MS);
 }
 
 static char *join_args(int argc, char **argv)
@@ -141,47 +145,82 @@ static void run_quality(bench_engine_t *eng, const bench_sweep_t *sw, bench_stor
     }
 }
 
+/* Is there an operand (the sweep file) among argv[from..], not counting the
+ * values of options that take one? */
+static bool operand_after(int argc, char **argv, int from)
+{
+    for (int i = from; i < argc; i++) {
+        const char *a = argv[i];
+        if (!strcmp(a, "--"))
+            return i + 1 < argc;
+        if (a[0] != '-')
+            return true;
+        if (!strchr(a, '=') && (!strcmp(a, "--db") || !strcmp(a, "--progress") || !strcmp(a, "--busy-timeout")))
+            i++;
+    }
+    return false;
+}
+
 int cmd_sweep(int argc, char **argv)
 {
     const char *file = NULL, *resume = NULL, *db_path = NULL;
     bool dry = false, no_db = false, no_roofline = false;
     bench_progress_t progress = BENCH_PROGRESS_AUTO;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+    int busy_ms = 0;
+    enum { OPT_RESUME = 1000, OPT_DRY, OPT_NO_DB, OPT_NO_ROOFLINE, OPT_DB, OPT_PROGRESS, OPT_BUSY };
+    static const struct option longopts[] = {
+        {"resume", optional_argument, NULL, OPT_RESUME},
+        {"dry-run", no_argument, NULL, OPT_DRY},
+        {"no-db", no_argument, NULL, OPT_NO_DB},
+        {"no-roofline", no_argument, NULL, OPT_NO_ROOFLINE},
+        {"db", required_argument, NULL, OPT_DB},
+        {"progress", required_argument, NULL, OPT_PROGRESS},
+        {"busy-timeout", required_argument, NULL, OPT_BUSY},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    cli_opts_t op;
+    cli_opts_init(&op, argc, argv, "h", longopts);
+    int oc;
+    const char *v;
+    while ((oc = cli_opts_next(&op, &v)) != CLI_OPT_END) {
+        switch (oc) {
+        case 'h':
             sweep_usage(stdout);
             return MB_EXIT_OK;
-        } else if (!strcmp(a, "--resume")) {
-            /* The run is optional: the next word is it unless it is an option
-             * or the sweep file (when the file comes after --resume). */
-            resume = "latest";
-            if (i + 1 < argc && argv[i + 1][0] != '-' && (file || i + 2 < argc))
-                resume = argv[++i];
-        } else if (!strcmp(a, "--dry-run")) {
-            dry = true;
-        } else if (!strcmp(a, "--no-db")) {
-            no_db = true;
-        } else if (!strcmp(a, "--no-roofline")) {
-            no_roofline = true;
-        } else if (!strcmp(a, "--db")) {
-            if (++i >= argc)
-                return cli_usage_error("sweep", "--db: missing file name");
-            db_path = argv[i];
-        } else if (!strcmp(a, "--progress")) {
-            if (++i >= argc)
-                return cli_usage_error("sweep", "--progress: missing mode");
-            const char *m = argv[i];
-            if (!strcmp(m, "auto")) progress = BENCH_PROGRESS_AUTO;
-            else if (!strcmp(m, "bar")) progress = BENCH_PROGRESS_BAR;
-            else if (!strcmp(m, "lines")) progress = BENCH_PROGRESS_LINES;
-            else if (!strcmp(m, "off")) progress = BENCH_PROGRESS_OFF;
-            else return cli_usage_error("sweep", "--progress: expected auto, bar, lines or off, got '%s'", m);
-        } else if (a[0] == '-') {
-            return cli_usage_error("sweep", "unknown option '%s'", a);
-        } else if (!file) {
-            file = a;
-        } else {
-            return cli_usage_error("sweep", "unexpected argument '%s' (one sweep file per run)", a);
+        case OPT_RESUME: {
+            /* The run is optional: --resume=RUN, or the next word unless it
+             * is an option or the sweep file (when the file comes after). */
+            resume = v ? v : "latest";
+            int k = cli_opts_index(&op);
+            if (!v && k < argc && argv[k][0] != '-' && (file || operand_after(argc, argv, k + 1))) {
+                resume = argv[k];
+                cli_opts_skip(&op);
+            }
+            break;
+        }
+        case OPT_DRY: dry = true; break;
+        case OPT_NO_DB: no_db = true; break;
+        case OPT_NO_ROOFLINE: no_roofline = true; break;
+        case OPT_DB: db_path = v; break;
+        case OPT_PROGRESS:
+            if (!strcmp(v, "auto")) progress = BENCH_PROGRESS_AUTO;
+            else if (!strcmp(v, "bar")) progress = BENCH_PROGRESS_BAR;
+            else if (!strcmp(v, "lines")) progress = BENCH_PROGRESS_LINES;
+            else if (!strcmp(v, "off")) progress = BENCH_PROGRESS_OFF;
+            else return cli_usage_error("sweep", "--progress: expected auto, bar, lines or off, got '%s'", v);
+            break;
+        case OPT_BUSY:
+            if (cli_parse_busy_timeout("sweep", v, &busy_ms))
+                return MB_EXIT_USAGE;
+            break;
+        case CLI_OPT_OPERAND:
+            if (file)
+                return cli_usage_error("sweep", "unexpected argument '%s' (one sweep file per run)", v);
+            file = v;
+            break;
+        default:
+            return cli_opts_error(&op, "sweep", oc);
         }
     }
     if (!file)
@@ -212,7 +251,8 @@ int cmd_sweep(int argc, char **argv)
     bench_sink_t sink;
     if (!no_db) {
         cmdline = join_args(argc, argv);
-        bench_store_opts_t so = {.sweep = true, .cmdline = cmdline, .sweep_file = file};
+        bench_store_opts_t so = {.sweep = true, .cmdline = cmdline, .sweep_file = file,
+                                 .busy_timeout_ms = busy_ms ? busy_ms : sw->busy_timeout_ms};
         if ((rc = bench_store_open(db_path, &so, &store))) {
             ret = cli_fail("sweep", rc);
             goto out;

@@ -523,7 +523,10 @@ int bench_run(const bench_run_opts_t *o, bench_run_summary_t *sum)
             double t0 = mb_clock_wall();
             int prc = o->backend->prepare ? o->backend->prepare(o->backend->ctx, cell) : 0;
             if (prc) {
-                r.status = prc == MB_ENOMEM ? BENCH_CELL_OOM
+                /* A signal during the model build: the builder removed its
+                 * partial file and passed the signal on (g_stop is set). */
+                r.status = prc == MB_EINTR || g_stop ? BENCH_CELL_INTERRUPTED
+                           : prc == MB_ENOMEM ? BENCH_CELL_OOM
                            : prc == MB_ESKIP || prc == MB_EUNSUPPORTED ? BENCH_CELL_SKIPPED
                                                                        : BENCH_CELL_FAILED;
                 snprintf(r.reason, sizeof r.reason, "%s", mb_err_msg());

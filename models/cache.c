@@ -11,6 +11,7 @@
 
 #include <errno.h>
 #include <math.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -121,6 +122,65 @@ static void llama3_rope_factors(const engine_hparams_t *hp, float *out)
     }
 }
 
+/* ---- interruption ----------------------------------------------------------------
+ * A real-shape model takes seconds to minutes to build. SIGINT/SIGTERM during
+ * the build set a flag that the workers check between chunks of rows and the
+ * writer between tensors: the build stops within a chunk, the writer removes
+ * its temporary file, and models_build_gguf returns MB_EINTR. The caller's
+ * own handler (a runner recording the cell as interrupted) is then called
+ * with the signal; with the default action, the caller decides (the CLI
+ * exits 130). */
+static volatile sig_atomic_t g_build_sig;
+
+static void build_on_signal(int sig)
+{
+    g_build_sig = sig;
+}
+
+typedef struct {
+    struct sigaction old_int, old_term;
+    bool int_set, term_set;
+} build_sigs_t;
+
+static void build_sigs_install(build_sigs_t *bs)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    memset(bs, 0, sizeof *bs);
+    sa.sa_handler = build_on_signal;
+    sigemptyset(&sa.sa_mask);
+    g_build_sig = 0;
+    /* A signal the process ignores stays ignored. */
+    if (sigaction(SIGINT, NULL, &bs->old_int) == 0 && bs->old_int.sa_handler != SIG_IGN)
+        bs->int_set = sigaction(SIGINT, &sa, NULL) == 0;
+    if (sigaction(SIGTERM, NULL, &bs->old_term) == 0 && bs->old_term.sa_handler != SIG_IGN)
+        bs->term_set = sigaction(SIGTERM, &sa, NULL) == 0;
+}
+
+/* Restores the caller's handlers; passes a caught signal on to a handler
+ * the caller installed. Returns the signal caught (0: none). */
+static int build_sigs_restore(build_sigs_t *bs)
+{
+    if (bs->int_set)
+        sigaction(SIGINT, &bs->old_int, NULL);
+    if (bs->term_set)
+        sigaction(SIGTERM, &bs->old_term, NULL);
+    int sig = g_build_sig;
+    g_build_sig = 0;
+    const struct sigaction *old = sig == SIGINT ? &bs->old_int : sig == SIGTERM ? &bs->old_term : NULL;
+    if (old && !(old->sa_flags & SA_SIGINFO) && old->sa_handler != SIG_DFL && old->sa_handler != SIG_IGN)
+        raise(sig);
+    return sig;
+}
+
+static int build_interrupted(const models_spec_t *spec)
+{
+    int sig = g_build_sig;
+    return mb_err_set(MB_EINTR, "interrupted by %s while building %s; nothing was kept "
+                      "(the partial file was removed)", sig == SIGTERM ? "SIGTERM" : "SIGINT",
+                      spec->name);
+}
+
 /* ---- tensor data ------------------------------------------------------------------- */
 typedef struct {
     const models_spec_t *spec;
@@ -154,6 +214,10 @@ static void fill_task(void *arg, int ith, int nth)
         int64_t r0 = engine_counter_claim(&b->next, BUILD_CHUNK_ROWS);
         if (r0 >= b->rows || b->rc)
             break;
+        if (g_build_sig) {
+            b->rc = MB_EINTR;
+            break;
+        }
         int64_t n = MB_MIN((int64_t)BUILD_CHUNK_ROWS, b->rows - r0);
         int rc = models_synth_rows(b->spec, b->seed, b->t, r0, n, x);
         if (rc) {
@@ -171,6 +235,8 @@ static void fill_task(void *arg, int ith, int nth)
 static int fill_tensor(void *user, int64_t index, void *buf, size_t nbytes)
 {
     build_t *b = user;
+    if (g_build_sig)
+        return build_interrupted(b->spec);
     if (index >= b->n_infos) { /* rope_freqs.weight, after the catalog's tensors */
         memcpy(buf, b->rope_factors, nbytes);
         return MB_OK;
@@ -183,6 +249,8 @@ static int fill_tensor(void *user, int64_t index, void *buf, size_t nbytes)
     b->rc = MB_OK;
     engine_counter_reset(&b->next, 0);
     engine_pool_run(b->pool, fill_task, b);
+    if (b->rc == MB_EINTR)
+        return build_interrupted(b->spec);
     if (b->rc)
         return b->rc;
     b->done_params += models_tensor_nelem(b->t);
@@ -251,7 +319,15 @@ int models_build_gguf(const models_spec_t *spec, const models_recipe_t *r, uint6
             goto err;
     }
     b.t0 = mb_clock_ns();
-    if ((rc = models_gguf_writer_write_fill(w, path, fill_tensor, &b)))
+    build_sigs_t bs;
+    build_sigs_install(&bs);
+    rc = models_gguf_writer_write_fill(w, path, fill_tensor, &b);
+    if (build_sigs_restore(&bs) && !rc) {
+        /* The signal came after the last tensor: the file is complete and
+         * in place; the caller still learns of the signal (handler above). */
+        MB_DEBUG("build: a signal arrived as %s was finished; the file is kept", path);
+    }
+    if (rc)
         goto err;
     MB_INFO("built %s (%s, seed %llu) in %.1f s: %s", spec->name, r->name,
             (unsigned long long)seed, (double)(mb_clock_ns() - b.t0) / 1e9, path);

@@ -22,7 +22,8 @@ static void compare_help(void)
            "  --threshold PCT    smallest slowdown that fails the check               default: 5%%\n"
            "  --alpha P          significance level of the test                       default: 0.01\n"
            "  --db FILE          results database                 default: $MOBENCH_DB or ./mobench.db\n"
-           "  -o md|json         output format on stdout                              default: md\n"
+           "  -o, --format FMT   md or json (default: md; json when --output ends in .json)\n"
+           "  --output FILE      write the table or JSON to FILE (default: stdout)\n"
            "  -h, --help         this text\n\n"
            "exit status: 0 no regression, 3 a significant regression beyond the threshold,\n"
            "1 run-time error, 2 usage error.\n");
@@ -30,18 +31,20 @@ static void compare_help(void)
 
 int cmd_compare(int argc, char **argv)
 {
-    enum { OPT_BASE = 1, OPT_CAND, OPT_THR, OPT_ALPHA, OPT_DB };
+    enum { OPT_BASE = 1, OPT_CAND, OPT_THR, OPT_ALPHA, OPT_DB, OPT_OUTPUT };
     static const struct option longopts[] = {
         {"baseline", required_argument, NULL, OPT_BASE},
         {"candidate", required_argument, NULL, OPT_CAND},
         {"threshold", required_argument, NULL, OPT_THR},
         {"alpha", required_argument, NULL, OPT_ALPHA},
         {"db", required_argument, NULL, OPT_DB},
-        {"output", required_argument, NULL, 'o'},
+        {"format", required_argument, NULL, 'o'},
+        {"output", required_argument, NULL, OPT_OUTPUT},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
-    const char *base = "previous", *cand = "latest", *db_path = db_default_path(), *fmt = "md";
+    const char *base = "previous", *cand = "latest", *db_path = db_default_path(), *fmt = NULL;
+    const char *out_path = NULL;
     reports_compare_opts_t co;
     reports_compare_opts_default(&co);
     optind = 0;
@@ -63,6 +66,13 @@ int cmd_compare(int argc, char **argv)
             break;
         case OPT_DB: db_path = optarg; break;
         case 'o': fmt = optarg; break;
+        case OPT_OUTPUT:
+            if (!strcmp(optarg, "md") || !strcmp(optarg, "json") || !*optarg)
+                return cli_usage_error("compare", "--output '%s' names the file to write; the "
+                                                  "format is -o %s (a file of that name: "
+                                                  "--output ./%s)", optarg, optarg, optarg);
+            out_path = optarg;
+            break;
         case 'h': compare_help(); return MB_EXIT_OK;
         case ':': return cli_usage_error("compare", "option '%s' needs a value", argv[optind - 1]);
         default: return cli_usage_error("compare", "unknown option '%s'", argv[optind - 1]);
@@ -70,6 +80,10 @@ int cmd_compare(int argc, char **argv)
     }
     if (optind < argc)
         return cli_usage_error("compare", "unexpected argument '%s'", argv[optind]);
+    if (!fmt) { /* from the output file's extension, else markdown */
+        const char *ext = out_path ? strrchr(out_path, '.') : NULL;
+        fmt = ext && !strcmp(ext, ".json") ? "json" : "md";
+    }
     if (strcmp(fmt, "md") && strcmp(fmt, "json"))
         return cli_usage_error("compare", "-o '%s': expected md or json", fmt);
 
@@ -84,17 +98,28 @@ int cmd_compare(int argc, char **argv)
         reports_data_free(&d);
         return cli_fail("compare", rc);
     }
+    reports_out_t out;
+    if ((rc = reports_out_open(&out, out_path))) {
+        reports_cmp_free(&cmp);
+        reports_data_free(&d);
+        return cli_fail("compare", rc);
+    }
     if (!strcmp(fmt, "json"))
-        reports_cmp_write_json(&cmp, &co, stdout);
+        reports_cmp_write_json(&cmp, &co, out.f);
     else
-        reports_cmp_write_md(&cmp, &co, stdout);
+        reports_cmp_write_md(&cmp, &co, out.f);
+    if ((rc = reports_out_close(&out, true))) {
+        reports_cmp_free(&cmp);
+        reports_data_free(&d);
+        return cli_fail("compare", rc);
+    }
     int exit_code = cmp.n_regressed ? MB_EXIT_REGRESSION : MB_EXIT_OK;
     if (cmp.n_regressed)
         fprintf(stderr, "mobench: compare: %zu cell%s regressed beyond %.1f%%\n", cmp.n_regressed,
                 cmp.n_regressed > 1 ? "s" : "", co.threshold * 100.0);
+    if (out_path)
+        fprintf(stderr, "mobench: compare: %s written\n", out_path);
     reports_cmp_free(&cmp);
     reports_data_free(&d);
-    if (fflush(stdout))
-        return MB_EXIT_FAIL;
     return exit_code;
 }

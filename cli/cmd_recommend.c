@@ -30,7 +30,9 @@ static void recommend_help(void)
            "  --use-case NAME    chat|fast|quality|multilingual default: all\n"
            "  --classes FILE     extra or replacement classes (INI, format of reports/classes.ini)\n"
            "  --list             list the classes and use cases, then exit\n"
-           "  -o md|html|json    output format                  default: md\n"
+           "  -o, --format FMT   md, html or json (default: md, or the --output file's\n"
+           "                     extension: .html, .json)\n"
+           "  --output FILE      write the tables to FILE (default: stdout)\n"
            "  -h, --help         this text\n");
 }
 
@@ -57,7 +59,7 @@ static void list_classes(const reports_classes_t *cl)
 int cmd_recommend(int argc, char **argv)
 {
     enum { OPT_DB = 1, OPT_CLASS, OPT_RAM, OPT_BUDGET, OPT_MINTG, OPT_TTFT, OPT_CTX, OPT_UC,
-           OPT_CLASSES, OPT_LIST };
+           OPT_CLASSES, OPT_LIST, OPT_OUTPUT };
     static const struct option longopts[] = {
         {"db", required_argument, NULL, OPT_DB},
         {"class", required_argument, NULL, OPT_CLASS},
@@ -69,12 +71,13 @@ int cmd_recommend(int argc, char **argv)
         {"use-case", required_argument, NULL, OPT_UC},
         {"classes", required_argument, NULL, OPT_CLASSES},
         {"list", no_argument, NULL, OPT_LIST},
-        {"output", required_argument, NULL, 'o'},
+        {"format", required_argument, NULL, 'o'},
+        {"output", required_argument, NULL, OPT_OUTPUT},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     const char *db_path = db_default_path(), *cls = NULL, *uc = NULL, *classes = NULL;
-    const char *fmt = "md";
+    const char *fmt = NULL, *out_path = NULL;
     bool list = false;
     reports_rec_opts_t ro;
     reports_rec_opts_default(&ro);
@@ -114,6 +117,15 @@ int cmd_recommend(int argc, char **argv)
             ro.context = (int)i64;
             break;
         case 'o': fmt = optarg; break;
+        case OPT_OUTPUT:
+            if (!strcmp(optarg, "md") || !strcmp(optarg, "html") || !strcmp(optarg, "json") ||
+                !*optarg)
+                return cli_usage_error("recommend", "--output '%s' names the file to write; "
+                                                    "the format is -o %s (a file of that "
+                                                    "name: --output ./%s)", optarg, optarg,
+                                       optarg);
+            out_path = optarg;
+            break;
         case 'h': recommend_help(); return MB_EXIT_OK;
         case ':': return cli_usage_error("recommend", "option '%s' needs a value", argv[optind - 1]);
         default: return cli_usage_error("recommend", "unknown option '%s'", argv[optind - 1]);
@@ -121,6 +133,11 @@ int cmd_recommend(int argc, char **argv)
     }
     if (optind < argc)
         return cli_usage_error("recommend", "unexpected argument '%s'", argv[optind]);
+    if (!fmt) { /* from the output file's extension, else markdown */
+        const char *ext = out_path ? strrchr(out_path, '.') : NULL;
+        fmt = !ext ? "md" : !strcmp(ext, ".json") ? "json"
+                          : !strcmp(ext, ".html") || !strcmp(ext, ".htm") ? "html" : "md";
+    }
     reports_fmt_t f;
     if (!strcmp(fmt, "md"))
         f = REPORTS_FMT_MD;
@@ -155,17 +172,27 @@ int cmd_recommend(int argc, char **argv)
         reports_classes_free(&cl);
         return cli_fail("recommend", rc);
     }
+    reports_out_t out;
+    if ((rc = reports_out_open(&out, out_path))) {
+        reports_data_free(&d);
+        reports_classes_free(&cl);
+        return cli_fail("recommend", rc);
+    }
     if (f == REPORTS_FMT_HTML)
-        printf("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
-               "<meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">"
-               "<title>mobench recommend</title><style>%s</style></head><body>\n",
-               reports_css_text());
-    rc = reports_recommend_write(&cl, &d, cls, uc, &ro, f, stdout);
+        fprintf(out.f, "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+                       "<meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">"
+                       "<title>mobench recommend</title><style>%s</style></head><body>\n",
+                reports_css_text());
+    rc = reports_recommend_write(&cl, &d, cls, uc, &ro, f, out.f);
     if (f == REPORTS_FMT_HTML && !rc)
-        printf("</body></html>\n");
+        fprintf(out.f, "</body></html>\n");
+    int rc2 = reports_out_close(&out, rc == 0);
+    rc = rc ? rc : rc2;
     reports_data_free(&d);
     reports_classes_free(&cl);
     if (rc)
         return cli_fail("recommend", rc);
-    return fflush(stdout) == 0 ? MB_EXIT_OK : MB_EXIT_FAIL;
+    if (out_path)
+        fprintf(stderr, "mobench: recommend: %s written\n", out_path);
+    return MB_EXIT_OK;
 }

@@ -4,6 +4,7 @@
 
 #include <math.h>
 #include <stdlib.h>
+#include <errno.h>
 #include <stdarg.h>
 #include <string.h>
 
@@ -42,6 +43,45 @@ void reports_fmt_num(char *buf, size_t len, int digits, double v)
         snprintf(buf, len, "%.*f", digits, v);
     else
         snprintf(buf, len, "-");
+}
+
+int reports_out_open(reports_out_t *o, const char *path)
+{
+    memset(o, 0, sizeof *o);
+    if (!path || !*path) {
+        o->f = stdout;
+        return 0;
+    }
+    if (strlen(path) >= sizeof o->path)
+        return mb_err_set(MB_EINVAL, "output path too long (%zu bytes)", strlen(path));
+    snprintf(o->path, sizeof o->path, "%s", path);
+    snprintf(o->tmp, sizeof o->tmp, "%s.tmp", path);
+    o->f = fopen(o->tmp, "w");
+    if (!o->f)
+        return mb_err_set(mb_err_from_errno(errno), "cannot write %s: %s; check the directory "
+                                                    "of --output", o->tmp, strerror(errno));
+    return 0;
+}
+
+int reports_out_close(reports_out_t *o, bool ok)
+{
+    if (!o->f)
+        return 0;
+    if (o->f == stdout) {
+        o->f = NULL;
+        return fflush(stdout) ? mb_err_set(MB_EIO, "writing to stdout failed: %s",
+                                           strerror(errno)) : 0;
+    }
+    int rc = 0;
+    if ((ferror(o->f) | (fclose(o->f) != 0)) && ok)
+        rc = mb_err_set(MB_EIO, "writing %s failed (disk full?)", o->tmp);
+    o->f = NULL;
+    if (ok && !rc && rename(o->tmp, o->path) != 0)
+        rc = mb_err_set(mb_err_from_errno(errno), "cannot rename %s to %s: %s", o->tmp, o->path,
+                        strerror(errno));
+    if (!ok || rc)
+        remove(o->tmp);
+    return rc;
 }
 
 void reports_json_num(mb_json_t *j, double v)

@@ -20,6 +20,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 /* ---- records ----------------------------------------------------------------- */
 
@@ -354,6 +355,18 @@ typedef struct {
  * PNG and SVG charts. */
 int reports_report_write(const reports_data_t *d, const reports_classes_t *cl,
                          const reports_report_opts_t *o, reports_report_stats_t *st);
+
+/* Output of a command: stdout (path NULL or "") or a file, written as
+ * PATH.tmp and renamed over PATH on success, so a failed run leaves no
+ * half-written file. */
+typedef struct {
+    FILE *f;
+    char path[4096];
+    char tmp[4104];
+} reports_out_t;
+int reports_out_open(reports_out_t *o, const char *path);
+/* ok = false (the command failed): the temporary file is removed. */
+int reports_out_close(reports_out_t *o, bool ok);
 
 /* The inline CSS of every HTML page mobench writes (no external refs). */
 const char *reports_css_text(void);

@@ -298,3 +298,80 @@ Test(reports_cli, report_empty_selection_fails_and_writes_nothing)
     cr_assert_eq(stat(p, &st), -1);
     cr_assert_eq(strlen(out_text), 0, "no summary on stdout: %s", out_text);
 }
+
+Test(reports_cli, output_file_for_compare_and_recommend)
+{
+    char p[400], *text = NULL;
+    size_t len;
+    /* compare: --help names it; the file gets what stdout would; exit 3 still */
+    const char *help[] = {"compare", "--help", NULL};
+    cr_assert_eq(run(help), 0);
+    cr_assert(strstr(out_text, "--output FILE"), "%s", out_text);
+    const char *md[] = {"compare", "--db", dbpath, "--baseline", a1, "--candidate", a2, NULL};
+    cr_assert_eq(run(md), 3);
+    char *stdout_md = strdup(out_text);
+    snprintf(p, sizeof p, "%s/cmp.md", dir);
+    const char *file[] = {"compare", "--db", dbpath, "--baseline", a1, "--candidate", a2,
+                          "--output", p, NULL};
+    cr_assert_eq(run(file), 3, "%s", err_text);
+    cr_assert_eq(strlen(out_text), 0, "stdout should be empty: %s", out_text);
+    cr_assert_eq(mb_file_read(p, 0, &text, &len), 0);
+    cr_assert_str_eq(text, stdout_md);
+    free(text);
+    free(stdout_md);
+    /* the format follows the extension unless -o says otherwise */
+    snprintf(p, sizeof p, "%s/cmp.json", dir);
+    const char *json[] = {"compare", "--db", dbpath, "--baseline", a1, "--candidate", a2,
+                          "--output", p, NULL};
+    cr_assert_eq(run(json), 3);
+    cr_assert_eq(mb_file_read(p, 0, &text, &len), 0);
+    mb_jv_t *jv;
+    cr_assert_eq(mb_jv_parse(text, len, &jv), 0, "%s", text);
+    cr_assert_eq(mb_jv_get(jv, "regressed")->num, 1);
+    mb_jv_free(jv);
+    free(text);
+    const char *forced[] = {"compare", "--db", dbpath, "--baseline", a1, "--candidate", a2,
+                            "--output", p, "-o", "md", NULL};
+    cr_assert_eq(run(forced), 3);
+    cr_assert_eq(mb_file_read(p, 0, &text, &len), 0);
+    cr_assert(!strncmp(text, "## mobench compare", 18), "%s", text);
+    free(text);
+    /* a format name is not a file name; an unwritable path fails, leaving nothing */
+    const char *fmt[] = {"compare", "--db", dbpath, "--output", "json", NULL};
+    cr_assert_eq(run(fmt), 2);
+    cr_assert(strstr(err_text, "-o json"), "%s", err_text);
+    const char *bad[] = {"compare", "--db", dbpath, "--baseline", a1, "--candidate", a2,
+                         "--output", "/nonexistent/dir/cmp.md", NULL};
+    cr_assert_eq(run(bad), 1);
+    cr_assert(strstr(err_text, "/nonexistent/dir/cmp.md"), "%s", err_text);
+
+    /* recommend: the same */
+    const char *rhelp[] = {"recommend", "--help", NULL};
+    cr_assert_eq(run(rhelp), 0);
+    cr_assert(strstr(out_text, "--output FILE"), "%s", out_text);
+    snprintf(p, sizeof p, "%s/rec.html", dir);
+    const char *rec[] = {"recommend", "--db", dbpath, "--class", "mid-android-8gb", "--output", p,
+                         NULL};
+    cr_assert_eq(run(rec), 0, "%s", err_text);
+    cr_assert_eq(strlen(out_text), 0, "stdout should be empty: %s", out_text);
+    cr_assert_eq(mb_file_read(p, 0, &text, &len), 0);
+    cr_assert(!strncmp(text, "<!DOCTYPE html>", 15) && strstr(text, "</html>"), "%s", text);
+    cr_assert(strstr(text, "Recommended quantization per device class"));
+    free(text);
+    snprintf(p, sizeof p, "%s/rec.json", dir);
+    const char *rj[] = {"recommend", "--db", dbpath, "--output", p, NULL};
+    cr_assert_eq(run(rj), 0, "%s", err_text);
+    cr_assert_eq(mb_file_read(p, 0, &text, &len), 0);
+    cr_assert_eq(mb_jv_parse(text, len, &jv), 0, "%s", text);
+    cr_assert_eq(mb_jv_get(jv, "recommendations")->n, 5 * 4);
+    mb_jv_free(jv);
+    free(text);
+    /* a failing recommend (no database) leaves no output file behind */
+    snprintf(p, sizeof p, "%s/rec-fail.md", dir);
+    const char *rf[] = {"recommend", "--db", "/nonexistent/x.db", "--output", p, NULL};
+    cr_assert_eq(run(rf), 1);
+    struct stat st;
+    cr_assert_eq(stat(p, &st), -1);
+    snprintf(p, sizeof p, "%s/rec-fail.md.tmp", dir);
+    cr_assert_eq(stat(p, &st), -1);
+}

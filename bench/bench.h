@@ -373,6 +373,10 @@ typedef struct {
     int (*prepare)(void *ctx, const bench_cell_t *cell);
     /* In the cell's child: load the model, bind kernels, create the context. */
     int (*open)(void *ctx, const bench_cell_t *cell, bench_workload_t *w, bench_model_info_t *info);
+    /* Is the cell's model file at hand (the cache has it, or a GGUF path)?
+     * false: prepare builds it first (the dry run's estimate counts that).
+     * May be NULL (always at hand). */
+    bool (*cached)(void *ctx, const bench_cell_t *cell);
 } bench_backend_t;
 
 /* Where results go: the SQLite store (bench/store.c) or a test's memory. */
@@ -404,7 +408,9 @@ typedef struct {
     double cell_time_s;        /* a cell's child is killed after this; 0 = no limit */
     uint64_t headroom;         /* bytes kept free beyond the cell's estimate */
     bench_cooldown_t cooldown; /* between cells */
-    bool dry_run;              /* list cells, fit and ETA on stdout; run nothing */
+    bool dry_run;              /* list cells, fit and ETA on stdout; run nothing. Cells
+                                  that never ran get an estimate ("est.") from the model's
+                                  size and the ceilings (below), when known */
     const char *resume;        /* reopen this run and skip its finished cells */
     const bench_backend_t *backend;
     const bench_sink_t *sink;       /* NULL: nothing stored (--no-db) */

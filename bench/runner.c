@@ -10,6 +10,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/types.h>
@@ -316,6 +317,8 @@ static void fmt_eta(double s, char *buf, size_t len)
 {
     if (!isfinite(s) || s < 0)
         snprintf(buf, len, "?");
+    else if (s < 0.5)
+        snprintf(buf, len, "<1s");
     else if (s < 90)
         snprintf(buf, len, "%.0fs", s);
     else if (s < 5400)
@@ -370,7 +373,74 @@ static void progress_cell_done(progress_t *p, const char *key, const bench_resul
         fprintf(stderr, "mobench: [%zu/%zu] %s: %s\n", p->done, p->total, key, p->last);
 }
 
-/* ---- dry run ------------------------------------------------------------------ */
+/* ---- dry run ------------------------------------------------------------------
+ * A cell that ran before gets the time it took then. One that never ran gets
+ * an estimate, labelled "est.", from a simple model of the engine against the
+ * device's ceilings at the cell's thread count:
+ *   decode:  weight bytes per token / (read bandwidth x DECODE_EFF)
+ *   prefill: 2 x params x tokens / (int8 peak x PREFILL_EFF); float recipes
+ *            against the f32 peak x FLOAT_EFF
+ *   per cell: warm-up (the prompt and a token), the depth fill, the reps
+ *            (-r / [reps] min), loading the weights (LOAD_GBS), the cooldown
+ *   per model x recipe not in the cache: the build, params / BUILD_PARAMS_S
+ *            per thread.
+ * The efficiencies are what the engine reached on the build VM when quiet
+ * (docs/PERFORMANCE.md: decode ~50 % of the read roof, prefill ~11 % of the
+ * int8 peak, F16 prefill ~50 % of the f32 peak; a build of 1.24 B params in
+ * ~19 s of CPU). */
+#define EST_DECODE_EFF 0.5
+#define EST_PREFILL_EFF 0.11
+#define EST_FLOAT_EFF 0.5
+#define EST_LOAD_GBS 1.0
+#define EST_BUILD_PARAMS_S 65e6
+
+static bool float_recipe(const char *r)
+{
+    return !strcasecmp(r, "F32") || !strcasecmp(r, "F16") || !strcasecmp(r, "BF16");
+}
+
+/* Seconds the cell would take (NAN: no ceilings for its thread count). */
+static double estimate_cell(const bench_run_opts_t *o, const bench_cell_t *c, const bench_model_info_t *info)
+{
+    const bench_ceiling_t *pt = o->ceilings ? bench_ceilings_find(o->ceilings, c->n_threads) : NULL;
+    if (!pt || !info->model_size || !info->n_params)
+        return NAN;
+    bool flt = float_recipe(c->recipe);
+    double peak = flt ? pt->f32_gflops * 1e9 * EST_FLOAT_EFF : pt->i8_gops * 1e9 * EST_PREFILL_EFF;
+    double bw = pt->read_gbs * 1e9 * EST_DECODE_EFF;
+    if (!(peak > 0) || !(bw > 0))
+        return NAN;
+    double per_prompt_tok = 2.0 * (double)info->n_params / peak;
+    double per_gen_tok = (double)info->model_size / bw;
+    double load = (double)info->model_size / (EST_LOAD_GBS * 1e9);
+    if (o->sustained_s > 0)
+        return load + o->sustained_s;
+    const bench_test_t *t = &c->test;
+    double rep = 0;
+    switch (t->kind) {
+    case BENCH_TEST_PP: rep = t->n_prompt * per_prompt_tok; break;
+    case BENCH_TEST_TG: rep = per_prompt_tok + t->n_gen * per_gen_tok; break;
+    case BENCH_TEST_PG: rep = t->n_prompt * per_prompt_tok + t->n_gen * per_gen_tok; break;
+    }
+    double warm = o->warmup ? MB_MAX(t->n_prompt, 1) * per_prompt_tok + per_gen_tok : 0;
+    double depth = t->n_depth * per_prompt_tok;
+    return load + depth + warm + rep * MB_MAX(o->reps.min_reps, 1);
+}
+
+static double cooldown_estimate(const bench_run_opts_t *o)
+{
+    switch (o->cooldown.mode) {
+    case BENCH_COOLDOWN_FIXED: return o->cooldown.delay_s;
+    case BENCH_COOLDOWN_THERMAL: {
+        const bench_sensors_t *se = o->sensors;
+        bool thermal = se && se->hottest_c && isfinite(se->hottest_c(se->ctx));
+        return thermal ? 0 : o->cooldown.delay_s; /* with sensors: unknown, counted as none */
+    }
+    case BENCH_COOLDOWN_NONE: return 0;
+    }
+    return 0;
+}
+
 static int dry_run(const bench_run_opts_t *o, uint64_t avail, bool have_avail)
 {
     char a[32] = "unknown";
@@ -380,17 +450,19 @@ static int dry_run(const bench_run_opts_t *o, uint64_t avail, bool have_avail)
     char h[32];
     mb_fmt_bytes(o->headroom, h, sizeof h);
     printf("%s\n", h);
-    printf("%-4s %-56s %10s %5s %8s\n", "#", "cell", "needs", "fits", "eta");
-    double eta = 0;
-    size_t known = 0, fit = 0;
+    printf("%-4s %-56s %10s %5s %12s\n", "#", "cell", "needs", "fits", "eta");
+    double eta = 0, cool = cooldown_estimate(o);
+    size_t known = 0, estimated = 0, fit = 0, builds = 0;
+    char built_key[320] = "";
     for (size_t i = 0; i < o->n_cells; i++) {
         const bench_cell_t *c = &o->cells[i];
-        char key[400], need_s[32] = "?", eta_s[32] = "?";
+        char key[400], need_s[32] = "?", eta_s[48] = "?";
         bench_cell_key(c, key, sizeof key);
         bench_model_info_t info;
         memset(&info, 0, sizeof info);
         const char *fits = "?";
-        if (o->backend->estimate(o->backend->ctx, c, &info) == 0) {
+        bool have_info = o->backend->estimate(o->backend->ctx, c, &info) == 0;
+        if (have_info) {
             uint64_t need = bench_cell_need(&info) + o->headroom;
             mb_fmt_bytes(need, need_s, sizeof need_s);
             fits = !have_avail ? "?" : need <= avail ? "yes" : "no";
@@ -401,21 +473,40 @@ static int dry_run(const bench_run_opts_t *o, uint64_t avail, bool have_avail)
         double s;
         if (o->sink && o->sink->eta_hint && o->sink->eta_hint(o->sink->ctx, c, &s) == 0) {
             fmt_eta(s, eta_s, sizeof eta_s);
-            eta += s;
+            eta += s + (i ? cool : 0);
             known++;
+        } else if (have_info && isfinite(s = estimate_cell(o, c, &info))) {
+            /* the first cell of a model x recipe the cache lacks builds it */
+            char mk[320];
+            snprintf(mk, sizeof mk, "%s|%s", c->model, c->recipe);
+            if (strcmp(mk, built_key) && o->backend->cached && !o->backend->cached(o->backend->ctx, c)) {
+                s += (double)info.n_params / (EST_BUILD_PARAMS_S * MB_MAX(c->n_threads, 1));
+                builds++;
+            }
+            snprintf(built_key, sizeof built_key, "%s", mk);
+            char e[32];
+            fmt_eta(s, e, sizeof e);
+            snprintf(eta_s, sizeof eta_s, "%s est.", e);
+            eta += s + (i ? cool : 0);
+            estimated++;
         }
-        printf("%-4zu %-56s %10s %5s %8s\n", i, key, need_s, fits, eta_s);
+        printf("%-4zu %-56s %10s %5s %12s\n", i, key, need_s, fits, eta_s);
     }
     char e[32];
     fmt_eta(eta, e, sizeof e);
     printf("# %zu of %zu cells fit", fit, o->n_cells);
     if (known == o->n_cells)
         printf("; ETA %s (from earlier runs of the same cells)\n", e);
-    else if (known)
-        printf("; ETA at least %s (%zu of %zu cells ran before; the others have no estimate)\n", e,
-               known, o->n_cells);
+    else if (known + estimated == o->n_cells)
+        printf("; ETA %s est.: %zu cells from earlier runs, %zu estimated from the model's size and the "
+               "device's ceilings%s%s (a model, not a measurement)\n", e, known, estimated,
+               builds ? ", with model builds" : "", cool > 0 ? " and cooldown delays" : "");
+    else if (known + estimated)
+        printf("; ETA at least %s (%zu cells from earlier runs, %zu estimated; the others have no "
+               "estimate: no ceilings for their thread count)\n", e, known, estimated);
     else
-        printf("; ETA unknown (no earlier run of these cells in the store)\n");
+        printf("; ETA unknown (no earlier run of these cells in the store, and no ceilings to "
+               "estimate from)\n");
     return MB_OK;
 }
 

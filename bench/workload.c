@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 struct bench_engine {
@@ -273,6 +274,19 @@ static int be_prepare(void *ctx, const bench_cell_t *cell)
     return cell_file(ctx, cell);
 }
 
+static bool be_cached(void *ctx, const bench_cell_t *cell)
+{
+    bench_engine_t *e = ctx;
+    if (is_gguf_path(cell->model))
+        return true;
+    const models_spec_t *spec;
+    const models_recipe_t *r;
+    char path[1024];
+    struct stat st;
+    return models_catalog_find(cell->model, &spec) == 0 && models_recipe_find(cell->recipe, &r) == 0 &&
+           models_cache_path(spec, r, e->seed, path, sizeof path) == 0 && stat(path, &st) == 0;
+}
+
 /* ---- the workload in the child ------------------------------------------------------ */
 typedef struct {
     models_gguf_t *g;
@@ -357,7 +371,7 @@ err:
 
 bench_backend_t bench_engine_backend(bench_engine_t *e)
 {
-    return (bench_backend_t){e, be_estimate, be_prepare, be_open};
+    return (bench_backend_t){e, be_estimate, be_prepare, be_open, be_cached};
 }
 
 /* ---- quality against a reference recipe ------------------------------------------ */

@@ -274,7 +274,8 @@ int cmd_sweep(int argc, char **argv)
     reps.budget_s = sw->cell_time_s / 2;
     bench_ceilings_t ceil;
     bool have_ceil = false;
-    if (!dry && (rc = bench_ceilings_for_run(store, cells, n_cells, !no_roofline, &ceil, &have_ceil))) {
+    /* The dry run needs them too: its ETA for cells that never ran. */
+    if ((rc = bench_ceilings_for_run(store, cells, n_cells, !no_roofline, &ceil, &have_ceil))) {
         ret = cli_fail("sweep", rc);
         goto out;
     }

@@ -65,7 +65,7 @@ static int fake_open(void *ctx, const bench_cell_t *c, bench_workload_t *w, benc
     return 0;
 }
 
-static const bench_backend_t backend = {NULL, fake_estimate, NULL, fake_open};
+static const bench_backend_t backend = {NULL, fake_estimate, NULL, fake_open, NULL};
 
 /* ---- memory sink ---------------------------------------------------------------- */
 typedef struct {

@@ -258,32 +258,149 @@ static int chart_tps(const mr_list_t *m, const char *dir, reports_chart_t *ch, c
 
 /* ---- 2: memory vs quality ------------------------------------------------------- */
 
+/* Labels are laid out here, not by gnuplot: with fixed margins and axis
+ * ranges the pixel position of every point is known, so each label is put
+ * where it overlaps no other label and no point (greedy, Pareto front
+ * first). A point whose full label finds no room gets its number only; the
+ * table under the chart lists every point by number. */
+#define MQ_W 1000
+#define MQ_H 600
+#define MQ_L 0.08 /* plot area, screen fractions */
+#define MQ_R 0.97
+#define MQ_B 0.11
+#define MQ_T 0.85
+#define MQ_CHAR_W 6.2  /* px per character of 'DejaVu Sans,8' (measured: 5.6 average) */
+#define MQ_CHAR_H 12.0 /* px per line */
+
 typedef struct {
+    double mem, kld, tg;
+    char label[128];  /* "model recipe" */
+    char ref[16];     /* quality reference */
+    bool front;       /* on the Pareto front */
+    double px, py, r; /* centre and marker radius, pixels from the bottom left */
+    int placed;       /* 0 no label, 1 number, 2 full label */
+    double lx, ly;    /* label anchor, pixels */
+    char just;        /* 'l', 'r' or 'c' */
+    char text[160];
+} mq_pt_t;
+
+typedef struct {
+    mq_pt_t *p;
+    size_t n;
     bool logy;
-    double max_tg; /* point size 1..4 scales with decode t/s */
+    double x1, y0, y1; /* axis ranges (x from 0) */
+    double max_tg;
+    char ylabel[96];  /* axis: "mean KLD vs the F32 forward pass (lower is better)" */
+    char yref[200];   /* the same in words, for the caption */
 } mq_ctx_t;
+
+typedef struct {
+    double x0, y0, x1, y1;
+} box_t;
+
+static bool box_hits(box_t a, box_t b)
+{
+    return a.x0 < b.x1 && b.x0 < a.x1 && a.y0 < b.y1 && b.y0 < a.y1;
+}
+
+static double mq_size(const mq_ctx_t *c, double tg)
+{
+    return 1.0 + 3.0 * (isfinite(tg) && c->max_tg > 0 ? tg / c->max_tg : 0.0);
+}
+
+static void mq_layout(mq_ctx_t *c)
+{
+    double pl = MQ_W * MQ_L, pr = MQ_W * MQ_R, pb = MQ_H * MQ_B, pt = MQ_H * MQ_T;
+    double ly0 = c->logy ? log10(c->y0) : c->y0, ly1 = c->logy ? log10(c->y1) : c->y1;
+    for (size_t i = 0; i < c->n; i++) {
+        mq_pt_t *p = &c->p[i];
+        double y = c->logy ? log10(p->kld) : p->kld;
+        p->px = pl + p->mem / c->x1 * (pr - pl);
+        p->py = pb + (y - ly0) / (ly1 - ly0) * (pt - pb);
+        p->r = 3.0 * mq_size(c, p->tg) + 1.0; /* pngcairo: ps 1 is a 6 px disc */
+        p->placed = 0;
+    }
+    box_t *used = malloc((c->n ? c->n : 1) * sizeof *used);
+    if (!used)
+        return; /* no labels at all: the table still lists every point */
+    size_t nu = 0;
+    /* front first (memory order), then the others in memory order */
+    for (int pass = 0; pass < 2; pass++)
+        for (size_t i = 0; i < c->n; i++) {
+            mq_pt_t *p = &c->p[i];
+            if (p->front != (pass == 0))
+                continue;
+            for (int kind = 2; kind >= 1 && !p->placed; kind--) {
+                char text[160];
+                if (kind == 2 && isfinite(p->tg))
+                    snprintf(text, sizeof text, "%zu: %s, %.1f t/s", i + 1, p->label, p->tg);
+                else if (kind == 2)
+                    snprintf(text, sizeof text, "%zu: %s", i + 1, p->label);
+                else
+                    snprintf(text, sizeof text, "%zu", i + 1);
+                double w = MQ_CHAR_W * (double)strlen(text), h = MQ_CHAR_H, g = p->r + 2.0;
+                /* right, left, above, below, then the diagonals */
+                const struct { double dx, dy; char j; } pos[8] = {
+                    {g, 0, 'l'}, {-g, 0, 'r'}, {0, g + h / 2, 'c'}, {0, -g - h / 2, 'c'},
+                    {g * 0.7, g * 0.7 + h / 2, 'l'}, {g * 0.7, -g * 0.7 - h / 2, 'l'},
+                    {-g * 0.7, g * 0.7 + h / 2, 'r'}, {-g * 0.7, -g * 0.7 - h / 2, 'r'},
+                };
+                for (int k = 0; k < 8 && !p->placed; k++) {
+                    double ax = p->px + pos[k].dx, ay = p->py + pos[k].dy;
+                    double x0 = pos[k].j == 'l' ? ax : pos[k].j == 'r' ? ax - w : ax - w / 2;
+                    box_t b = {x0 - 1, ay - h / 2 - 1, x0 + w + 1, ay + h / 2 + 1};
+                    bool ok = b.x0 >= pl && b.x1 <= pr && b.y0 >= pb && b.y1 <= pt;
+                    for (size_t u = 0; ok && u < nu; u++)
+                        ok = !box_hits(b, used[u]);
+                    for (size_t q = 0; ok && q < c->n; q++) {
+                        box_t disc = {c->p[q].px - c->p[q].r, c->p[q].py - c->p[q].r,
+                                      c->p[q].px + c->p[q].r, c->p[q].py + c->p[q].r};
+                        ok = !box_hits(b, disc);
+                    }
+                    if (ok) {
+                        used[nu++] = b;
+                        p->placed = kind;
+                        p->lx = ax;
+                        p->ly = ay;
+                        p->just = pos[k].j;
+                        snprintf(p->text, sizeof p->text, "%s", text);
+                    }
+                }
+            }
+        }
+    free(used);
+}
 
 static void body_mq(FILE *f, const void *ctx)
 {
     const mq_ctx_t *c = ctx;
-    fprintf(f, "set title 'Memory vs quality loss (point size: decode tokens/s)'\n"
+    /* title and key as screen-placed text above the fixed plot area */
+    fprintf(f, "set label 1001 'Memory vs quality loss (point size: decode tokens/s; numbers: "
+               "the table under the chart)' at screen 0.5, screen 0.965 center\n"
                "set xlabel 'resident memory, GB (weights + KV for 4096 tokens + scratch)'\n"
-               "set ylabel 'mean KL divergence vs F16 (lower is better)'\n%s"
-               "set grid\nset key top right\nset xrange [0:*]\n"
-               "set offsets graph 0.05, graph 0.1, graph 0.1, graph 0.05\n"
-               "plot 'mq.dat' using 2:3:(1+3*$4/%.6g) with points pt 7 ps variable "
+               "set ylabel '%s'\n%s"
+               "set grid\nset key at screen %.3f, screen %.3f center top horizontal\n"
+               "set lmargin at screen %.3f\nset rmargin at screen %.3f\n"
+               "set bmargin at screen %.3f\nset tmargin at screen %.3f\n"
+               "set xrange [0:%.6g]\nset yrange [%.6g:%.6g]\n",
+            c->ylabel, c->logy ? "set logscale y\nset format y '%g'\n" : "",
+            (MQ_L + MQ_R) / 2, MQ_T + 0.07, MQ_L, MQ_R, MQ_B, MQ_T, c->x1, c->y0, c->y1);
+    int n = 0;
+    for (size_t i = 0; i < c->n; i++) {
+        const mq_pt_t *p = &c->p[i];
+        if (!p->placed)
+            continue;
+        fprintf(f, "set label %d '%s' at screen %.4f, screen %.4f %s font ',8'%s front\n", ++n,
+                p->text, p->lx / MQ_W, p->ly / MQ_H,
+                p->just == 'l' ? "left" : p->just == 'r' ? "right" : "center",
+                p->front ? " tc rgb '#b3261e'" : "");
+    }
+    fprintf(f, "plot 'mq.dat' using 3:4:(1+3*$5/%.6g) with points pt 7 ps variable "
                "lc rgb '#4e79a7' title 'model x recipe', \\\n"
-               "     'mq.dat' using 2:3:(sprintf('%%s %%s', stringcolumn(1), stringcolumn(5))) "
-               "with labels offset 0,1.2 font ',7' notitle, \\\n"
                "     'mq_pareto.dat' using 1:2 with linespoints lw 2 pt 6 ps 2.2 lc rgb '#e15759' "
                "title 'Pareto front'\n",
-            c->logy ? "set logscale y\n" : "", c->max_tg > 0 ? c->max_tg : 1.0);
+            c->max_tg > 0 ? c->max_tg : 1.0);
 }
-
-typedef struct {
-    double mem, kld, tg;
-    char label[128];
-} mq_pt_t;
 
 static int cmp_mq(const void *a, const void *b)
 {
@@ -291,6 +408,70 @@ static int cmp_mq(const void *a, const void *b)
     if (x->mem != y->mem)
         return x->mem < y->mem ? -1 : 1;
     return (x->kld > y->kld) - (x->kld < y->kld);
+}
+
+/* What the KLD is measured against: a short axis label and a sentence. */
+static bool mq_ref_text(const mq_pt_t *p, size_t n, char *axis, size_t alen, char *buf,
+                        size_t len)
+{
+    const char *ref = NULL;
+    bool mixed = false;
+    for (size_t i = 0; i < n; i++) {
+        const char *r = p[i].ref[0] ? p[i].ref : "?";
+        if (!ref)
+            ref = r;
+        else if (strcmp(ref, r))
+            mixed = true;
+    }
+    if (mixed) {
+        snprintf(axis, alen, "mean KLD vs each result's reference (lower is better)");
+        snprintf(buf, len, "KLD: mean KL divergence per token against each result's reference "
+                           "(column 'reference' of the table)");
+    } else if (!ref || !strcmp(ref, "?")) {
+        snprintf(axis, alen, "mean KLD vs the reference (lower is better)");
+        snprintf(buf, len, "KLD: mean KL divergence per token against the reference the "
+                           "quality run used (not recorded)");
+    } else {
+        snprintf(axis, alen, "mean KLD vs the %s forward pass (lower is better)", ref);
+        snprintf(buf, len, "KLD: mean KL divergence per token between the %s forward pass of "
+                           "the same weights (the reference) and the recipe's", ref);
+    }
+    return mixed;
+}
+
+/* The table under the chart: every point by number (HTML, malloc'd). */
+static char *mq_table(const mq_pt_t *p, size_t n, bool mixed_ref)
+{
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    if (!f)
+        return NULL;
+    fprintf(f, "<div class=\"tw\"><table>\n<tr><th>#</th><th>model x recipe</th>"
+               "<th>resident GB</th><th>mean KLD</th>%s<th>decode t/s</th><th>Pareto front</th>"
+               "<th>label on the chart</th></tr>\n", mixed_ref ? "<th>reference</th>" : "");
+    for (size_t i = 0; i < n; i++) {
+        fprintf(f, "<tr><td class=\"n\">%zu</td><td>", i + 1);
+        reports_html_escape(f, p[i].label);
+        fprintf(f, "</td><td class=\"n\">%.3f</td><td class=\"n\">%.3g</td>", p[i].mem, p[i].kld);
+        if (mixed_ref) {
+            fputs("<td>", f);
+            reports_html_escape(f, p[i].ref[0] ? p[i].ref : "-");
+            fputs("</td>", f);
+        }
+        if (isfinite(p[i].tg))
+            fprintf(f, "<td class=\"n\">%.1f</td>", p[i].tg);
+        else
+            fputs("<td class=\"n\">-</td>", f);
+        fprintf(f, "<td>%s</td><td>%s</td></tr>\n", p[i].front ? "yes" : "",
+                p[i].placed == 2 ? "name" : p[i].placed == 1 ? "number" : "none (crowded)");
+    }
+    fputs("</table></div>\n", f);
+    if (fclose(f)) {
+        free(buf);
+        return NULL;
+    }
+    return buf;
 }
 
 static int chart_mq(const reports_data_t *d, const reports_classes_t *cl, const char *dir,
@@ -323,13 +504,39 @@ static int chart_mq(const reports_data_t *d, const reports_classes_t *cl, const 
         char raw[128];
         snprintf(raw, sizeof raw, "%s %s", cs[i].model, cs[i].recipe);
         reports_label(p->label, sizeof p->label, raw);
+        reports_label(p->ref, sizeof p->ref, cs[i].kld_ref);
         synthetic |= !strcmp(cs[i].weights, "synthetic");
         all_pos &= p->kld > 0;
+        if (isfinite(p->tg))
+            max_tg = MB_MAX(max_tg, p->tg);
     }
     free(cs);
     if (!pts)
         return mb_err_set(MB_ENOMEM, "out of memory for chart data");
     qsort(pts, np, sizeof *pts, cmp_mq);
+    double best_kld = INFINITY, kmin = INFINITY, kmax = 0, mmax = 0;
+    for (size_t i = 0; i < np; i++) {
+        if (pts[i].kld < best_kld) { /* sorted by memory: a new lowest KLD is on the front */
+            best_kld = pts[i].kld;
+            pts[i].front = true;
+        }
+        kmin = MB_MIN(kmin, pts[i].kld);
+        kmax = MB_MAX(kmax, pts[i].kld);
+        mmax = MB_MAX(mmax, pts[i].mem);
+    }
+    mq_ctx_t c = {.p = pts, .n = np, .logy = all_pos && np > 0, .max_tg = max_tg};
+    c.x1 = mmax > 0 ? mmax * 1.1 : 1.0;
+    if (c.logy) { /* a third of a decade beyond the extremes, room for labels */
+        c.y0 = kmin / 2.2;
+        c.y1 = kmax * 2.2;
+    } else {
+        double span = kmax > kmin ? kmax - kmin : (kmax > 0 ? kmax : 1.0);
+        c.y0 = MB_MIN(0.0, kmin - 0.1 * span);
+        c.y1 = kmax + 0.15 * span;
+    }
+    bool mixed = mq_ref_text(pts, np, c.ylabel, sizeof c.ylabel, c.yref, sizeof c.yref);
+    mq_layout(&c);
+
     FILE *f = open_in(dir, "mq", ".dat");
     FILE *g = f ? open_in(dir, "mq_pareto", ".dat") : NULL;
     if (!f || !g) {
@@ -338,42 +545,53 @@ static int chart_mq(const reports_data_t *d, const reports_classes_t *cl, const 
         free(pts);
         return MB_EIO;
     }
-    fputs("# label resident_GB mean_kld decode_tokens_per_s(0 = not measured) decode_text\n", f);
+    fputs("# number label resident_GB mean_kld decode_tokens_per_s(0 = not measured) "
+          "reference on_front\n", f);
     fputs("# Pareto front: no other point has both less memory and less KLD\n# resident_GB mean_kld\n", g);
-    double best_kld = INFINITY;
+    size_t n_num = 0, n_none = 0, n_front = 0;
     for (size_t i = 0; i < np; i++) {
-        fprintf(f, "\"%s\"", pts[i].label);
+        fprintf(f, "%zu \"%s\"", i + 1, pts[i].label);
         num(f, pts[i].mem);
         num(f, pts[i].kld);
-        if (isfinite(pts[i].tg)) {
-            fprintf(f, " %.6g \"%.1f t/s\"\n", pts[i].tg, pts[i].tg);
-            max_tg = MB_MAX(max_tg, pts[i].tg);
-        } else {
-            fputs(" 0 \"decode not measured\"\n", f);
-        }
-        if (pts[i].kld < best_kld) { /* sorted by memory: a new lowest KLD is on the front */
-            best_kld = pts[i].kld;
+        fprintf(f, " %.6g \"%s\" %d\n", isfinite(pts[i].tg) ? pts[i].tg : 0.0,
+                pts[i].ref[0] ? pts[i].ref : "?", pts[i].front);
+        if (pts[i].front) {
             fprintf(g, "%.6g %.6g\n", pts[i].mem, pts[i].kld);
+            n_front++;
         }
+        n_num += pts[i].placed == 1;
+        n_none += pts[i].placed == 0;
     }
-    free(pts);
     ch->has_data = np > 0;
+    ch->html = np ? mq_table(pts, np, mixed) : NULL;
     snprintf(ch->caption, sizeof ch->caption,
-             "%zu model x recipe with quality measured. Resident memory includes the KV cache "
-             "for 4096 tokens where its size is known. The red line joins the Pareto-optimal "
-             "points.%s%s", np, n_test ? " Test models (reports/classes.ini [candidates] "
-                                         "exclude) are left out." : "",
+             "%zu model x recipe with quality measured; %zu on the Pareto front (red: no other "
+             "point has both less memory and less KLD). Resident memory includes the KV "
+             "cache for 4096 tokens where its size is known.%s%s%s",
+             np, n_front,
+             n_num || n_none ? " Where names would overlap a point shows its number (table "
+                               "below)." : "",
+             n_test ? " Test models (reports/classes.ini [candidates] exclude) are left out." : "",
              synthetic ? " KLD of synthetic weights is the quantization error on random weights "
                          "of the real shapes, not a real model's quality loss." : "");
-    if ((rc = close_file(f, dir, "mq.dat")) | close_file(g, dir, "mq_pareto.dat"))
+    /* the axis label says what the KLD is measured against; the caption too */
+    if (np) {
+        size_t l = strlen(ch->caption);
+        snprintf(ch->caption + l, sizeof ch->caption - l, " %s.", c.yref);
+    }
+    if ((rc = close_file(f, dir, "mq.dat")) | close_file(g, dir, "mq_pareto.dat")) {
+        free(pts);
         return rc ? rc : MB_EIO;
+    }
     if (!np) {
+        free(pts);
         static const char *const msg[2] = {"Memory vs quality",
                                            "no quality results (KLD) in this selection"};
-        return write_script(dir, "mq", 1000, 560, body_empty, msg);
+        return write_script(dir, "mq", MQ_W, MQ_H, body_empty, msg);
     }
-    mq_ctx_t c = {.logy = all_pos, .max_tg = max_tg};
-    return write_script(dir, "mq", 1000, 560, body_mq, &c);
+    rc = write_script(dir, "mq", MQ_W, MQ_H, body_mq, &c);
+    free(pts);
+    return rc;
 }
 
 /* ---- 3: temperature and frequency over time ---------------------------------------- */
@@ -809,6 +1027,14 @@ static int chart_devices(const reports_data_t *d, const char *dir, reports_chart
              d->n_devices > MAX_DEVICES ? " (first 8 shown)" : "");
     *written = true;
     return write_script(dir, "devices", 1000, 560, body_devices, &c);
+}
+
+void reports_charts_free(reports_chart_t *charts)
+{
+    for (int i = 0; i < REPORTS_MAX_CHARTS; i++) {
+        free(charts[i].html);
+        charts[i].html = NULL;
+    }
 }
 
 int reports_charts_write(const reports_data_t *d, const reports_classes_t *cl, const char *dir,

@@ -245,6 +245,7 @@ int reports_data_load(const char *db_path, const reports_filter_t *rf, reports_d
             hit++;
         if (hit) {
             c.kld = hit->mean_kld;
+            copy(c.kld_ref, sizeof c.kld_ref, hit->ref_recipe);
             c.ppl_delta = isfinite(hit->ppl_ratio) ? hit->ppl_ratio - 1.0 : NAN;
         }
         db_rep_t *reps = NULL;

@@ -95,8 +95,10 @@ int reports_candidates_build(const reports_data_t *d, reports_candidate_t **out,
             k->pp_ts = rate;
             k->pp_tokens = c->n_prompt;
         }
-        if (isfinite(c->kld) && (newer || !isfinite(k->kld)))
+        if (isfinite(c->kld) && (newer || !isfinite(k->kld))) {
             k->kld = c->kld;
+            snprintf(k->kld_ref, sizeof k->kld_ref, "%s", c->kld_ref);
+        }
         if (isfinite(c->ppl_delta) && (newer || !isfinite(k->ppl_delta)))
             k->ppl_delta = c->ppl_delta;
         k->model_bytes = MB_MAX(k->model_bytes, c->model_bytes);

@@ -209,6 +209,8 @@ static void section_charts(FILE *f, const reports_chart_t *ch, int n, bool gnupl
         esc(f, ch[i].caption);
         fprintf(f, " Files: %s%s.gp, %s.dat.</figcaption>\n</figure>\n",
                 ch[i].rendered ? "" : "(not drawn) ", ch[i].name, ch[i].name);
+        if (ch[i].html)
+            fputs(ch[i].html, f);
         if (ch[i].rendered)
             fprintf(f, "<p><a href=\"%s.svg\">%s.svg</a> (vector)</p>\n", ch[i].name, ch[i].name);
     }
@@ -225,8 +227,10 @@ int reports_report_write(const reports_data_t *d, const reports_classes_t *cl,
         return rc;
     reports_chart_t charts[REPORTS_MAX_CHARTS];
     int n = 0;
-    if ((rc = reports_charts_write(d, cl, dir, charts, &n)))
+    if ((rc = reports_charts_write(d, cl, dir, charts, &n))) {
+        reports_charts_free(charts);
         return rc;
+    }
     st->n_charts = n;
     uint64_t t1 = mb_clock_ns();
 
@@ -265,9 +269,11 @@ int reports_report_write(const reports_data_t *d, const reports_classes_t *cl,
     snprintf(path, sizeof path, "%s/index.html", dir);
     snprintf(tmp, sizeof tmp, "%s/.index.html.tmp", dir);
     FILE *f = fopen(tmp, "w");
-    if (!f)
+    if (!f) {
+        reports_charts_free(charts);
         return mb_err_set(mb_err_from_errno(errno), "cannot write %s: %s; check the --out "
                                                     "directory", tmp, strerror(errno));
+    }
     char now[48];
     fmt_time(mb_clock_wall(), now, sizeof now);
     fprintf(f, "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
@@ -301,6 +307,7 @@ int reports_report_write(const reports_data_t *d, const reports_classes_t *cl,
                         strerror(errno));
     if (rc)
         remove(tmp);
+    reports_charts_free(charts);
     uint64_t t3 = mb_clock_ns();
     st->write_s = (double)((t1 - t0) + (t3 - t2)) / 1e9;
     st->gnuplot_s = (double)(t2 - t1) / 1e9;

@@ -77,8 +77,10 @@ typedef struct {
     uint64_t n_params;
     uint64_t kv_bytes_per_token; /* 0 = unknown */
     uint64_t peak_rss;    /* 0 = not measured */
-    double kld;           /* mean KL divergence vs F16 (NaN = quality not measured) */
-    double ppl_delta;     /* relative perplexity change vs F16, 0.05 = +5% */
+    double kld;           /* mean KL divergence vs kld_ref (NaN = quality not measured) */
+    double ppl_delta;     /* relative perplexity change vs kld_ref, 0.05 = +5% */
+    char kld_ref[16];     /* reference of the quality result: "F32" (the model's own
+                           * F32 forward pass) or a recipe such as "F16"; "" = none */
     int throttled_reps;
     double temp_max_c;    /* NaN = no sensor */
 } reports_cell_t;
@@ -275,6 +277,7 @@ typedef struct {
     double tg_ts, pp_ts, ttft_s; /* NaN = not measured */
     double t;             /* start of the newest cell behind the figures */
     double kld, ppl_delta;
+    char kld_ref[16];     /* what kld is measured against ("F32", "F16"); "" = none */
     int pp_tokens;        /* prompt size behind pp_ts */
     int ttft_tokens;      /* prompt size behind ttft_s */
 } reports_candidate_t;

@@ -43,15 +43,18 @@ extern const char reports_css[];
 typedef struct {
     char name[32];        /* file stem: NAME.gp, NAME.dat, NAME.png, NAME.svg */
     char title[128];
-    char caption[640];
+    char caption[1024];
     bool has_data;        /* false: the chart shows a "no data" note */
     bool rendered;        /* gnuplot produced NAME.png and NAME.svg */
+    char *html;           /* extra HTML under the chart (malloc'd) or NULL */
 } reports_chart_t;
 
 #define REPORTS_MAX_CHARTS 8
 /* Writes the .dat and .gp files of every chart into dir. */
 int reports_charts_write(const reports_data_t *d, const reports_classes_t *cl, const char *dir,
                          reports_chart_t *charts, int *n);
+/* Frees what reports_charts_write allocated in charts[0..REPORTS_MAX_CHARTS). */
+void reports_charts_free(reports_chart_t *charts);
 /* Index of the device with the most cells (the report's main device), -1 if none. */
 int reports_main_device(const reports_data_t *d);
 /* Label safe inside a gnuplot single-quoted string and a data file: anything

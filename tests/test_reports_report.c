@@ -395,3 +395,167 @@ Test(report, only_failed_cells_draws_notes_not_errors)
     reports_classes_free(&cl);
     reports_data_free(&d);
 }
+
+/* ---- charts on hand-built data ---------------------------------------------------- */
+
+static void mk_cell(reports_data_t *d, const char *run, const char *dev, double t,
+                    const char *model, const char *recipe, bool pp, double rate, double kld,
+                    const char *kld_ref, uint64_t bytes, const char *kernel)
+{
+    reports_cell_t c;
+    reports_cell_init(&c);
+    snprintf(c.id, sizeof c.id, "%s-%s-%s-%d-%.0f", run, model, recipe, pp, t);
+    snprintf(c.run_id, sizeof c.run_id, "%s", run);
+    snprintf(c.device_id, sizeof c.device_id, "%s", dev);
+    snprintf(c.model, sizeof c.model, "%s", model);
+    snprintf(c.recipe, sizeof c.recipe, "%s", recipe);
+    c.kind = pp ? REPORTS_TEST_PP : REPORTS_TEST_TG;
+    c.n_prompt = pp ? 512 : 0;
+    c.n_gen = pp ? 0 : 128;
+    snprintf(c.test, sizeof c.test, pp ? "pp512" : "tg128");
+    c.n_threads = 4;
+    snprintf(c.kernel, sizeof c.kernel, "%s", kernel);
+    snprintf(c.weights, sizeof c.weights, "synthetic");
+    c.t_start = t;
+    double s[7];
+    for (int i = 0; i < 7; i++)
+        s[i] = rate * (1.0 + 0.002 * (i - 3));
+    c.samples_ts = s;
+    c.n_samples = 7;
+    c.median_ts = rate;
+    c.model_bytes = bytes;
+    c.n_params = bytes;
+    c.kld = kld;
+    if (kld_ref)
+        snprintf(c.kld_ref, sizeof c.kld_ref, "%s", kld_ref);
+    cr_assert_eq(reports_data_add_cell(d, &c), 0);
+}
+
+static void mk_device(reports_data_t *d, const char *id, const char *name)
+{
+    reports_device_t v;
+    reports_device_init(&v);
+    snprintf(v.id, sizeof v.id, "%s", id);
+    snprintf(v.fingerprint, sizeof v.fingerprint, "fp-%s", id);
+    snprintf(v.name, sizeof v.name, "%s", name);
+    v.ram_bytes = 8ULL << 30;
+    cr_assert_eq(reports_data_add_device(d, &v), 0);
+}
+
+static void mk_run(reports_data_t *d, const char *id, const char *dev, double t)
+{
+    reports_run_t r = {0};
+    snprintf(r.id, sizeof r.id, "%s", id);
+    snprintf(r.device_id, sizeof r.device_id, "%s", dev);
+    r.t_start = t;
+    snprintf(r.status, sizeof r.status, "done");
+    cr_assert_eq(reports_data_add_run(d, &r), 0);
+}
+
+/* Writes the report of d into DIR/out (gnuplot as given); returns index.html. */
+static char *write_report(reports_data_t *d, const char *gnuplot, reports_report_stats_t *st)
+{
+    reports_classes_t cl;
+    cr_assert_eq(reports_classes_load(NULL, &cl), 0);
+    char out[300], p[600];
+    snprintf(out, sizeof out, "%s/out", dir);
+    reports_report_opts_t o = {.out_dir = out, .gnuplot = gnuplot, .quiet = true};
+    cr_assert_eq(reports_report_write(d, &cl, &o, st), 0, "%s", mb_err_msg());
+    reports_classes_free(&cl);
+    snprintf(p, sizeof p, "%s/index.html", out);
+    return slurp(p, NULL);
+}
+
+static char *out_file(const char *name)
+{
+    char p[600];
+    snprintf(p, sizeof p, "%s/out/%s", dir, name);
+    return slurp(p, NULL);
+}
+
+static const char *const MODELS[] = {"qwen3-0.6b", "llama-3.2-1b", "qwen3-1.7b", "llama-3.2-3b"};
+static const char *const RECIPES[] = {"Q4_0", "Q4_K_M", "Q5_K_M", "Q6_K", "Q8_0", "F16"};
+
+Test(report, mq_labels_do_not_overlap_and_name_the_reference)
+{
+    /* 24 model x recipe, many of them crowded near 1 GB */
+    reports_data_t d = {0};
+    mk_device(&d, "dev-1", "box");
+    mk_run(&d, "run-1", "dev-1", 1795132800.0);
+    static const double bits[] = {4.5, 4.85, 5.7, 6.6, 8.5, 16};
+    static const double kld[] = {0.06, 0.035, 0.015, 0.006, 0.0012, 0.00005};
+    static const double gb[] = {1.19, 2.47, 3.44, 6.43};
+    for (int m = 0; m < 4; m++)
+        for (int q = 0; q < 6; q++) {
+            uint64_t bytes = (uint64_t)(gb[m] * bits[q] / 16 * 1e9);
+            double tg = 40.0 / (m + 1) * 16 / bits[q];
+            mk_cell(&d, "run-1", "dev-1", 1795132800.0 + m * 10 + q, MODELS[m], RECIPES[q], false,
+                    tg, kld[q] * (1 + 0.1 * m), "F32", bytes, "avx2");
+        }
+    reports_report_stats_t st;
+    char *html = write_report(&d, "", &st);
+    char *gp = out_file("mq.gp");
+    /* the axis says what the reference is: the F32 forward pass, not F16 */
+    cr_assert(strstr(gp, "mean KLD vs the F32 forward pass"), "%s", gp);
+    cr_assert_null(strstr(gp, "vs F16"));
+    cr_assert(strstr(html, "F32 forward pass of the same weights"));
+    /* labels: parse them back and check no two boxes overlap (same metrics as
+     * the layout: 6.2 px per character, 12 px per line, 1000 x 600) */
+    double x0[64], x1[64], y0[64], y1[64];
+    int n = 0, n_full = 0;
+    char *svg_part = strstr(gp, "set output 'mq.svg'");
+    cr_assert_not_null(svg_part);
+    *svg_part = '\0'; /* the PNG body; the SVG body repeats it */
+    for (const char *p = gp; (p = strstr(p, "\nset label ")) && n < 64; p++) {
+        int id;
+        char text[200], just[16];
+        double sx, sy;
+        if (sscanf(p, "\nset label %d '%199[^']' at screen %lf, screen %lf %15s", &id, text, &sx,
+                   &sy, just) != 5 || id > 1000)
+            continue;
+        double w = 6.2 * (double)strlen(text), ax = sx * 1000, ay = sy * 600;
+        x0[n] = !strcmp(just, "left") ? ax : !strcmp(just, "right") ? ax - w : ax - w / 2;
+        x1[n] = x0[n] + w;
+        y0[n] = ay - 6;
+        y1[n] = ay + 6;
+        cr_assert(x0[n] >= 80 && x1[n] <= 970 && y0[n] >= 66 && y1[n] <= 510,
+                  "label '%s' leaves the plot area", text);
+        n_full += strchr(text, ':') != NULL;
+        n++;
+    }
+    cr_assert_geq(n, 20, "most of the 24 points get a label (%d)", n);
+    cr_assert_geq(n_full, 10, "names where there is room (%d)", n_full);
+    for (int i = 0; i < n; i++)
+        for (int j = i + 1; j < n; j++)
+            cr_assert(!(x0[i] < x1[j] && x0[j] < x1[i] && y0[i] < y1[j] && y0[j] < y1[i]),
+                      "labels %d and %d overlap", i + 1, j + 1);
+    /* gnuplot draws no per-point labels of its own any more */
+    cr_assert_null(strstr(gp, "with labels"));
+    /* the table under the chart lists every point by number */
+    const char *tab = strstr(html, "<th>label on the chart</th>");
+    cr_assert_not_null(tab);
+    for (int i = 1; i <= 24; i++) {
+        char row[64];
+        snprintf(row, sizeof row, "<tr><td class=\"n\">%d</td>", i);
+        cr_assert(strstr(tab, row), "point %d missing from the table", i);
+    }
+    free(gp);
+    free(html);
+    reports_data_free(&d);
+
+    /* mixed references: the axis says so and the table gets the column */
+    reports_data_t e = {0};
+    mk_device(&e, "dev-1", "box");
+    mk_run(&e, "run-1", "dev-1", 1795132800.0);
+    mk_cell(&e, "run-1", "dev-1", 1795132801.0, "qwen3-0.6b", "Q4_0", false, 30, 0.05, "F32",
+            400000000, "avx2");
+    mk_cell(&e, "run-1", "dev-1", 1795132802.0, "qwen3-0.6b", "Q8_0", false, 20, 0.001, "F16",
+            700000000, "avx2");
+    html = write_report(&e, "", &st);
+    gp = out_file("mq.gp");
+    cr_assert(strstr(gp, "each result's reference"), "%s", gp);
+    cr_assert(strstr(html, "<th>reference</th>"));
+    free(gp);
+    free(html);
+    reports_data_free(&e);
+}

@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define MAX_TREND_KEYS 16
+#define MAX_TREND_KEYS 12 /* one distinct colour and point type each */
 #define MAX_DEVICES 8
 
 void reports_label(char *dst, size_t len, const char *src)
@@ -797,25 +797,44 @@ typedef struct {
     char label[128];
     const reports_cell_t **v; /* by run start */
     size_t n;
+    size_t n_reg;             /* regressions against the previous run */
+    bool *reg;                /* reg[j]: v[j] regressed against v[j - 1] */
 } trend_key_t;
 
 typedef struct {
     trend_key_t *k;
     size_t n;
     size_t n_reg;
+    size_t n_hidden;          /* cells not drawn (listed under the chart) */
+    bool logy;
 } trend_ctx_t;
+
+/* Series styles: no colour twice (red is kept for the regression marks),
+ * and a point type and dash pattern of its own, so series stay apart in
+ * greyscale too. */
+static const char *const TREND_COLOURS[MAX_TREND_KEYS] = {
+    "#1f77b4", "#ff7f0e", "#2ca02c", "#9467bd", "#8c564b", "#e377c2",
+    "#7f7f7f", "#bcbd22", "#17becf", "#000000", "#aec7e8", "#98df8a",
+};
+static const int TREND_PT[MAX_TREND_KEYS] = {1, 2, 3, 4, 5, 7, 8, 9, 10, 11, 12, 13};
 
 static void body_trend(FILE *f, const void *ctx)
 {
     const trend_ctx_t *t = ctx;
     fputs("set title 'Tokens/s per cell over runs (red: regression vs the previous run)'\n"
           "set xdata time\nset timefmt '%s'\nset format x \"%m-%d\\n%H:%M\"\nset grid\n"
-          "set ylabel 'tokens/s (median)'\nset key outside right top font ',8'\nset yrange [0:*]\n",
+          "set key outside right top font ',8'\n",
           f);
+    fputs(t->logy ? "set logscale y\nset yrange [*:*]\nset ylabel 'tokens/s (median, log scale)'\n"
+                  : "set yrange [0:*]\nset ylabel 'tokens/s (median)'\n", f);
+    if (t->n_hidden)
+        fprintf(f, "set label 1 \"%zu more cells not drawn:\\nlisted under the chart\" at "
+                   "screen 0.985, screen 0.5 right font ',8'\n", t->n_hidden);
     fputs("plot ", f);
     for (size_t i = 0; i < t->n; i++)
-        fprintf(f, "'trend.dat' index %zu using 1:2 with linespoints pt 7 ps 0.6 title '%s', \\\n     ",
-                i, t->k[i].label);
+        fprintf(f, "'trend.dat' index %zu using 1:2 with linespoints lw 1.5 dt %d pt %d ps 0.8 "
+                   "lc rgb '%s' title '%s', \\\n     ",
+                i, (int)(i % 3) + 1, TREND_PT[i], TREND_COLOURS[i], t->k[i].label);
     if (t->n_reg)
         fputs("'trend_reg.dat' using 1:2 with points pt 6 ps 2.5 lw 2 lc rgb '#d62728' "
               "title 'regressed'\n", f);
@@ -879,36 +898,59 @@ static int chart_trend(const reports_data_t *d, const char *dev, const char *dir
         rc = rc ? rc : MB_EIO;
         goto out;
     }
-    /* keys with the most runs first; at most MAX_TREND_KEYS drawn */
+    reports_compare_opts_t co;
+    reports_compare_opts_default(&co);
+    co.n_boot = 200; /* marks only: the verdict needs the test, the CI just the threshold */
+    for (size_t i = 0; i < nk && !rc; i++) {
+        trend_key_t *k = &keys[i];
+        qsort(k->v, k->n, sizeof *k->v, cmp_cell_time);
+        if (!(k->reg = calloc(k->n, sizeof *k->reg))) {
+            rc = mb_err_set(MB_ENOMEM, "out of memory for the trend chart");
+            break;
+        }
+        for (size_t j = 1; j < k->n; j++) {
+            const reports_cell_t *a = k->v[j - 1], *b = k->v[j];
+            reports_cmp_stat_t st;
+            if (!strcmp(a->kernel, b->kernel) && !strcmp(a->weights_sha, b->weights_sha)) {
+                reports_compare_samples(a->samples_ts, a->n_samples, b->samples_ts,
+                                        b->n_samples, &co, &st);
+                k->reg[j] = st.verdict == REPORTS_REGRESSED;
+                k->n_reg += k->reg[j];
+            }
+        }
+    }
+    if (rc) {
+        fclose(f);
+        fclose(g);
+        goto out;
+    }
+    /* drawn first: cells with a regression, then those with the most runs;
+     * at most MAX_TREND_KEYS (stable: equal keys keep the data's order) */
     for (size_t i = 1; i < nk; i++)
-        for (size_t j = i; j > 0 && keys[j].n > keys[j - 1].n; j--) {
+        for (size_t j = i; j > 0 && ((keys[j].n_reg > 0) > (keys[j - 1].n_reg > 0) ||
+                                     ((keys[j].n_reg > 0) == (keys[j - 1].n_reg > 0) &&
+                                      keys[j].n > keys[j - 1].n));
+             j--) {
             trend_key_t t = keys[j];
             keys[j] = keys[j - 1];
             keys[j - 1] = t;
         }
     size_t shown = MB_MIN(nk, (size_t)MAX_TREND_KEYS), n_reg = 0;
-    reports_compare_opts_t co;
-    reports_compare_opts_default(&co);
-    co.n_boot = 200; /* marks only: the verdict needs the test, the CI just the threshold */
+    double vmin = INFINITY, vmax = 0;
     fputs("# blocks (gnuplot index) per cell: unix_time median_tokens_per_s\n", f);
     fputs("# regressions vs the previous run of the same cell: unix_time median\n", g);
     for (size_t i = 0; i < shown; i++) {
         trend_key_t *k = &keys[i];
-        qsort(k->v, k->n, sizeof *k->v, cmp_cell_time);
         fprintf(f, "# %s\n", k->label);
         for (size_t j = 0; j < k->n; j++) {
             fprintf(f, "%.0f %.6g\n", k->v[j]->t_start, med(k->v[j]));
-            if (j > 0) {
-                reports_cmp_stat_t st;
-                const reports_cell_t *a = k->v[j - 1], *b = k->v[j];
-                if (!strcmp(a->kernel, b->kernel) && !strcmp(a->weights_sha, b->weights_sha)) {
-                    reports_compare_samples(a->samples_ts, a->n_samples, b->samples_ts,
-                                            b->n_samples, &co, &st);
-                    if (st.verdict == REPORTS_REGRESSED) {
-                        fprintf(g, "%.0f %.6g\n", b->t_start, med(b));
-                        n_reg++;
-                    }
-                }
+            if (med(k->v[j]) > 0) {
+                vmin = MB_MIN(vmin, med(k->v[j]));
+                vmax = MB_MAX(vmax, med(k->v[j]));
+            }
+            if (k->reg[j]) {
+                fprintf(g, "%.0f %.6g\n", k->v[j]->t_start, med(k->v[j]));
+                n_reg++;
             }
         }
         fputs("\n\n", f);
@@ -916,17 +958,40 @@ static int chart_trend(const reports_data_t *d, const char *dev, const char *dir
     if (!n_reg)
         fputs("? ?\n", g);
     ch->has_data = shown > 0;
+    bool logy = vmax > 20 * vmin;
     snprintf(ch->caption, sizeof ch->caption,
-             "Median tokens/s of each cell over the runs in the selection (%zu cells shown%s). "
-             "A red circle marks a significant regression against the cell's previous run "
-             "(Mann-Whitney, alpha 0.01, threshold 5%%): %zu in this view.",
-             shown, nk > shown ? ", those with the most runs" : "", n_reg);
+             "Median tokens/s of each cell over the runs in the selection (%zu of %zu cells "
+             "drawn%s). A red circle marks a significant regression against the cell's previous "
+             "run (Mann-Whitney, alpha 0.01, threshold 5%%): %zu in this view.%s",
+             shown, nk, nk > shown ? ": those with a regression, then those with the most runs" : "",
+             n_reg, logy ? " Log scale: the rates span more than 20x." : "");
+    if (nk > shown) { /* the cells not drawn, by name, under the chart */
+        char *buf = NULL;
+        size_t len = 0;
+        FILE *h = open_memstream(&buf, &len);
+        if (h) {
+            fprintf(h, "<p class=\"note\">Not drawn (%zu cells; no regression among them "
+                       "unless marked): ", nk - shown);
+            for (size_t i = shown; i < nk; i++) {
+                fputs(i > shown ? ", " : "", h);
+                reports_html_escape(h, keys[i].label);
+                fprintf(h, " (%zu run%s%s)", keys[i].n, keys[i].n == 1 ? "" : "s",
+                        keys[i].n_reg ? ", REGRESSED" : "");
+            }
+            fputs("</p>\n", h);
+            if (fclose(h) == 0)
+                ch->html = buf;
+            else
+                free(buf);
+        }
+    }
     rc = close_file(f, dir, "trend.dat");
     if (close_file(g, dir, "trend_reg.dat") && !rc)
         rc = MB_EIO;
     if (!rc) {
         if (shown) {
-            trend_ctx_t t = {.k = keys, .n = shown, .n_reg = n_reg};
+            trend_ctx_t t = {.k = keys, .n = shown, .n_reg = n_reg, .n_hidden = nk - shown,
+                             .logy = logy};
             rc = write_script(dir, "trend", 1000, 560, body_trend, &t);
         } else {
             static const char *const msg[2] = {"Trend", "no finished cells in this selection"};
@@ -934,8 +999,10 @@ static int chart_trend(const reports_data_t *d, const char *dev, const char *dir
         }
     }
 out:
-    for (size_t i = 0; i < nk; i++)
+    for (size_t i = 0; i < nk; i++) {
         free(keys[i].v);
+        free(keys[i].reg);
+    }
     free(keys);
     return rc;
 }
@@ -945,6 +1012,7 @@ out:
 typedef struct {
     size_t rows; /* first: hist_xrange reads it */
     int n_dev;
+    bool logy;   /* rates spanning more than 20x */
     char names[MAX_DEVICES][64];
 } devcmp_ctx_t;
 
@@ -954,9 +1022,12 @@ static void body_devices(FILE *f, const void *ctx)
     hist_xrange(f, &c->rows);
     fputs("set title 'Decode tokens/s per device (newest tg cell)'\nset style data histogram\n"
           "set style histogram clustered gap 1\nset style fill solid 0.85 border -1\n"
-          "set grid ytics\nset yrange [0:*]\nset ylabel 'tokens/s'\n"
-          "set xtics rotate by -30 left font ',8'\nset bmargin 6\nset key top right\nplot ",
-          f);
+          "set grid ytics\nset xtics rotate by -30 left font ',8'\nset bmargin 6\n"
+          "set key top right\n", f);
+    /* bars from the bottom of a log axis: a 2000 t/s test model and a 5 t/s
+     * 3B model both stay readable */
+    fputs(c->logy ? "set logscale y\nset yrange [*:*]\nset ylabel 'tokens/s (log scale)'\nplot "
+                  : "set yrange [0:*]\nset ylabel 'tokens/s'\nplot ", f);
     for (int i = 0; i < c->n_dev; i++)
         fprintf(f, "%s'devices.dat' using %d%s title '%s'", i ? ", " : "", i + 2,
                 i ? "" : ":xtic(1)", c->names[i]);
@@ -986,6 +1057,7 @@ static int chart_devices(const reports_data_t *d, const char *dir, reports_chart
         fputs("# label tokens_per_s_per_device (columns in the order of the devices table)\n", f);
         /* rows: every model x recipe measured on any device */
         size_t rows = 0;
+        double vmin = INFINITY, vmax = 0;
         for (int i = 0; i < c.n_dev; i++)
             for (size_t k = 0; k < lists[i].n; k++) {
                 const reports_cell_t *x = lists[i].v[k].tg ? lists[i].v[k].tg : lists[i].v[k].pp;
@@ -1008,12 +1080,17 @@ static int chart_devices(const reports_data_t *d, const char *dir, reports_chart
                             v = med(lists[j].v[m].tg);
                     }
                     num(f, v);
+                    if (v > 0) {
+                        vmin = MB_MIN(vmin, v);
+                        vmax = MB_MAX(vmax, v);
+                    }
                 }
                 fputc('\n', f);
                 rows++;
             }
         ch->has_data = rows > 0;
         c.rows = rows ? rows : 1;
+        c.logy = vmax > 20 * vmin;
         rc = close_file(f, dir, "devices.dat");
     } else if (!rc) {
         rc = MB_EIO;
@@ -1023,8 +1100,9 @@ static int chart_devices(const reports_data_t *d, const char *dir, reports_chart
     if (rc)
         return rc;
     snprintf(ch->caption, sizeof ch->caption, "Newest decode rate of each model x recipe on each "
-             "of the %d devices in the selection%s.", c.n_dev,
-             d->n_devices > MAX_DEVICES ? " (first 8 shown)" : "");
+             "of the %d devices in the selection%s.%s", c.n_dev,
+             d->n_devices > MAX_DEVICES ? " (first 8 shown)" : "",
+             c.logy ? " Log scale: the rates span more than 20x." : "");
     *written = true;
     return write_script(dir, "devices", 1000, 560, body_devices, &c);
 }

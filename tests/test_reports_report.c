@@ -559,3 +559,114 @@ Test(report, mq_labels_do_not_overlap_and_name_the_reference)
     free(html);
     reports_data_free(&e);
 }
+
+Test(report, devices_chart_log_scale_when_rates_span_orders_of_magnitude)
+{
+    reports_data_t d = {0};
+    mk_device(&d, "dev-1", "box");
+    mk_device(&d, "dev-2", "phone");
+    mk_run(&d, "run-1", "dev-1", 1795132800.0);
+    mk_run(&d, "run-2", "dev-2", 1795132900.0);
+    mk_cell(&d, "run-1", "dev-1", 1795132801.0, "tiny-llama", "Q4_0", false, 2500, NAN, NULL,
+            3000000, "avx2");
+    mk_cell(&d, "run-1", "dev-1", 1795132802.0, "llama-3.2-3b", "Q4_0", false, 7, NAN, NULL,
+            1800000000, "avx2");
+    mk_cell(&d, "run-2", "dev-2", 1795132901.0, "tiny-llama", "Q4_0", false, 900, NAN, NULL,
+            3000000, "neon");
+    mk_cell(&d, "run-2", "dev-2", 1795132902.0, "llama-3.2-3b", "Q4_0", false, 2.5, NAN, NULL,
+            1800000000, "neon");
+    reports_report_stats_t st;
+    char *html = write_report(&d, "", &st);
+    char *gp = out_file("devices.gp");
+    cr_assert(strstr(gp, "set logscale y"), "%s", gp);
+    cr_assert(strstr(gp, "tokens/s (log scale)"), "the axis says it is logarithmic");
+    cr_assert(strstr(html, "Log scale: the rates span more than 20x"));
+    free(gp);
+    free(html);
+    reports_data_free(&d);
+
+    /* rates within 20x of each other: a linear axis from 0 */
+    reports_data_t e = {0};
+    mk_device(&e, "dev-1", "box");
+    mk_device(&e, "dev-2", "phone");
+    mk_run(&e, "run-1", "dev-1", 1795132800.0);
+    mk_run(&e, "run-2", "dev-2", 1795132900.0);
+    mk_cell(&e, "run-1", "dev-1", 1795132801.0, "llama-3.2-1b", "Q4_0", false, 30, NAN, NULL,
+            800000000, "avx2");
+    mk_cell(&e, "run-2", "dev-2", 1795132901.0, "llama-3.2-1b", "Q4_0", false, 9, NAN, NULL,
+            800000000, "neon");
+    html = write_report(&e, "", &st);
+    gp = out_file("devices.gp");
+    cr_assert_null(strstr(gp, "set logscale y"), "%s", gp);
+    cr_assert(strstr(gp, "set yrange [0:*]"));
+    free(gp);
+    free(html);
+    reports_data_free(&e);
+}
+
+Test(report, trend_series_distinct_and_capped_with_the_rest_listed)
+{
+    /* 16 cells over 3 runs; one cell, present in 2 runs only, regressed */
+    reports_data_t d = {0};
+    mk_device(&d, "dev-1", "box");
+    for (int r = 0; r < 3; r++) {
+        char run[16];
+        snprintf(run, sizeof run, "run-%d", r);
+        double t = 1795132800.0 + 86400.0 * r;
+        mk_run(&d, run, "dev-1", t);
+        for (int m = 0; m < 4; m++)
+            for (int q = 0; q < 4; q++) {
+                bool late = m == 3 && q == 3;
+                if (late && r == 0)
+                    continue;
+                double rate = 10.0 * (m + 1) + q;
+                if (late && r == 2)
+                    rate *= 0.8;
+                mk_cell(&d, run, "dev-1", t + m * 10 + q, MODELS[m], RECIPES[q], false, rate, NAN,
+                        NULL, 1000000000, "avx2");
+            }
+    }
+    reports_report_stats_t st;
+    char *html = write_report(&d, "", &st);
+    char *gp = out_file("trend.gp");
+    *strstr(gp, "set output 'trend.svg'") = '\0'; /* the PNG body */
+    char colours[16][16], seen_pt[16];
+    int n = 0;
+    for (const char *p = gp; (p = strstr(p, "'trend.dat' index ")); p++) {
+        int idx, dt, pt;
+        char col[16], title[128];
+        cr_assert_eq(sscanf(p, "'trend.dat' index %d using 1:2 with linespoints lw 1.5 dt %d pt "
+                               "%d ps 0.8 lc rgb '%15[^']' title '%127[^']'",
+                            &idx, &dt, &pt, col, title), 5, "%.200s", p);
+        cr_assert_lt(n, 16);
+        for (int j = 0; j < n; j++) {
+            cr_assert_str_neq(colours[j], col, "series %d and %d share colour %s", j, n, col);
+            cr_assert_neq(seen_pt[j], pt, "series %d and %d share point type %d", j, n, pt);
+        }
+        cr_assert_str_neq(col, "#d62728", "red is kept for the regression marks");
+        snprintf(colours[n], sizeof colours[n], "%s", col);
+        seen_pt[n] = (char)pt;
+        if (n == 0) /* the regressed cell is drawn first, though it has fewer runs */
+            cr_assert(strstr(title, "llama-3.2-3b Q6_K"), "first series: %s", title);
+        n++;
+    }
+    cr_assert_eq(n, 12, "at most 12 series drawn (%d)", n);
+    cr_assert(strstr(gp, "4 more cells not drawn"), "%s", gp);
+    /* the 4 cells not drawn are named under the chart */
+    const char *note = strstr(html, "Not drawn (4 cells");
+    cr_assert_not_null(note, "no list of the cells not drawn");
+    int listed = 0;
+    for (int m = 0; m < 4; m++)
+        for (int q = 0; q < 4; q++) {
+            char lab[96];
+            snprintf(lab, sizeof lab, "%s %s tg128 t4 (3 runs)", MODELS[m], RECIPES[q]);
+            listed += strstr(note, lab) != NULL;
+        }
+    cr_assert_eq(listed, 4);
+    char *reg = out_file("trend_reg.dat");
+    cr_assert(strstr(reg, "1795305"), "the regression is marked:\n%s", reg);
+    free(reg);
+    free(gp);
+    free(html);
+    reports_data_free(&d);
+}

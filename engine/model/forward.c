@@ -51,6 +51,7 @@ struct engine_ctx {
 
     /* scratch, sized for n_batch tokens */
     float *x, *xn, *q, *k, *v, *att, *o, *ff, *lr, *lr2, *ple_in, *ple_tmp, *ple_row, *rope_cs, *rope_cs_swa;
+    float *ffh; /* FFN hidden h [T][F]: over the gate rows, or its own rows for phi3 */
     float zcut; /* gemma3n sparsity cut of the current layer (standard normal quantile) */
     float *scores; /* [nth][n_ctx] */
     void *act;
@@ -326,6 +327,9 @@ int engine_ctx_create(const engine_model_t *m, engine_pool_t *pool,
         {&c->k, T * Hk},      {&c->v, T * Hk},
         {&c->att, T * Hq},    {&c->o, T * E},
         {&c->ff, T * 2 * F},  {&c->lr, T * (R ? R : 1)},
+        /* phi3's fused gate|up rows are 2F apart: h of token t would land on
+         * token t/2's inputs, which another thread may not have read yet */
+        {&c->ffh, hp->arch == ENGINE_ARCH_PHI3 ? T * F : 1},
         {&c->lr2, T * E},     {&c->ple_in, T * (P ? L * P : 1)},
         {&c->ple_tmp, T * (P ? P : 1)}, {&c->ple_row, P ? L * P : 1}, {&c->rope_cs, T * D}, {&c->rope_cs_swa, T * D},
         {&c->scores, (size_t)c->nth * (size_t)(hp->n_head / hp->n_head_kv) * (size_t)c->n_ctx},
@@ -377,7 +381,7 @@ void engine_ctx_destroy(engine_ctx_t *c)
     free(c->inv_freq);
     free(c->inv_freq_swa);
     float *bufs[] = {c->x,  c->xn, c->q,  c->k,      c->v,      c->att,     c->o,
-                     c->ff, c->lr, c->lr2, c->ple_in, c->ple_tmp, c->ple_row, c->rope_cs, c->rope_cs_swa, c->scores};
+                     c->ff, c->ffh, c->lr, c->lr2, c->ple_in, c->ple_tmp, c->ple_row, c->rope_cs, c->rope_cs_swa, c->scores};
     for (size_t i = 0; i < MB_ARRAY_LEN(bufs); i++)
         free(bufs[i]);
     free(c->act);
@@ -597,7 +601,7 @@ static void ph_gate(engine_ctx_t *c, int il, int t0, int t1)
     const kern_ops_t *ops = kern_ops();
     for (int t = t0; t < t1; t++) {
         float *g = gate + (size_t)t * gstride, *u = up + (size_t)t * ustride;
-        float *h = c->ff + (size_t)t * F; /* row t of h overwrites consumed input only */
+        float *h = (phi3 ? c->ffh : c->ff) + (size_t)t * F; /* phi3: own rows; else g's row */
         if (sparse) {
             double mean = 0, var = 0;
             for (int i = 0; i < F; i++)
@@ -704,7 +708,7 @@ static int layer_forward(engine_ctx_t *c, int il, int T)
         c->zcut = (float)(0.5 * (lo + hi));
     }
     rows_run(c, il, T, 4 * F, ph_gate);
-    if ((rc = matmul1(c, &l->w_down, c->ff, T, c->o)))
+    if ((rc = matmul1(c, &l->w_down, hp->arch == ENGINE_ARCH_PHI3 ? c->ffh : c->ff, T, c->o)))
         return rc;
     rows_run(c, il, T, 2 * E, ph_ffn_out);
 

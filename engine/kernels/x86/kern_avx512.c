@@ -758,12 +758,16 @@ AI void iq4_nl_tile(int rt, int ct, int64_t nb, const uint8_t *w, size_t ws, con
 }
 
 /* ---- repacked Q4_0 / Q8_0: 16 rows interleaved -----------------------------------
- * A tile holds 16 rows. For block b it stores the 16 row scales (f16), then
- * groups of 4 quant bytes: group g, lane i = row i's qs[4g..4g+3] (Q8_0 with
- * 0x80 added, i.e. unsigned). One vpdpbusd with a broadcast group of 4
- * activation bytes then advances all 16 rows, and the 16 results are the 16
- * lanes: no horizontal sums, no per-row scale shuffles. The offset term
- * (-8 or -128 times the activation block sum) seeds the accumulator. */
+ * A tile holds 16 rows, in super-tiles of 8 blocks (256 values): first the
+ * 16 row scales (f16) of each of the 8 blocks, then per block groups of 4
+ * quant bytes: group g, lane i = row i's qs[4g..4g+3] (Q8_0 with 0x80 added,
+ * i.e. unsigned). One vpdpbusd with a broadcast group of 4 activation bytes
+ * then advances all 16 rows, and the 16 results are the 16 lanes: no
+ * horizontal sums, no per-row scale shuffles. The offset term (-8 or -128
+ * times the activation block sum) seeds the accumulator. Super-tiles keep
+ * every 64-byte quant group on one cache line and stream like the K-quant
+ * tiles (per-block 32 + 256 byte pieces streamed from DRAM a third slower).
+ * The last super-tile of a row holds the remaining nb % 8 blocks. */
 #define PR 16     /* rows per tile */
 #define PCT 8     /* activation rows per register tile */
 #define PMAXB 1024 /* blocks per row the packed kernels take (k <= 32768) */
@@ -773,22 +777,49 @@ AI void iq4_nl_tile(int rt, int ct, int64_t nb, const uint8_t *w, size_t ws, con
  * from ~10 to ~37 GB/s on one core). */
 #define KPF 2
 
+#define PSB 8 /* blocks per super-tile */
+
+/* Offsets of block b's 16 scales and of its quant groups from the start of
+ * its 16-row tile (nb blocks per row, qbytes quant bytes per block row). */
+static inline void q32_loc(int64_t nb, int64_t b, size_t qbytes, size_t *so, size_t *qo)
+{
+    const int64_t st = b / PSB, i = b % PSB, nbs = MB_MIN(PSB, nb - st * PSB);
+    const size_t base = (size_t)st * PSB * PR * (qbytes + 2);
+    *so = base + (size_t)i * PR * 2;
+    *qo = base + (size_t)nbs * PR * 2 + (size_t)i * PR * qbytes;
+}
+
 static void pack_q4_0(const void *src, void *dst, int64_t k, int64_t n)
 {
     const int64_t nb = k / ENGINE_QK4_0;
     const engine_block_q4_0 *x = src;
-    uint8_t *d = dst;
-    for (int64_t t = 0; t < (n + PR - 1) / PR; t++)
+    for (int64_t t = 0; t < (n + PR - 1) / PR; t++) {
+        uint8_t *tile = (uint8_t *)dst + (size_t)t * (size_t)nb * PR * sizeof(engine_block_q4_0);
+        memset(tile, 0, (size_t)nb * PR * sizeof(engine_block_q4_0));
         for (int64_t b = 0; b < nb; b++) {
-            uint8_t *p = d + ((size_t)t * nb + (size_t)b) * PR * sizeof(engine_block_q4_0);
-            memset(p, 0, PR * sizeof(engine_block_q4_0));
+            size_t so, qo;
+            q32_loc(nb, b, 16, &so, &qo);
             for (int i = 0; i < PR && t * PR + i < n; i++) {
                 const engine_block_q4_0 *q = &x[(t * PR + i) * nb + b];
-                memcpy(p + 2 * i, &q->d, 2);
+                memcpy(tile + so + 2 * i, &q->d, 2);
                 for (int g = 0; g < 4; g++)
-                    memcpy(p + 2 * PR + 64 * g + 4 * i, q->qs + 4 * g, 4);
+                    memcpy(tile + qo + 64 * g + 4 * i, q->qs + 4 * g, 4);
             }
         }
+    }
+}
+
+static void unpack_q4_0(const void *packed, void *block, int64_t k, int64_t r, int64_t b)
+{
+    const int64_t nb = k / ENGINE_QK4_0;
+    const int i = (int)(r % PR);
+    const uint8_t *tile = (const uint8_t *)packed + (size_t)(r / PR) * (size_t)nb * PR * sizeof(engine_block_q4_0);
+    size_t so, qo;
+    q32_loc(nb, b, 16, &so, &qo);
+    engine_block_q4_0 *q = block;
+    memcpy(&q->d, tile + so + 2 * i, 2);
+    for (int g = 0; g < 4; g++)
+        memcpy(q->qs + 4 * g, tile + qo + 64 * g + 4 * i, 4);
 }
 
 /* The tile holding block b of row r, and r's lane in it (the unpack_*
@@ -800,44 +831,39 @@ static const uint8_t *ptile(const void *packed, int64_t k, int64_t r, int64_t b,
     return (const uint8_t *)packed + ((size_t)(r / PR) * (size_t)(k / bs) + (size_t)b) * PR * bsize;
 }
 
-static void unpack_q4_0(const void *packed, void *block, int64_t k, int64_t r, int64_t b)
-{
-    int i;
-    const uint8_t *p = ptile(packed, k, r, b, ENGINE_QK4_0, sizeof(engine_block_q4_0), &i);
-    engine_block_q4_0 *q = block;
-    memcpy(&q->d, p + 2 * i, 2);
-    for (int g = 0; g < 4; g++)
-        memcpy(q->qs + 4 * g, p + 2 * PR + 64 * g + 4 * i, 4);
-}
-
 static void pack_q8_0(const void *src, void *dst, int64_t k, int64_t n)
 {
     const int64_t nb = k / ENGINE_QK8_0;
     const engine_block_q8_0 *x = src;
-    uint8_t *d = dst;
-    for (int64_t t = 0; t < (n + PR - 1) / PR; t++)
+    for (int64_t t = 0; t < (n + PR - 1) / PR; t++) {
+        uint8_t *tile = (uint8_t *)dst + (size_t)t * (size_t)nb * PR * sizeof(engine_block_q8_0);
+        memset(tile, 0, (size_t)nb * PR * sizeof(engine_block_q8_0));
         for (int64_t b = 0; b < nb; b++) {
-            uint8_t *p = d + ((size_t)t * nb + (size_t)b) * PR * sizeof(engine_block_q8_0);
-            memset(p, 0, PR * sizeof(engine_block_q8_0));
+            size_t so, qo;
+            q32_loc(nb, b, 32, &so, &qo);
             for (int i = 0; i < PR && t * PR + i < n; i++) {
                 const engine_block_q8_0 *q = &x[(t * PR + i) * nb + b];
-                memcpy(p + 2 * i, &q->d, 2);
+                memcpy(tile + so + 2 * i, &q->d, 2);
                 for (int g = 0; g < 8; g++)
                     for (int l = 0; l < 4; l++)
-                        p[2 * PR + 64 * g + 4 * i + l] = (uint8_t)(q->qs[4 * g + l] ^ 0x80);
+                        tile[qo + 64 * g + 4 * i + l] = (uint8_t)(q->qs[4 * g + l] ^ 0x80);
             }
         }
+    }
 }
 
 static void unpack_q8_0(const void *packed, void *block, int64_t k, int64_t r, int64_t b)
 {
-    int i;
-    const uint8_t *p = ptile(packed, k, r, b, ENGINE_QK8_0, sizeof(engine_block_q8_0), &i);
+    const int64_t nb = k / ENGINE_QK8_0;
+    const int i = (int)(r % PR);
+    const uint8_t *tile = (const uint8_t *)packed + (size_t)(r / PR) * (size_t)nb * PR * sizeof(engine_block_q8_0);
+    size_t so, qo;
+    q32_loc(nb, b, 32, &so, &qo);
     engine_block_q8_0 *q = block;
-    memcpy(&q->d, p + 2 * i, 2);
+    memcpy(&q->d, tile + so + 2 * i, 2);
     for (int g = 0; g < 8; g++)
         for (int l = 0; l < 4; l++)
-            q->qs[4 * g + l] = (int8_t)(p[2 * PR + 64 * g + 4 * i + l] ^ 0x80);
+            q->qs[4 * g + l] = (int8_t)(tile[qo + 64 * g + 4 * i + l] ^ 0x80);
 }
 
 AI int32_t load_i32(const void *p)
@@ -877,10 +903,12 @@ AI void store_rows(float *y, __m512 v, int64_t nr)
         __m512 acc[PCT];                                                                           \
         _Pragma("GCC unroll 8") for (int c = 0; c < ct; c++) acc[c] = _mm512_setzero_ps();         \
         for (int64_t b = 0; b < nb; b++) {                                                         \
-            const uint8_t *p = w + (size_t)b * PR * (QBYTES + 2);                                  \
-            for (int o = 0; o < PR * (QBYTES + 2); o += 64) /* see KPF */                          \
-                _mm_prefetch((const char *)(p + o + 8 * PR * (QBYTES + 2)), _MM_HINT_T0);          \
-            const __m512 dw = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)p));             \
+            size_t so, qo;                                                                         \
+            q32_loc(nb, b, QBYTES, &so, &qo);                                                      \
+            const uint8_t *p = w + qo;                                                             \
+            for (int o = 0; o < PR * QBYTES; o += 64) /* see KPF */                                \
+                _mm_prefetch((const char *)(p + o + PSB * PR * (QBYTES + 2)), _MM_HINT_T0);        \
+            const __m512 dw = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(w + so)));      \
             __m512i Q[2 * 4];                                                                      \
             UNPACK                                                                                 \
             _Pragma("GCC unroll 8") for (int c = 0; c < ct; c++)                                   \
@@ -902,6 +930,48 @@ AI void store_rows(float *y, __m512 v, int64_t nr)
         }                                                                                          \
         _Pragma("GCC unroll 8") for (int c = 0; c < ct; c++) store_rows(y + c * ldy, acc[c], nr);  \
     }                                                                                              \
+    /* decode (one activation row): one block's 16 row sums, added to *acc */                    \
+    AI void fmt##_pblock1(const uint8_t *ps, const uint8_t *p, const engine_block_q8_0 *q,         \
+                          int32_t off, __m512 *acc)                                                \
+    {                                                                                              \
+        const __m512 dw = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)ps));                \
+        __m512i Q[2 * 4];                                                                          \
+        UNPACK                                                                                     \
+        __m512i is[4] = {_mm512_set1_epi32(off), _mm512_setzero_si512(), _mm512_setzero_si512(),   \
+                         _mm512_setzero_si512()};                                                  \
+        _Pragma("GCC unroll 8") for (int g = 0; g < NG; g++) is[g & 3] =                           \
+            _mm512_dpbusd_epi32(is[g & 3], Q[g], _mm512_set1_epi32(load_i32(q->qs + 4 * g)));      \
+        __m512i isum = _mm512_add_epi32(_mm512_add_epi32(is[0], is[1]),                            \
+                                        _mm512_add_epi32(is[2], is[3]));                           \
+        *acc = _mm512_fmadd_ps(_mm512_cvtepi32_ps(isum),                                           \
+                               _mm512_mul_ps(dw, _mm512_set1_ps(_cvtsh_ss(q->d))), *acc);         \
+    }                                                                                              \
+    /* a super-tile (8 blocks) per step, prefetched KPF super-tiles ahead */  \
+    AI void fmt##_ptile1(int64_t nb, const uint8_t *w, const uint8_t *a, const int32_t *offs,      \
+                         float *y, int64_t nr)                                                     \
+    {                                                                                              \
+        const engine_block_q8_0 *q = (const engine_block_q8_0 *)a;                                 \
+        const size_t sb = PSB * PR * (QBYTES + 2);                                                 \
+        __m512 acc0 = _mm512_setzero_ps(), acc1 = _mm512_setzero_ps();                             \
+        int64_t b = 0;                                                                             \
+        for (; b + PSB <= nb; b += PSB) {                                                          \
+            const uint8_t *ps = w + (size_t)(b / PSB) * sb, *p = ps + PSB * PR * 2;                \
+            for (size_t o = 0; o < sb; o += 64)                                                    \
+                _mm_prefetch((const char *)(ps + o + KPF * sb), _MM_HINT_T0);                      \
+            _Pragma("GCC unroll 8") for (int i = 0; i < PSB; i += 2)                               \
+            {                                                                                      \
+                fmt##_pblock1(ps + i * PR * 2, p + i * PR * QBYTES, q + b + i, offs[b + i], &acc0);\
+                fmt##_pblock1(ps + (i + 1) * PR * 2, p + (i + 1) * PR * QBYTES, q + b + i + 1,     \
+                              offs[b + i + 1], &acc1);                                             \
+            }                                                                                      \
+        }                                                                                          \
+        for (; b < nb; b++) {                                                                      \
+            size_t so, qo;                                                                         \
+            q32_loc(nb, b, QBYTES, &so, &qo);                                                      \
+            fmt##_pblock1(w + so, w + qo, q + b, offs[b], &acc0);                                  \
+        }                                                                                          \
+        store_rows(y, _mm512_add_ps(acc0, acc1), nr);                                              \
+    }                                                                                              \
     static void mmp_##fmt(int64_t k, const void *w, size_t wstride, int64_t nr, const void *act,   \
                           size_t astride, int64_t mr, float *y, int64_t ldy)                       \
     {                                                                                              \
@@ -917,8 +987,7 @@ AI void store_rows(float *y, __m512 v, int64_t nr)
                     fmt##_ptile(PCT, nb, tw, A + j * astride, astride, offs, y + j * ldy + i, ldy, \
                                 nr - i);                                                           \
                 else                                                                               \
-                    fmt##_ptile(1, nb, tw, A + j * astride, astride, offs, y + j * ldy + i, ldy,   \
-                                nr - i);                                                           \
+                    fmt##_ptile1(nb, tw, A + j * astride, offs, y + j * ldy + i, nr - i);          \
             }                                                                                      \
             j += ct;                                                                               \
         }                                                                                          \
@@ -928,7 +997,7 @@ AI void store_rows(float *y, __m512 v, int64_t nr)
 DEFINE_PACKED(q4_0, 16, 8, 8, {
     const __m512i m4 = _mm512_set1_epi8(0x0f);
     for (int g = 0; g < 4; g++) {
-        __m512i v = _mm512_loadu_si512((const void *)(p + 2 * PR + 64 * g));
+        __m512i v = _mm512_loadu_si512((const void *)(p + 64 * g));
         Q[g] = _mm512_and_si512(v, m4);
         Q[g + 4] = _mm512_and_si512(_mm512_srli_epi16(v, 4), m4);
     }
@@ -938,7 +1007,7 @@ DEFINE_PACKED(q4_0, 16, 8, 8, {
 
 DEFINE_PACKED(q8_0, 32, 8, 128, {
     for (int g = 0; g < 8; g++)
-        Q[g] = _mm512_loadu_si512((const void *)(p + 2 * PR + 64 * g));
+        Q[g] = _mm512_loadu_si512((const void *)(p + 64 * g));
 })
 
 /* ---- repacked Q4_K: 16 rows interleaved ------------------------------------------

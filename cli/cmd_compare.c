@@ -15,12 +15,15 @@ static void compare_help(void)
            "their per-rep tokens/s: ratio of medians, a 99%% bootstrap CI of it, and the\n"
            "Mann-Whitney U test. A cell is 'regressed' when the slowdown is significant\n"
            "and the CI reaches the threshold; cells on different devices, kernels or\n"
-           "weights are 'not comparable'. Details: docs/REPORT.md.\n\n"
+           "weights, or with reps too noisy to judge (a busy machine), are 'not\n"
+           "comparable'. Details: docs/REPORT.md.\n\n"
            "options:\n"
            "  --baseline RUN     run id (or unique prefix >= 4 chars) or 'previous'  default: previous\n"
            "  --candidate RUN    run id or 'latest'                                  default: latest\n"
            "  --threshold PCT    smallest slowdown that fails the check               default: 5%%\n"
            "  --alpha P          significance level of the test                       default: 0.01\n"
+           "  --max-cv PCT       reps noisier than this (robust CV) on either side make\n"
+           "                     the cell 'not comparable'              default: 2 x threshold\n"
            "  --db FILE          results database                 default: $MOBENCH_DB or ./mobench.db\n"
            "  -o, --format FMT   md or json (default: md; json when --output ends in .json)\n"
            "  --output FILE      write the table or JSON to FILE (default: stdout)\n"
@@ -31,12 +34,13 @@ static void compare_help(void)
 
 int cmd_compare(int argc, char **argv)
 {
-    enum { OPT_BASE = 1, OPT_CAND, OPT_THR, OPT_ALPHA, OPT_DB, OPT_OUTPUT };
+    enum { OPT_BASE = 1, OPT_CAND, OPT_THR, OPT_ALPHA, OPT_DB, OPT_OUTPUT, OPT_MAXCV };
     static const struct option longopts[] = {
         {"baseline", required_argument, NULL, OPT_BASE},
         {"candidate", required_argument, NULL, OPT_CAND},
         {"threshold", required_argument, NULL, OPT_THR},
         {"alpha", required_argument, NULL, OPT_ALPHA},
+        {"max-cv", required_argument, NULL, OPT_MAXCV},
         {"db", required_argument, NULL, OPT_DB},
         {"format", required_argument, NULL, 'o'},
         {"output", required_argument, NULL, OPT_OUTPUT},
@@ -63,6 +67,11 @@ int cmd_compare(int argc, char **argv)
             if (mb_parse_f64(optarg, &co.alpha) || !(co.alpha > 0 && co.alpha < 0.5))
                 return cli_usage_error("compare", "--alpha '%s': expected a probability such "
                                                   "as 0.01", optarg);
+            break;
+        case OPT_MAXCV:
+            if (mb_parse_fraction(optarg, &co.max_cv) || !(co.max_cv > 0))
+                return cli_usage_error("compare", "--max-cv '%s': expected a percentage such "
+                                                  "as 10%%", optarg);
             break;
         case OPT_DB: db_path = optarg; break;
         case 'o': fmt = optarg; break;

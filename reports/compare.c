@@ -33,6 +33,24 @@ void reports_compare_opts_default(reports_compare_opts_t *o)
     o->n_boot = 2000;
     o->seed = 0x6d6f62656e6368ULL; /* "mobench" */
     o->min_samples = 3;
+    o->max_cv = 0; /* 2 x threshold */
+}
+
+double reports_robust_cv(const double *x, size_t n)
+{
+    double m = reports_median(x, n);
+    if (!(m > 0))
+        return NAN;
+    double stackbuf[64];
+    double *dev = n <= 64 ? stackbuf : malloc(n * sizeof *dev);
+    if (!dev)
+        return NAN;
+    for (size_t i = 0; i < n; i++)
+        dev[i] = fabs(x[i] - m);
+    double mad = reports_median(dev, n);
+    if (dev != stackbuf)
+        free(dev);
+    return 1.4826 * mad / m;
 }
 
 void reports_compare_samples(const double *base, size_t nb, const double *cand, size_t nc,
@@ -60,6 +78,19 @@ void reports_compare_samples(const double *base, size_t nb, const double *cand, 
                                    &out->ci_lo, &out->ci_hi))
         out->ci_lo = out->ci_hi = out->ratio; /* degenerate: the point estimate */
     double pct = (out->ratio - 1.0) * 100.0;
+    /* Noise gate. Reps within a run only see noise at the time scale of a
+     * rep; a busy machine also moves whole runs (measured: two back-to-back
+     * runs 4x apart at CV 16-41%), which no within-run test can tell from a
+     * real change. So a side this noisy cannot be judged at this threshold. */
+    double max_cv = o->max_cv > 0 ? o->max_cv : 2.0 * o->threshold;
+    double cvb = reports_robust_cv(base, nb), cvc = reports_robust_cv(cand, nc);
+    if (cvb > max_cv || cvc > max_cv) {
+        out->verdict = REPORTS_NOT_COMPARABLE;
+        snprintf(out->note, sizeof out->note, "too noisy: CV %.0f%% baseline, %.0f%% candidate "
+                 "> %.0f%% (%+.1f%%, p=%.2g); rerun on a quiet machine", cvb * 100.0,
+                 cvc * 100.0, max_cv * 100.0, pct, out->p);
+        return;
+    }
     if (out->significant && out->ratio < 1.0 && out->ci_lo <= 1.0 - o->threshold) {
         out->verdict = REPORTS_REGRESSED;
         snprintf(out->note, sizeof out->note, "%+.1f%% (p=%.3g)", pct, out->p);
@@ -220,8 +251,10 @@ static reports_cmp_t counted(const reports_cmp_t *c)
 void reports_cmp_write_md(const reports_cmp_t *c, const reports_compare_opts_t *o, FILE *f)
 {
     fprintf(f, "## mobench compare\n\nbaseline `%s`, candidate `%s`; threshold %.1f%%, "
-               "alpha %.3g (Mann-Whitney U), CI %.0f%% bootstrap of the median ratio\n\n",
-            c->base_run, c->cand_run, o->threshold * 100.0, o->alpha, (1.0 - o->alpha) * 100.0);
+               "alpha %.3g (Mann-Whitney U), CI %.0f%% bootstrap of the median ratio; reps "
+               "noisier than CV %.0f%% are not judged\n\n",
+            c->base_run, c->cand_run, o->threshold * 100.0, o->alpha, (1.0 - o->alpha) * 100.0,
+            (o->max_cv > 0 ? o->max_cv : 2.0 * o->threshold) * 100.0);
     fprintf(f, "| model | recipe | test | d | t | base t/s | cand t/s | ratio | CI | verdict | note |\n"
                "|---|---|---|--:|--:|--:|--:|--:|---|---|---|\n");
     for (size_t i = 0; i < c->n_rows; i++) {
@@ -255,6 +288,7 @@ void reports_cmp_write_json(const reports_cmp_t *c, const reports_compare_opts_t
     mb_json_key(&j, "candidate"); mb_json_str(&j, c->cand_run);
     mb_json_key(&j, "threshold"); reports_json_num(&j, o->threshold);
     mb_json_key(&j, "alpha"); reports_json_num(&j, o->alpha);
+    mb_json_key(&j, "max_cv"); reports_json_num(&j, o->max_cv > 0 ? o->max_cv : 2.0 * o->threshold);
     reports_cmp_t t = counted(c);
     mb_json_key(&j, "regressed"); mb_json_int(&j, (int64_t)t.n_regressed);
     mb_json_key(&j, "improved"); mb_json_int(&j, (int64_t)t.n_improved);

@@ -162,9 +162,14 @@ typedef struct {
     int n_boot;        /* bootstrap resamples, 2000 */
     uint64_t seed;
     int min_samples;   /* fewer reps than this: not comparable (3) */
+    double max_cv;     /* robust CV (1.4826 MAD / median) above which a side is too
+                        * noisy to judge: not comparable. 0 = 2 x threshold */
 } reports_compare_opts_t;
 
 void reports_compare_opts_default(reports_compare_opts_t *o);
+/* Robust coefficient of variation: 1.4826 x MAD / median (a normal
+ * sample's sd / mean; one outlier rep barely moves it). NaN if n == 0. */
+double reports_robust_cv(const double *x, size_t n);
 
 typedef struct {
     reports_verdict_t verdict;
@@ -176,10 +181,12 @@ typedef struct {
 } reports_cmp_stat_t;
 
 /* The verdict for one cell from per-rep samples:
- * regressed when the difference is significant (p < alpha), the median
- * ratio is below 1 and the CI reaches 1 - threshold (a slowdown as large
- * as the threshold is plausible); improved symmetrically; unchanged
- * otherwise. */
+ * not comparable when either side's reps are too noisy (robust CV above
+ * max_cv: the machine was busy, and a busy machine also shifts whole runs,
+ * which reps within one run cannot show); else regressed when the
+ * difference is significant (p < alpha), the median ratio is below 1 and
+ * the CI reaches 1 - threshold (a slowdown as large as the threshold is
+ * plausible); improved symmetrically; unchanged otherwise. */
 void reports_compare_samples(const double *base, size_t nb, const double *cand, size_t nc,
                              const reports_compare_opts_t *o, reports_cmp_stat_t *out);
 

@@ -378,3 +378,38 @@ Test(compare_runs, summary_counts_match_the_table)
     reports_cmp_free(&c);
     reports_data_free(&d);
 }
+
+Test(compare_stats, noisy_reps_are_not_judged)
+{
+    /* measured on the busy development VM: the same build, two back-to-back
+     * runs of tiny-llama Q8_0 pp64, 7 reps each, 4x apart (robust CV 42% and 5.5%) */
+    static const double base[] = {213.4, 204.5, 272.4, 348.0, 592.2, 457.3, 297.9};
+    static const double cand[] = {1201.5, 1188.5, 1128.5, 1230.8, 1306.6, 1246.1, 744.8};
+    reports_compare_opts_t o;
+    reports_compare_opts_default(&o);
+    reports_cmp_stat_t st;
+    reports_compare_samples(base, 7, cand, 7, &o, &st);
+    cr_assert_eq(st.verdict, REPORTS_NOT_COMPARABLE, "%s", st.note);
+    cr_assert(strstr(st.note, "too noisy"), "%s", st.note);
+    cr_assert(strstr(st.note, "> 10%"), "%s", st.note); /* 2 x the 5% threshold */
+    cr_assert(st.p < 0.01, "the test alone would call it significant (p=%g)", st.p);
+    cr_assert(isfinite(st.ratio) && st.ratio > 3, "the figures are still shown");
+    /* the robust CV ignores one outlier rep: a quiet cell with one slow rep is judged */
+    static const double quiet[] = {20.0, 20.2, 19.9, 20.1, 19.8, 20.0, 12.0, 20.1, 19.9, 20.0};
+    cr_assert_lt(reports_robust_cv(quiet, 10), 0.02, "%g", reports_robust_cv(quiet, 10));
+    static const double same[] = {20.1, 19.9, 20.0, 20.2, 19.8, 20.0, 20.1, 19.9, 20.05, 20.0};
+    reports_compare_samples(quiet, 10, same, 10, &o, &st);
+    cr_assert_eq(st.verdict, REPORTS_UNCHANGED, "%s", st.note);
+    /* a looser gate (--max-cv 100%) lets the noisy pair through to the test */
+    o.max_cv = 1.0;
+    reports_compare_samples(base, 7, cand, 7, &o, &st);
+    cr_assert_eq(st.verdict, REPORTS_IMPROVED, "%s", st.note);
+    /* the gate follows the threshold: 20% threshold, 40% gate */
+    reports_compare_opts_default(&o);
+    o.threshold = 0.2;
+    static const double mid_a[] = {20, 24, 16, 22, 18, 21, 19};   /* CV ~ 15% */
+    static const double mid_b[] = {20, 23, 17, 22, 18, 21, 19.5};
+    reports_compare_samples(mid_a, 7, mid_b, 7, &o, &st);
+    cr_assert_eq(st.verdict, REPORTS_UNCHANGED, "%s", st.note);
+    cr_assert(isnan(reports_robust_cv(NULL, 0)));
+}

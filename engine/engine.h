@@ -293,6 +293,13 @@ bool engine_layer_has_rope(const engine_hparams_t *hp, int il);
 bool engine_layer_is_swa(const engine_hparams_t *hp, int il);
 /* Layer whose KV cache layer il reads (il itself unless KV-shared). */
 int engine_layer_kv_source(const engine_hparams_t *hp, int il);
+/* Rows of layer il's KV cache in a context of n_ctx positions and batches of
+ * n_batch tokens (0 = 512): n_ctx, or for a sliding-window layer a ring of
+ * swa_window + n_batch rows (a batch writes its rows before its first token
+ * reads the window) when that is shorter. 0 for layers that share another's
+ * cache. engine_kv_bytes: the F16 cache of all layers, K and V. */
+int engine_kv_rows(const engine_hparams_t *hp, int il, int n_ctx, int n_batch);
+size_t engine_kv_bytes(const engine_hparams_t *hp, int n_ctx, int n_batch);
 
 /* Per-layer weights. Tensors not used by the architecture have data == NULL.
  * Shapes (ne[0] = row length first, llama.cpp order), E = n_embd, D = head_dim,
@@ -362,7 +369,7 @@ typedef struct {
 
 typedef struct {
     size_t weights; /* engine_model_weight_bytes */
-    size_t kv;      /* F16 K and V for n_ctx positions, owned layers only */
+    size_t kv;      /* F16 K and V, owned layers only (engine_kv_bytes) */
     size_t scratch; /* activations, quantized activations, logits */
 } engine_mem_t;
 
@@ -376,7 +383,10 @@ void engine_ctx_reset(engine_ctx_t *ctx);   /* empty the KV cache */
 int engine_ctx_pos(const engine_ctx_t *ctx); /* tokens in the cache */
 /* Keeps the first n_pos positions of the KV cache; later evals append after
  * them (as if only those tokens had been evaluated). MB_EINVAL if n_pos < 0
- * or n_pos > engine_ctx_pos(ctx). */
+ * or n_pos > engine_ctx_pos(ctx). MB_EUNSUPPORTED (context unchanged) when a
+ * sliding-window layer's ring has since overwritten the window before n_pos
+ * (possible once more than n_batch + 1 positions past n_pos were written):
+ * reset and evaluate the n_pos tokens again instead. */
 int engine_ctx_truncate(engine_ctx_t *ctx, int n_pos);
 engine_mem_t engine_ctx_memory(const engine_ctx_t *ctx);
 

@@ -450,17 +450,10 @@ uint64_t models_spec_params_compute(const models_spec_t *spec)
 
 uint64_t models_spec_kv_bytes(const models_spec_t *spec, int64_t n_tokens)
 {
-    const engine_hparams_t *hp = &spec->hp;
-    uint64_t per_layer = 2ull * (uint64_t)hp->n_head_kv * (uint64_t)hp->head_dim * 2ull;
-    uint64_t s = 0;
-    for (int il = 0; il < hp->n_layer; il++) {
-        if (engine_layer_kv_source(hp, il) != il)
-            continue;
-        /* As the engine allocates it: sliding-window layers keep every
-         * position too (a ring buffer of swa_window would do; not done). */
-        s += per_layer * (uint64_t)n_tokens;
-    }
-    return s;
+    /* As the engine allocates it for that context with its default batch of
+     * 512: sliding-window layers keep a ring of window + 512 rows. */
+    const int n = (int)MB_MIN(n_tokens, (int64_t)1 << 20);
+    return (uint64_t)engine_kv_bytes(&spec->hp, n, 512);
 }
 
 int models_spec_bytes(const models_spec_t *spec, models_type_pick_fn pick, void *user,

@@ -82,6 +82,10 @@ static void check_vs_reference(engine_arch_t arch, int n_threads, int n_batch)
     /* the threaded per-token phases and attention (prefill of long prompts) */
     check_vs_reference_kv(arch, n_threads, n_batch, false, true);
     check_vs_reference_kv(arch, 3, n_batch, true, true);
+    /* batches of 4: sliding-window layers get a ring of window + 4 rows,
+     * which wraps several times over the sequence */
+    check_vs_reference_kv(arch, n_threads, 4, false, false);
+    check_vs_reference_kv(arch, n_threads, 4, true, true);
 }
 
 Test(engine_model, llama_matches_reference) { check_vs_reference(ENGINE_ARCH_LLAMA, 2, 512); }
@@ -208,7 +212,9 @@ Test(engine_model, context_8192)
     engine_ctx_t *ctx = NULL;
     engine_ctx_params_t p = {.n_ctx = N, .n_batch = 1024};
     cr_assert_eq(engine_ctx_create(&t->m, pool, &p, &ctx), MB_OK, "%s", mb_err_msg());
-    cr_assert_eq(engine_ctx_memory(ctx).kv, (size_t)2 * N * 2 * 16 * 2);
+    /* the sliding-window layers keep a ring of window + n_batch rows */
+    cr_assert_eq(engine_ctx_memory(ctx).kv, (size_t)2 * (64 + 1024) * 2 * 16 * 2);
+    cr_assert_eq(engine_ctx_memory(ctx).kv, engine_kv_bytes(&hp, N, 1024));
     cr_assert_eq(engine_eval(ctx, tok, N - 1, NULL, false), MB_OK);
     cr_assert_eq(engine_eval(ctx, tok + N - 1, 1, a, false), MB_OK);
     cr_assert_eq(engine_ctx_pos(ctx), N);

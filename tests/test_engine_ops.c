@@ -44,9 +44,15 @@ Test(engine_ops, attention_matches_reference)
                 for (size_t ni = 0; ni < sizeof Ns / sizeof *Ns; ni++) {
                     const int D = Ds[di], G = Gs[gi], n = Ns[ni];
                     const size_t kvs = (size_t)D * 3; /* rows of a 3-KV-head cache */
+                    /* the variant reads a ring of R rows whose key 0 is row s0 (it
+                     * wraps when n > R - s0); the reference reads plain rows */
+                    const int R = n + 3, s0 = (int)(ni * 5) % R;
                     float *q = malloc(sizeof(float) * (size_t)(G * D));
                     engine_f16_t *K = malloc(sizeof(engine_f16_t) * kvs * (size_t)n);
                     engine_f16_t *V = malloc(sizeof(engine_f16_t) * kvs * (size_t)n);
+                    engine_f16_t *Kr = calloc(kvs * (size_t)R, sizeof(engine_f16_t));
+                    engine_f16_t *Vr = calloc(kvs * (size_t)R, sizeof(engine_f16_t));
+                    cr_assert(Kr && Vr);
                     float *sc = malloc(sizeof(float) * (size_t)(G * n));
                     float *o = malloc(sizeof(float) * (size_t)(G * D));
                     float *r = malloc(sizeof(float) * (size_t)(G * D));
@@ -57,9 +63,14 @@ Test(engine_ops, attention_matches_reference)
                         K[i] = engine_f32_to_f16(uni() * 3.0f);
                         V[i] = engine_f32_to_f16(uni() * 5.0f);
                     }
+                    for (int j = 0; j < n; j++) {
+                        const size_t row = (size_t)((s0 + j) % R);
+                        memcpy(Kr + row * kvs, K + (size_t)j * kvs, kvs * sizeof *K);
+                        memcpy(Vr + row * kvs, V + (size_t)j * kvs, kvs * sizeof *V);
+                    }
                     const float scale = 1.0f / sqrtf((float)D);
-                    kern_ops_scalar.attn_f16(D, G, n, q, D, K, V, kvs, scale, sc, r, D);
-                    ops->attn_f16(D, G, n, q, D, K, V, kvs, scale, sc, o, D);
+                    kern_ops_scalar.attn_f16(D, G, n, q, D, K, V, kvs, n, 0, scale, sc, r, D);
+                    ops->attn_f16(D, G, n, q, D, Kr, Vr, kvs, R, s0, scale, sc, o, D);
                     for (int i = 0; i < G * D; i++) {
                         cr_assert(!isnan(o[i]), "%s: NaN at %d (D %d G %d n %d)", names[vi], i, D,
                                   G, n);
@@ -71,6 +82,8 @@ Test(engine_ops, attention_matches_reference)
                     free(q);
                     free(K);
                     free(V);
+                    free(Kr);
+                    free(Vr);
                     free(sc);
                     free(o);
                     free(r);

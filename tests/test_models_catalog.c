@@ -118,6 +118,9 @@ Test(models_catalog, kv_bytes_and_recipe_bytes)
     cr_assert_eq(models_catalog_find("gemma-3n-e2b", &s), MB_OK);
     /* 20 of 30 layers own a cache */
     cr_assert_eq(models_spec_kv_bytes(s, 1), 20ull * 2 * 2 * 256 * 2);
+    /* at 8192 positions: 4 full layers keep every position, 16 sliding ones
+     * a ring of window 512 + batch 512 rows */
+    cr_assert_eq(models_spec_kv_bytes(s, 8192), (4ull * 8192 + 16ull * 1024) * 2 * 2 * 256 * 2);
 }
 
 static engine_type_t pick_f16(const models_tensor_info_t *t, void *user)

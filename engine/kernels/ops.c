@@ -8,14 +8,14 @@
 #include <string.h>
 
 static void attn_f16_ref(int D, int G, int n, const float *q, size_t qs, const engine_f16_t *K,
-                         const engine_f16_t *V, size_t kvs, float scale, float *scores,
+                         const engine_f16_t *V, size_t kvs, int R, int s0, float scale, float *scores,
                          float *out, size_t os)
 {
     for (int g = 0; g < G; g++) {
         const float *qg = q + (size_t)g * qs;
         float *sc = scores + (size_t)g * (size_t)n, mx = -INFINITY;
         for (int j = 0; j < n; j++) {
-            const engine_f16_t *k = K + (size_t)j * kvs;
+            const engine_f16_t *k = K + kern_ring_row(R, s0, j) * kvs;
             float s = 0;
             for (int d = 0; d < D; d++)
                 s += qg[d] * engine_f16_to_f32(k[d]);
@@ -31,7 +31,7 @@ static void attn_f16_ref(int D, int G, int n, const float *q, size_t qs, const e
         float *o = out + (size_t)g * os;
         memset(o, 0, (size_t)D * sizeof *o);
         for (int j = 0; j < n; j++) {
-            const engine_f16_t *v = V + (size_t)j * kvs;
+            const engine_f16_t *v = V + kern_ring_row(R, s0, j) * kvs;
             const float p = sc[j] * inv;
             for (int d = 0; d < D; d++)
                 o[d] += p * engine_f16_to_f32(v[d]);

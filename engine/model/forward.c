@@ -36,6 +36,8 @@ struct engine_ctx {
 
     /* KV cache: per layer [n_ctx][Hk] F16 (F32 if kv_f32), NULL for KV-shared layers */
     void **k_cache, **v_cache;
+    int *kv_rows; /* per owned layer: n_ctx, or a ring for sliding-window layers */
+    int pos_hi;   /* highest position written since the last reset (rings: see truncate) */
     bool kv_f32;
     bool split_always;
     size_t kv_bytes;
@@ -193,18 +195,19 @@ static void attn_task(void *arg, int ith, int nth)
         const int t = (int)(w / HK), g = (int)(w % HK);
         const int p = a->pos0 + t;
         const int j0 = a->swa ? MB_MAX(0, p - hp->swa_window + 1) : 0, n = p - j0 + 1;
-        const size_t kv0 = (size_t)j0 * Hk + (size_t)g * D;
+        const int R = c->kv_rows[a->kv_layer], s0 = j0 % R; /* position j is row j mod R */
+        const size_t kv0 = (size_t)g * D;
         const float *q = c->q + (size_t)t * H * D + (size_t)g * G * D;
         float *out = c->att + (size_t)t * H * D + (size_t)g * G * D;
         if (!c->kv_f32) {
-            ops->attn_f16(D, G, n, q, D, K + kv0, V + kv0, Hk, a->scale, sc, out, D);
+            ops->attn_f16(D, G, n, q, D, K + kv0, V + kv0, Hk, R, s0, a->scale, sc, out, D);
             continue;
         }
         for (int h = 0; h < G; h++) { /* F32 cache (reference runs): plain C */
             const float *qh = q + (size_t)h * D;
             float mx = -INFINITY;
             for (int j = 0; j < n; j++) {
-                const float *k = K32 + kv0 + (size_t)j * Hk;
+                const float *k = K32 + kv0 + kern_ring_row(R, s0, j) * Hk;
                 float s = 0;
                 for (int d = 0; d < D; d++)
                     s += qh[d] * k[d];
@@ -220,7 +223,7 @@ static void attn_task(void *arg, int ith, int nth)
             float *o = out + (size_t)h * D;
             memset(o, 0, (size_t)D * sizeof *o);
             for (int j = 0; j < n; j++) {
-                const float *v = V32 + kv0 + (size_t)j * Hk, pj = sc[j] * inv;
+                const float *v = V32 + kv0 + kern_ring_row(R, s0, j) * Hk, pj = sc[j] * inv;
                 for (int d = 0; d < D; d++)
                     o[d] += pj * v[d];
             }
@@ -264,13 +267,15 @@ int engine_ctx_create(const engine_model_t *m, engine_pool_t *pool,
 
     c->k_cache = calloc(L, sizeof *c->k_cache);
     c->v_cache = calloc(L, sizeof *c->v_cache);
+    c->kv_rows = calloc(L, sizeof *c->kv_rows);
     c->lv = calloc(L, sizeof *c->lv);
-    if (!c->k_cache || !c->v_cache || !c->lv)
+    if (!c->k_cache || !c->v_cache || !c->kv_rows || !c->lv)
         goto nomem;
     for (int il = 0; il < hp->n_layer; il++) {
         if (engine_layer_kv_source(hp, il) != il)
             continue;
-        size_t n = (size_t)c->n_ctx * Hk;
+        c->kv_rows[il] = engine_kv_rows(hp, il, c->n_ctx, c->n_batch);
+        size_t n = (size_t)c->kv_rows[il] * Hk;
         c->k_cache[il] = malloc(n * kv_elt);
         c->v_cache[il] = malloc(n * kv_elt);
         if (!c->k_cache[il] || !c->v_cache[il])
@@ -376,6 +381,7 @@ void engine_ctx_destroy(engine_ctx_t *c)
     }
     free(c->k_cache);
     free(c->v_cache);
+    free(c->kv_rows);
     free(c->lv);
     free(c->vec_store);
     free(c->inv_freq);
@@ -391,6 +397,7 @@ void engine_ctx_destroy(engine_ctx_t *c)
 void engine_ctx_reset(engine_ctx_t *c)
 {
     c->pos = 0;
+    c->pos_hi = 0;
 }
 
 int engine_ctx_pos(const engine_ctx_t *c)
@@ -399,12 +406,27 @@ int engine_ctx_pos(const engine_ctx_t *c)
 }
 
 /* The cache is indexed by position and nothing else depends on later ones:
- * moving pos back is the whole truncation. */
+ * moving pos back is the whole truncation, as long as every sliding-window
+ * ring still holds the window before n_pos (rows of positions up to pos_hi
+ * have overwritten those R positions earlier). */
 int engine_ctx_truncate(engine_ctx_t *c, int n_pos)
 {
     if (n_pos < 0 || n_pos > c->pos)
         return mb_err_set(MB_EINVAL, "truncate: cannot keep %d positions of a cache holding %d; "
                           "expected 0..%d", n_pos, c->pos, c->pos);
+    const engine_hparams_t *hp = &c->m->hp;
+    for (int il = 0; il < hp->n_layer; il++) {
+        const int R = c->kv_rows[il];
+        if (!R || R >= c->n_ctx || !engine_layer_is_swa(hp, il))
+            continue;
+        /* intact positions: [pos_hi - R, pos_hi); needed: [n_pos - window + 1, n_pos) */
+        if (n_pos - hp->swa_window + 1 < c->pos_hi - R && n_pos > 0)
+            return mb_err_set(MB_EUNSUPPORTED, "truncate: layer %d's sliding-window ring (%d rows) no "
+                              "longer holds the %d positions before %d (positions up to %d "
+                              "were written since); truncate by at most %d positions, or reset",
+                              il, R, hp->swa_window, n_pos, c->pos_hi,
+                              R - hp->swa_window + 1);
+    }
     c->pos = n_pos;
     return MB_OK;
 }
@@ -547,14 +569,15 @@ static void ph_qk(engine_ctx_t *c, int il, int t0, int t1)
             for (int h = 0; h < HK && own_kv; h++)
                 rope_head(k + h * D, cs, D, hp->rope_mode);
         }
+        const size_t row = own_kv ? (size_t)((c->pos + t) % c->kv_rows[il]) : 0;
         if (own_kv && c->kv_f32) {
-            size_t off = (size_t)(c->pos + t) * Hk;
+            size_t off = row * Hk;
             memcpy((float *)c->k_cache[il] + off, k, (size_t)Hk * sizeof(float));
             memcpy((float *)c->v_cache[il] + off, v, (size_t)Hk * sizeof(float));
         } else if (own_kv) {
             /* F16 rows through the bound variant's converter (F16C on x86) */
-            engine_f16_t *kc = (engine_f16_t *)c->k_cache[il] + (size_t)(c->pos + t) * Hk;
-            engine_f16_t *vc = (engine_f16_t *)c->v_cache[il] + (size_t)(c->pos + t) * Hk;
+            engine_f16_t *kc = (engine_f16_t *)c->k_cache[il] + row * Hk;
+            engine_f16_t *vc = (engine_f16_t *)c->v_cache[il] + row * Hk;
             engine_act_quantize(NULL, ENGINE_TYPE_F16, k, Hk, 1, kc);
             engine_act_quantize(NULL, ENGINE_TYPE_F16, v, Hk, 1, vc);
         }
@@ -770,6 +793,7 @@ static int batch_forward(engine_ctx_t *c, const int32_t *tokens, int T, float *l
     if (rc)
         return rc;
     c->pos += T;
+    c->pos_hi = MB_MAX(c->pos_hi, c->pos);
     if (!logits)
         return MB_OK;
     int t0 = all_logits ? 0 : T - 1, n = T - t0;

@@ -111,3 +111,22 @@ int engine_layer_kv_source(const engine_hparams_t *hp, int il)
             return j;
     return il;
 }
+
+int engine_kv_rows(const engine_hparams_t *hp, int il, int n_ctx, int n_batch)
+{
+    if (engine_layer_kv_source(hp, il) != il)
+        return 0;
+    if (!engine_layer_is_swa(hp, il))
+        return n_ctx;
+    const int64_t ring = (int64_t)hp->swa_window + (n_batch > 0 ? MB_MIN(n_batch, n_ctx) : MB_MIN(512, n_ctx));
+    return ring < n_ctx ? (int)ring : n_ctx;
+}
+
+size_t engine_kv_bytes(const engine_hparams_t *hp, int n_ctx, int n_batch)
+{
+    size_t s = 0;
+    const size_t row = 2 * (size_t)hp->n_head_kv * (size_t)hp->head_dim * sizeof(engine_f16_t);
+    for (int il = 0; il < hp->n_layer; il++)
+        s += row * (size_t)engine_kv_rows(hp, il, n_ctx, n_batch);
+    return s;
+}

@@ -46,16 +46,16 @@ AI __m256 kv8(const engine_f16_t *p)
 }
 
 static void attn_f16_avx2(int D, int G, int n, const float *q, size_t qs, const engine_f16_t *K,
-                          const engine_f16_t *V, size_t kvs, float scale, float *scores, float *out,
+                          const engine_f16_t *V, size_t kvs, int R, int s0, float scale, float *scores, float *out,
                           size_t os)
 {
     if (D % 16 || D > 512) {
-        kern_ops_scalar.attn_f16(D, G, n, q, qs, K, V, kvs, scale, scores, out, os);
+        kern_ops_scalar.attn_f16(D, G, n, q, qs, K, V, kvs, R, s0, scale, scores, out, os);
         return;
     }
     const int C = D / 8;
     for (int j = 0; j < n; j++) {
-        const engine_f16_t *k = K + (size_t)j * kvs;
+        const engine_f16_t *k = K + kern_ring_row(R, s0, j) * kvs;
         for (int g = 0; g < G; g++) {
             const float *qg = q + (size_t)g * qs;
             __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps();
@@ -91,7 +91,7 @@ static void attn_f16_avx2(int D, int G, int n, const float *q, size_t qs, const 
             __m256 acc[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(),
                              _mm256_setzero_ps()};
             for (int jj = 0; jj < n; jj++) {
-                const engine_f16_t *v = V + (size_t)jj * kvs + 8 * c0;
+                const engine_f16_t *v = V + kern_ring_row(R, s0, jj) * kvs + 8 * c0;
                 const __m256 p = _mm256_set1_ps(sc[jj]);
                 for (int c = 0; c < cn; c++)
                     acc[c] = _mm256_fmadd_ps(p, kv8(v + 8 * c), acc[c]);

@@ -42,18 +42,18 @@ AI __m512 kv16(const engine_f16_t *p)
 }
 
 static void attn_f16_avx512(int D, int G, int n, const float *q, size_t qs, const engine_f16_t *K,
-                            const engine_f16_t *V, size_t kvs, float scale, float *scores,
+                            const engine_f16_t *V, size_t kvs, int R, int s0, float scale, float *scores,
                             float *out, size_t os)
 {
     if (D % 16 || D > 512) {
-        kern_ops_scalar.attn_f16(D, G, n, q, qs, K, V, kvs, scale, scores, out, os);
+        kern_ops_scalar.attn_f16(D, G, n, q, qs, K, V, kvs, R, s0, scale, scores, out, os);
         return;
     }
     const int C = D / 16;
     /* scores[g][j] = scale * q[g] . K[j]: each key row is converted once for
      * the G heads that read it */
     for (int j = 0; j < n; j++) {
-        const engine_f16_t *k = K + (size_t)j * kvs;
+        const engine_f16_t *k = K + kern_ring_row(R, s0, j) * kvs;
         for (int g = 0; g < G; g++) {
             const float *qg = q + (size_t)g * qs;
             __m512 a0 = _mm512_mul_ps(_mm512_loadu_ps(qg), kv16(k));
@@ -90,7 +90,7 @@ static void attn_f16_avx512(int D, int G, int n, const float *q, size_t qs, cons
             __m512 acc[4] = {_mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps(),
                              _mm512_setzero_ps()};
             for (int j = 0; j < n; j++) {
-                const engine_f16_t *v = V + (size_t)j * kvs + 16 * c0;
+                const engine_f16_t *v = V + kern_ring_row(R, s0, j) * kvs + 16 * c0;
                 const __m512 p = _mm512_set1_ps(sc[j]);
                 for (int c = 0; c < cn; c++)
                     acc[c] = _mm512_fmadd_ps(p, kv16(v + 16 * c), acc[c]);

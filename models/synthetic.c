@@ -8,15 +8,19 @@
  * t5: Student-t with 5 degrees of freedom scaled to unit variance (heavy
  * tails), by inverse CDF from a table; row_scale: log-normal (sigma 0.2), so
  * blocks differ in range; col_scale: a few outlier input channels of the
- * residual stream (the same channels in every matrix of a model) x6, and
- * matrices writing the residual stream have those rows x3. Norm weights are
- * positive, log-normal around their role's usual value. */
+ * residual stream (the same channels in every matrix of a model) x4, and
+ * matrices writing the residual stream have those rows x2. std_tensor is
+ * gain(role) / sqrt(fan_in); the matrices writing the residual stream get a
+ * small gain that shrinks with depth, so the network is not chaotic and a
+ * recipe's KL divergence has a trained model's order of magnitude. Norm
+ * weights are positive, log-normal around their role's usual value. */
 #include "models.h"
 
 #include <math.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define T5_TABLE 65536
 #define T5_NU 5.0
@@ -127,32 +131,46 @@ static uint64_t tensor_seed(const models_spec_t *spec, uint64_t seed, const char
 /* ---- parameters of the generator ------------------------------------------- */
 
 #define ROW_SIGMA 0.2       /* log-normal spread of row scales */
-#define OUTLIER_COL_GAIN 6.0
-#define OUTLIER_ROW_GAIN 3.0
+#define OUTLIER_COL_GAIN 4.0
+#define OUTLIER_ROW_GAIN 2.0
+
+/* What one layer adds to the residual stream, relative to the stream: small,
+ * and smaller in deeper models, so that no layer replaces the stream and an
+ * error made in one layer is not amplified by the next ones (random networks
+ * with O(1) residual branches are chaotic: a Q8_0 rounding grew into a KLD of
+ * 0.03 over Llama-3.2-1B's 16 layers). RESID_GAIN / sqrt(n_layer): 0.175 for
+ * 4 layers, 0.0875 for 16, 0.06 for 35 (docs/SYNTHETIC.md, measurements). */
+#define RESID_GAIN 0.35
+
+static double resid_gain(const models_spec_t *spec)
+{
+    return RESID_GAIN / sqrt((double)MB_MAX(1, spec->hp.n_layer));
+}
 
 /* Gain times 1/sqrt(fan_in) is a matrix's standard deviation. */
-static double matrix_gain(const models_tensor_info_t *t)
+static double matrix_gain(const models_spec_t *spec, const models_tensor_info_t *t)
 {
     const char *n = t->name;
     switch (t->role) {
     case MODELS_ROLE_ATTN_Q:
     case MODELS_ROLE_ATTN_K:
-        return 1.2; /* peaked attention: q.k/sqrt(d) spread of about 1.4 */
+        return 0.6; /* attention logits q.k/sqrt(d) with a spread of about 0.4: sharper
+                     * attention makes the softmax amplify small input errors */
     case MODELS_ROLE_ATTN_V:
         return 0.8;
     case MODELS_ROLE_ATTN_QKV:
         return 1.0;
     case MODELS_ROLE_ATTN_OUT:
     case MODELS_ROLE_FFN_DOWN:
-        return 0.5; /* residual writers: the stream grows slowly with depth */
+        return resid_gain(spec); /* residual writers */
     case MODELS_ROLE_FFN_GATE:
     case MODELS_ROLE_FFN_UP:
     case MODELS_ROLE_FFN_GATE_UP:
         return 1.0;
     case MODELS_ROLE_LAUREL:
-        return strstr(n, "laurel_r") ? 0.5 : 1.0;
+        return strstr(n, "laurel_r") ? resid_gain(spec) : 1.0;
     case MODELS_ROLE_PLE:
-        return strstr(n, ".proj.") ? 0.5 : 1.0;
+        return strstr(n, ".proj.") ? resid_gain(spec) : 1.0;
     case MODELS_ROLE_ALTUP:
         return 0.1;
     default:
@@ -161,7 +179,7 @@ static double matrix_gain(const models_tensor_info_t *t)
 }
 
 /* Usual value of a norm weight (RMSNorm multiplies by it). */
-static double norm_center(const models_tensor_info_t *t)
+static double norm_center(const models_spec_t *spec, const models_tensor_info_t *t)
 {
     const char *n = t->name;
     if (!strcmp(n, "output_norm.weight"))
@@ -170,7 +188,7 @@ static double norm_center(const models_tensor_info_t *t)
         return 1.0;
     if (strstr(n, "post_attention_norm") || strstr(n, "post_ffw_norm") ||
         strstr(n, "laurel_post_norm") || strstr(n, ".post_norm."))
-        return 0.5; /* gemma's sandwich norms damp each branch */
+        return resid_gain(spec); /* gemma's sandwich norms set what each branch adds */
     return 1.0;
 }
 
@@ -192,6 +210,11 @@ static bool is_norm(const models_tensor_info_t *t)
     return t->role == MODELS_ROLE_NORM ||
            (t->role == MODELS_ROLE_ALTUP && strstr(t->name, "norm")) ||
            strstr(t->name, "altup_correct_scale");
+}
+
+int models_synth_version(void)
+{
+    return MODELS_SYNTH_VERSION;
 }
 
 int models_synth_rows(const models_spec_t *spec, uint64_t seed, const models_tensor_info_t *t,
@@ -225,7 +248,7 @@ int models_synth_rows(const models_spec_t *spec, uint64_t seed, const models_ten
         /* one row: positive, log-normal around the role's value */
         rng_t r;
         rng_seed(&r, ts);
-        double c = norm_center(t);
+        double c = norm_center(spec, t);
         for (int64_t i = 0; i < cols * nrows; i++)
             out[i] = (float)(c * exp(0.1 * rng_normal(&r)));
         return MB_OK;
@@ -235,7 +258,7 @@ int models_synth_rows(const models_spec_t *spec, uint64_t seed, const models_ten
         fan_in = (double)E;
     if (t->role == MODELS_ROLE_PLE_EMBD)
         fan_in = (double)spec->hp.n_embd_per_layer; /* scaled by sqrt(P) when read */
-    const double std = matrix_gain(t) / sqrt(fan_in);
+    const double std = matrix_gain(spec, t) / sqrt(fan_in);
     /* columns reading the residual stream carry its outlier channels */
     const bool reads_resid = cols == E && t->role != MODELS_ROLE_PLE_EMBD;
     const bool writes_resid = (t->role == MODELS_ROLE_ATTN_OUT || t->role == MODELS_ROLE_FFN_DOWN ||
@@ -301,6 +324,50 @@ void models_synth_free(engine_model_t *m)
     free(s);
 }
 
+/* Rows of one tensor generated (and rounded to F16/BF16) on the pool. */
+typedef struct {
+    const models_spec_t *spec;
+    uint64_t seed;
+    const models_tensor_info_t *t;
+    engine_type_t type;
+    void *data;
+    int64_t rows;
+    engine_counter_t counter;
+    int rc; /* first error (MB_OK if none); written under no lock: any error wins */
+} synth_task_t;
+
+#define SYNTH_CHUNK_ROWS 16
+
+static void synth_task(void *arg, int ith, int nth)
+{
+    (void)ith;
+    (void)nth;
+    synth_task_t *k = arg;
+    const int64_t cols = k->t->ne[0];
+    float *tmp = NULL;
+    if (k->type != ENGINE_TYPE_F32 && !(tmp = malloc((size_t)(cols * SYNTH_CHUNK_ROWS) * sizeof *tmp))) {
+        k->rc = MB_ENOMEM;
+        return;
+    }
+    for (int64_t r = engine_counter_claim(&k->counter, SYNTH_CHUNK_ROWS); r < k->rows;
+         r = engine_counter_claim(&k->counter, SYNTH_CHUNK_ROWS)) {
+        int64_t n = MB_MIN(SYNTH_CHUNK_ROWS, k->rows - r);
+        if (k->type == ENGINE_TYPE_F32) {
+            if (models_synth_rows(k->spec, k->seed, k->t, r, n, (float *)k->data + r * cols))
+                k->rc = MB_EINVAL;
+            continue;
+        }
+        if (models_synth_rows(k->spec, k->seed, k->t, r, n, tmp)) {
+            k->rc = MB_EINVAL;
+            continue;
+        }
+        uint16_t *d = (uint16_t *)k->data + r * cols;
+        for (int64_t j = 0; j < n * cols; j++)
+            d[j] = k->type == ENGINE_TYPE_F16 ? engine_f32_to_f16(tmp[j]) : engine_f32_to_bf16(tmp[j]);
+    }
+    free(tmp);
+}
+
 int models_synth_build(const models_spec_t *spec, uint64_t seed, engine_type_t type,
                        engine_model_t **out)
 {
@@ -315,12 +382,16 @@ int models_synth_build(const models_spec_t *spec, uint64_t seed, engine_type_t t
     if (rc)
         return rc;
     synth_model_t *s = calloc(1, sizeof *s);
-    float *tmp = NULL;
+    engine_pool_t *pool = NULL;
     if (!s || !(s->blobs = calloc((size_t)n, sizeof *s->blobs)) ||
         !(s->m.layers = calloc((size_t)spec->hp.n_layer, sizeof *s->m.layers))) {
         rc = mb_err_set(MB_ENOMEM, "synthetic: out of memory building %s", spec->name);
         goto err;
     }
+    /* rows are independent: generate them on every core (same values on any count) */
+    long nc = sysconf(_SC_NPROCESSORS_ONLN);
+    if ((rc = engine_pool_create(nc > 0 ? (int)MB_MIN(nc, 64) : 1, &pool)))
+        goto err;
     s->m.hp = spec->hp;
     for (int i = 0; i < n; i++) {
         const models_tensor_info_t *t = &ts[i];
@@ -337,27 +408,14 @@ int models_synth_build(const models_spec_t *spec, uint64_t seed, engine_type_t t
             goto err;
         }
         s->blobs[s->n_blobs++] = data;
-        if (tt == ENGINE_TYPE_F32) {
-            rc = models_synth_tensor(spec, seed, t, data);
-        } else {
-            /* convert row by row: no full F32 copy of big tensors */
-            int64_t rows = ne / t->ne[0];
-            free(tmp);
-            tmp = malloc((size_t)t->ne[0] * sizeof *tmp);
-            if (!tmp) {
-                rc = mb_err_set(MB_ENOMEM, "synthetic: out of memory");
-                goto err;
-            }
-            uint16_t *d = data;
-            for (int64_t r = 0; r < rows && rc == MB_OK; r++) {
-                rc = models_synth_rows(spec, seed, t, r, 1, tmp);
-                for (int64_t j = 0; j < t->ne[0]; j++)
-                    d[r * t->ne[0] + j] = tt == ENGINE_TYPE_F16 ? engine_f32_to_f16(tmp[j])
-                                                                : engine_f32_to_bf16(tmp[j]);
-            }
-        }
-        if (rc)
+        synth_task_t task = {spec, seed, t, tt, data, ne / t->ne[0], {0}, MB_OK};
+        engine_counter_reset(&task.counter, 0);
+        engine_pool_run(pool, synth_task, &task);
+        if (task.rc) {
+            rc = mb_err_set(task.rc, "synthetic: generating %s of %s failed%s", t->name,
+                            spec->name, task.rc == MB_ENOMEM ? " (out of memory)" : "");
             goto err;
+        }
         slot->name = NULL;
         slot->type = tt;
         slot->ne[0] = t->ne[0];
@@ -366,8 +424,8 @@ int models_synth_build(const models_spec_t *spec, uint64_t seed, engine_type_t t
         slot->data = data;
         slot->nbytes = nbytes;
     }
-    free(tmp);
-    tmp = NULL;
+    engine_pool_destroy(pool);
+    pool = NULL;
     free(ts);
     ts = NULL;
     if ((rc = engine_model_prepare(&s->m)))
@@ -375,7 +433,7 @@ int models_synth_build(const models_spec_t *spec, uint64_t seed, engine_type_t t
     *out = &s->m;
     return MB_OK;
 err:
-    free(tmp);
+    engine_pool_destroy(pool);
     free(ts);
     if (s)
         models_synth_free(&s->m);

@@ -43,8 +43,13 @@ static uint64_t now(const mctx_t *m)
 static int restore_depth(mctx_t *m)
 {
     int depth = m->r->cell.test.n_depth;
-    if (m->depth_ready && m->w->truncate)
-        return m->w->truncate(m->w->impl, depth);
+    if (m->depth_ready && m->w->truncate) {
+        int rc = m->w->truncate(m->w->impl, depth);
+        /* MB_EUNSUPPORTED: a sliding-window ring no longer holds the window
+         * before depth (the test wrote more than a batch past it): refill */
+        if (rc != MB_EUNSUPPORTED)
+            return rc;
+    }
     int rc = m->w->reset(m->w->impl);
     if (rc || depth == 0) {
         m->depth_ready = !rc;
@@ -335,9 +340,10 @@ static int run_sustained(mctx_t *m)
         if (pos + 1 >= m->w->n_ctx) {
             /* Cache full: start over from the one-token prompt. The rewind is
              * inside the window's time, as a chat app's would be. */
-            rc = m->w->truncate ? m->w->truncate(m->w->impl, 1) : m->w->reset(m->w->impl);
-            if (!rc && !m->w->truncate)
-                rc = m->w->eval(m->w->impl, m->tokens, 1, true);
+            rc = m->w->truncate ? m->w->truncate(m->w->impl, 1) : MB_EUNSUPPORTED;
+            if (rc == MB_EUNSUPPORTED) /* no truncation, or a ring that moved on */
+                if (!(rc = m->w->reset(m->w->impl)))
+                    rc = m->w->eval(m->w->impl, m->tokens, 1, true);
             if (rc)
                 return rc;
             pos = 1;

@@ -236,6 +236,7 @@ DEFINE_MM(q6_K, ENGINE_QK_K)
 const kern_variant_t kern_variant_avx2 = {
     .name = "avx2",
     .capable = avx2_capable,
+    .ops = &kern_ops_avx2,
     .mm =
         {
             [ENGINE_TYPE_Q8_0] = mm_q8_0,

@@ -10,6 +10,20 @@
 
 #include "engine.h"
 
+/* Under AddressSanitizer the largest shape is left to the plain build, so
+ * the binary stays within its time budget with all 14 formats of avx2 and
+ * avx512 (the remainder paths it exercises are covered by smaller shapes). */
+#if defined(__SANITIZE_ADDRESS__)
+#define KT_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define KT_ASAN 1
+#endif
+#endif
+#ifndef KT_ASAN
+#define KT_ASAN 0
+#endif
+
 /* Named error bounds: the SIMD kernels compute the same integer block sums
  * as the reference, so only the float summation order differs. */
 typedef struct {
@@ -101,6 +115,8 @@ static double check_type(engine_type_t t, engine_pool_t *pool, bool all_shapes)
                 int64_t k = tr->block_size == 1 ? kfl[a] : bs * kmul[a], n = ns[b], m = ms[c];
                 if (bs == 256 && kmul[a] == 8 && m == 70)
                     continue; /* keep the ASan run short */
+                if (KT_ASAN && n == 67 && m == 70)
+                    continue; /* the largest tile grid: the plain build runs it */
                 if (!all_shapes && (a != 1 || b != 2 || (c != 0 && c != 2)))
                     continue; /* the single-thread pass: a few shapes suffice */
                 size_t wbytes;

@@ -1229,43 +1229,41 @@ AI void q6_K_ptile(int ct, int64_t nb, const uint8_t *w, const uint8_t *a, size_
 #pragma GCC unroll 1
         for (int hq = 0; hq < 4; hq++) {
             const int hh = hq / 2, qq = hq % 2;
-            __m512i V[4][4]; /* [part][group of 4 l] */
-#pragma GCC unroll 4
-            for (int g = 0; g < 4; g++) {
-                const int lg = 4 * qq + g; /* group of l = 4 lg .. 4 lg + 3 */
-                __m512i A = _mm512_loadu_si512((const void *)(p + 288 + 64 * (16 * hh + lg)));
-                __m512i B = _mm512_loadu_si512((const void *)(p + 288 + 64 * (16 * hh + 8 + lg)));
-                __m512i H = _mm512_loadu_si512((const void *)(p + 288 + 2048 + 64 * (8 * hh + lg)));
-                V[0][g] = _mm512_or_si512(_mm512_and_si512(A, m4),
-                                          _mm512_and_si512(_mm512_slli_epi16(H, 4), m30));
-                V[1][g] = _mm512_or_si512(_mm512_and_si512(B, m4),
-                                          _mm512_and_si512(_mm512_slli_epi16(H, 2), m30));
-                V[2][g] = _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi16(A, 4), m4),
-                                          _mm512_and_si512(H, m30));
-                V[3][g] = _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi16(B, 4), m4),
-                                          _mm512_and_si512(_mm512_srli_epi16(H, 2), m30));
-            }
-            __m512 scf[4];
+            /* One part (sub-block) at a time: its 4 groups are unpacked from
+             * L1 again per part, which keeps the live registers to the 4
+             * groups plus the accumulators (all 16 at once spilled). */
 #pragma GCC unroll 4
             for (int part = 0; part < 4; part++) {
+                __m512i V[4];
+#pragma GCC unroll 4
+                for (int g = 0; g < 4; g++) {
+                    const int lg = 4 * qq + g; /* group of l = 4 lg .. 4 lg + 3 */
+                    const __m512i L = _mm512_loadu_si512(
+                        (const void *)(p + 288 + 64 * (16 * hh + (part & 1) * 8 + lg)));
+                    const __m512i H =
+                        _mm512_loadu_si512((const void *)(p + 288 + 2048 + 64 * (8 * hh + lg)));
+                    const __m512i lo = part < 2 ? L : _mm512_srli_epi16(L, 4);
+                    const __m512i hi = part == 0   ? _mm512_slli_epi16(H, 4)
+                                       : part == 1 ? _mm512_slli_epi16(H, 2)
+                                       : part == 2 ? H
+                                                   : _mm512_srli_epi16(H, 2);
+                    V[g] = _mm512_or_si512(_mm512_and_si512(lo, m4), _mm512_and_si512(hi, m30));
+                }
                 const int sb = (128 * hh + 32 * part + 16 * qq) / 16;
-                scf[part] = _mm512_cvtepi32_ps(
+                const __m512 scf = _mm512_cvtepi32_ps(
                     _mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i *)(p + 32 + 16 * sb))));
-            }
+                const int v0 = 128 * hh + 32 * part + 16 * qq;
 #pragma GCC unroll 4
-            for (int c = 0; c < ct; c++) {
-#pragma GCC unroll 4
-                for (int part = 0; part < 4; part++) {
-                    const int v0 = 128 * hh + 32 * part + 16 * qq;
+                for (int c = 0; c < ct; c++) {
                     const int8_t *aq = q8[c]->qs + v0;
                     __m512i is0 = _mm512_set1_epi32(-32 * q8[c]->bsums[v0 / 16]);
                     __m512i is1 = _mm512_setzero_si512();
-                    is0 = _mm512_dpbusd_epi32(is0, V[part][0], _mm512_set1_epi32(load_i32(aq)));
-                    is1 = _mm512_dpbusd_epi32(is1, V[part][1], _mm512_set1_epi32(load_i32(aq + 4)));
-                    is0 = _mm512_dpbusd_epi32(is0, V[part][2], _mm512_set1_epi32(load_i32(aq + 8)));
-                    is1 = _mm512_dpbusd_epi32(is1, V[part][3], _mm512_set1_epi32(load_i32(aq + 12)));
-                    bacc[c] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_add_epi32(is0, is1)),
-                                              scf[part], bacc[c]);
+                    is0 = _mm512_dpbusd_epi32(is0, V[0], _mm512_set1_epi32(load_i32(aq)));
+                    is1 = _mm512_dpbusd_epi32(is1, V[1], _mm512_set1_epi32(load_i32(aq + 4)));
+                    is0 = _mm512_dpbusd_epi32(is0, V[2], _mm512_set1_epi32(load_i32(aq + 8)));
+                    is1 = _mm512_dpbusd_epi32(is1, V[3], _mm512_set1_epi32(load_i32(aq + 12)));
+                    bacc[c] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_add_epi32(is0, is1)), scf,
+                                              bacc[c]);
                 }
             }
         }

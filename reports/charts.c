@@ -807,6 +807,7 @@ typedef struct {
     size_t n_reg;
     size_t n_hidden;          /* cells not drawn (listed under the chart) */
     bool logy;
+    double tspan;             /* seconds from the first to the last point */
 } trend_ctx_t;
 
 /* Series styles: no colour twice (red is kept for the regression marks),
@@ -821,10 +822,14 @@ static const int TREND_PT[MAX_TREND_KEYS] = {1, 2, 3, 4, 5, 7, 8, 9, 10, 11, 12,
 static void body_trend(FILE *f, const void *ctx)
 {
     const trend_ctx_t *t = ctx;
-    fputs("set title 'Tokens/s per cell over runs (red: regression vs the previous run)'\n"
-          "set xdata time\nset timefmt '%s'\nset format x \"%m-%d\\n%H:%M\"\nset grid\n"
-          "set key outside right top font ',8'\n",
-          f);
+    /* tic labels to the span: runs minutes apart need seconds, nightly
+     * runs over weeks need no time of day */
+    const char *xfmt = t->tspan < 7200 ? "%H:%M:%S" : t->tspan < 4 * 86400 ? "%m-%d\\n%H:%M"
+                                                                           : "%Y-%m-%d";
+    fprintf(f, "set title 'Tokens/s per cell over runs (red: regression vs the previous run)'\n"
+               "set xdata time\nset timefmt '%%s'\nset format x \"%s\"\nset grid\n"
+               "set xtics rotate by -30 font ',8'\nset key outside right top font ',8'\n",
+            xfmt);
     fputs(t->logy ? "set logscale y\nset yrange [*:*]\nset ylabel 'tokens/s (median, log scale)'\n"
                   : "set yrange [0:*]\nset ylabel 'tokens/s (median)'\n", f);
     if (t->n_hidden)
@@ -936,7 +941,7 @@ static int chart_trend(const reports_data_t *d, const char *dev, const char *dir
             keys[j - 1] = t;
         }
     size_t shown = MB_MIN(nk, (size_t)MAX_TREND_KEYS), n_reg = 0;
-    double vmin = INFINITY, vmax = 0;
+    double vmin = INFINITY, vmax = 0, tmin = INFINITY, tmax = -INFINITY;
     fputs("# blocks (gnuplot index) per cell: unix_time median_tokens_per_s\n", f);
     fputs("# regressions vs the previous run of the same cell: unix_time median\n", g);
     for (size_t i = 0; i < shown; i++) {
@@ -948,6 +953,8 @@ static int chart_trend(const reports_data_t *d, const char *dev, const char *dir
                 vmin = MB_MIN(vmin, med(k->v[j]));
                 vmax = MB_MAX(vmax, med(k->v[j]));
             }
+            tmin = MB_MIN(tmin, k->v[j]->t_start);
+            tmax = MB_MAX(tmax, k->v[j]->t_start);
             if (k->reg[j]) {
                 fprintf(g, "%.0f %.6g\n", k->v[j]->t_start, med(k->v[j]));
                 n_reg++;
@@ -991,7 +998,7 @@ static int chart_trend(const reports_data_t *d, const char *dev, const char *dir
     if (!rc) {
         if (shown) {
             trend_ctx_t t = {.k = keys, .n = shown, .n_reg = n_reg, .n_hidden = nk - shown,
-                             .logy = logy};
+                             .logy = logy, .tspan = tmax - tmin};
             rc = write_script(dir, "trend", 1000, 560, body_trend, &t);
         } else {
             static const char *const msg[2] = {"Trend", "no finished cells in this selection"};

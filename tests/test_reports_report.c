@@ -651,6 +651,8 @@ Test(report, trend_series_distinct_and_capped_with_the_rest_listed)
         n++;
     }
     cr_assert_eq(n, 12, "at most 12 series drawn (%d)", n);
+    /* runs over two days: date and time of day on the axis */
+    cr_assert(strstr(gp, "set format x \"%m-%d\\n%H:%M\""), "%s", gp);
     cr_assert(strstr(gp, "4 more cells not drawn"), "%s", gp);
     /* the 4 cells not drawn are named under the chart */
     const char *note = strstr(html, "Not drawn (4 cells");

@@ -28,6 +28,16 @@ AI float hsum8(__m256 v)
     return _mm_cvtss_f32(s);
 }
 
+/* Software prefetch, AVX2_PF_AHEAD bytes ahead in a weight row, one line per
+ * 64 bytes of a block: the kernels do enough work per byte that the
+ * hardware prefetcher alone leaves DRAM latency exposed in GEMV. */
+#define AVX2_PF_AHEAD 1024
+AI void pf_row(const void *p, int bytes)
+{
+    for (int o = 0; o < bytes; o += 64)
+        _mm_prefetch((const char *)p + AVX2_PF_AHEAD + o, _MM_HINT_T0);
+}
+
 #define AVX2_MM(name)                                                                          \
     void name(int64_t k, const void *w, size_t wstride, int64_t nr, const void *act,          \
               size_t astride, int64_t mr, float *y, int64_t ldy)

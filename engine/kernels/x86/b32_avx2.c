@@ -86,20 +86,24 @@ AI void b32_tile(int kind, int rt, int ct, int64_t nb, const uint8_t *w, size_t 
             float dw, mw = 0.0f;
             if (kind == B32_Q4_1) {
                 const engine_block_q4_1 *x = (const engine_block_q4_1 *)row + b;
+                pf_row(x, (int)sizeof *x);
                 W = nibbles(x->qs);
                 dw = f16(x->d);
                 mw = f16(x->m);
             } else if (kind == B32_Q5_0) {
                 const engine_block_q5_0 *x = (const engine_block_q5_0 *)row + b;
+                pf_row(x, (int)sizeof *x);
                 W = _mm256_or_si256(nibbles(x->qs), high_bits(x->qh));
                 dw = f16(x->d);
             } else if (kind == B32_Q5_1) {
                 const engine_block_q5_1 *x = (const engine_block_q5_1 *)row + b;
+                pf_row(x, (int)sizeof *x);
                 W = _mm256_or_si256(nibbles(x->qs), high_bits(x->qh));
                 dw = f16(x->d);
                 mw = f16(x->m);
             } else {
                 const engine_block_iq4_nl *x = (const engine_block_iq4_nl *)row + b;
+                pf_row(x, (int)sizeof *x);
                 W = _mm256_shuffle_epi8(tab, nibbles(x->qs));
                 dw = f16(x->d);
             }

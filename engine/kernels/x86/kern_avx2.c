@@ -40,6 +40,7 @@ AI void q8_0_tile(int rt, int ct, int64_t nb, const uint8_t *w, size_t wstride,
 #pragma GCC unroll 4
         for (int r = 0; r < rt; r++) {
             const engine_block_q8_0 *x = (const engine_block_q8_0 *)(w + r * wstride) + b;
+            pf_row(x, (int)sizeof *x);
             __m256i W = _mm256_loadu_si256((const __m256i *)x->qs);
             __m256i aw = _mm256_sign_epi8(W, W);
             const float dw = f16(x->d);
@@ -83,6 +84,7 @@ AI void q4_0_tile(int rt, int ct, int64_t nb, const uint8_t *w, size_t wstride,
 #pragma GCC unroll 4
         for (int r = 0; r < rt; r++) {
             const engine_block_q4_0 *x = (const engine_block_q4_0 *)(w + r * wstride) + b;
+            pf_row(x, (int)sizeof *x);
             __m128i q = _mm_loadu_si128((const __m128i *)x->qs);
             __m256i W = _mm256_and_si256(
                 _mm256_inserti128_si256(_mm256_castsi128_si256(q), _mm_srli_epi16(q, 4), 1), m4);
@@ -137,6 +139,7 @@ AI void q4_K_tile(int rt, int ct, int64_t nb, const uint8_t *w, size_t wstride,
 #pragma GCC unroll 4
         for (int r = 0; r < rt; r++) {
             const engine_block_q4_K *x = (const engine_block_q4_K *)(w + r * wstride) + b;
+            pf_row(x, (int)sizeof *x);
             uint32_t u[4];
             q4_K_scales(x->scales, u);
             __m128i m8 = _mm_cvtepu8_epi16(_mm_set_epi32(0, 0, (int)u[3], (int)u[2]));
@@ -184,6 +187,7 @@ AI void q6_K_tile(int rt, int ct, int64_t nb, const uint8_t *w, size_t wstride,
 #pragma GCC unroll 4
         for (int r = 0; r < rt; r++) {
             const engine_block_q6_K *x = (const engine_block_q6_K *)(w + r * wstride) + b;
+            pf_row(x, (int)sizeof *x);
             const __m256i sc16 = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)x->scales));
             const float d = f16(x->d);
 #pragma GCC unroll 2

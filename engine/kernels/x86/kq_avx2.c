@@ -69,6 +69,7 @@ AI void q2_K_tile(int rt, int ct, int64_t nb, const uint8_t *w, size_t wstride,
 #pragma GCC unroll 4
         for (int r = 0; r < rt; r++) {
             const engine_block_q2_K *x = (const engine_block_q2_K *)(w + r * wstride) + b;
+            pf_row(x, (int)sizeof *x);
             const __m128i sb = _mm_loadu_si128((const __m128i *)x->scales);
             const __m128i sc8 = _mm_and_si128(sb, m4);
             const __m256i mn16 = _mm256_cvtepu8_epi16(_mm_and_si128(_mm_srli_epi16(sb, 4), m4));
@@ -142,6 +143,7 @@ AI void q3_K_tile(int rt, int ct, int64_t nb, const uint8_t *w, size_t wstride,
 #pragma GCC unroll 4
         for (int r = 0; r < rt; r++) {
             const engine_block_q3_K *x = (const engine_block_q3_K *)(w + r * wstride) + b;
+            pf_row(x, (int)sizeof *x);
             const __m128i s8 = q3_K_scales(x->scales);
             const __m256i sc16 = _mm256_cvtepi8_epi16(s8);
             const __m256i S[2] = {
@@ -219,6 +221,7 @@ AI void q5_K_tile(int rt, int ct, int64_t nb, const uint8_t *w, size_t wstride,
 #pragma GCC unroll 4
         for (int r = 0; r < rt; r++) {
             const engine_block_q5_K *x = (const engine_block_q5_K *)(w + r * wstride) + b;
+            pf_row(x, (int)sizeof *x);
             uint32_t u[4];
             k4_scales_mins(x->scales, u);
             /* mins per 16-value bsum: m0 m0 m1 m1 ... m7 m7 */

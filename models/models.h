@@ -323,8 +323,9 @@ engine_tensor_t *models_model_slot(engine_model_t *m, const char *name);
  * values. One tensor at a time, so a 3B model never needs all of its F32. */
 /* The generator's version: it changes whenever the same (model, seed) starts
  * giving other values, so files made by an older generator (the cache) can
- * be told apart and rebuilt. 2: depth-scaled residual branches (2026-11). */
-#define MODELS_SYNTH_VERSION 2
+ * be told apart and rebuilt. 2: depth-scaled residual branches, 3: their
+ * gain 0.35 -> 0.25 (both 2026-11-26). */
+#define MODELS_SYNTH_VERSION 3
 int models_synth_version(void);
 /* Fills out (models_tensor_nelem(t) floats) with tensor t's values. */
 int models_synth_tensor(const models_spec_t *spec, uint64_t seed, const models_tensor_info_t *t,

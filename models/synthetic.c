@@ -138,9 +138,9 @@ static uint64_t tensor_seed(const models_spec_t *spec, uint64_t seed, const char
  * and smaller in deeper models, so that no layer replaces the stream and an
  * error made in one layer is not amplified by the next ones (random networks
  * with O(1) residual branches are chaotic: a Q8_0 rounding grew into a KLD of
- * 0.03 over Llama-3.2-1B's 16 layers). RESID_GAIN / sqrt(n_layer): 0.175 for
- * 4 layers, 0.0875 for 16, 0.06 for 35 (docs/SYNTHETIC.md, measurements). */
-#define RESID_GAIN 0.35
+ * 0.03 over Llama-3.2-1B's 16 layers). RESID_GAIN / sqrt(n_layer): 0.125 for
+ * 4 layers, 0.0625 for 16, 0.042 for 35 (docs/SYNTHETIC.md, measurements). */
+#define RESID_GAIN 0.25
 
 static double resid_gain(const models_spec_t *spec)
 {

@@ -57,11 +57,8 @@ AVX2_MM(kern_avx2_mm_f16);
 AVX2_MM(kern_avx2_mm_bf16);
 
 /* act_avx2.c: activation rows (k floats, k a multiple of the block size);
- * byte-identical to the reference from_float of the type table. */
-void kern_avx2_quant_q8_0(const float *x, void *y, int64_t k);
-void kern_avx2_quant_q8_1(const float *x, void *y, int64_t k);
-void kern_avx2_quant_q8_K(const float *x, void *y, int64_t k);
-void kern_avx2_quant_f16(const float *x, void *y, int64_t k);
-void kern_avx2_quant_bf16(const float *x, void *y, int64_t k);
+ * byte-identical to the reference from_float of the type table. Declared in
+ * act_x86.h, which the avx512 variant includes too. */
+#include "act_x86.h"
 
 #endif /* ENGINE_KERNELS_X86_AVX2_H */

@@ -97,6 +97,8 @@ static int build_metadata(models_gguf_writer_t *w, const models_spec_t *spec,
     rc = rc ? rc : models_gguf_writer_set_u64(w, "mobench.seed", seed);
     rc = rc ? rc : models_gguf_writer_set_str(w, "mobench.recipe", r->name);
     rc = rc ? rc : models_gguf_writer_set_str(w, "mobench.version", mb_version());
+    rc = rc ? rc : models_gguf_writer_set_u64(w, "mobench.synth_version",
+                                              (uint64_t)models_synth_version());
     return rc;
 }
 
@@ -386,15 +388,18 @@ static bool cache_file_ok(const char *path, const models_spec_t *spec, const mod
         return false;
     }
     const char *model = NULL, *recipe = NULL, *version = NULL;
-    uint64_t s = 0;
+    uint64_t s = 0, gen = 0;
     bool ok = !models_gguf_get_str(g, "mobench.model", &model) && !strcmp(model, spec->name) &&
               !models_gguf_get_str(g, "mobench.recipe", &recipe) && !strcmp(recipe, r->name) &&
               !models_gguf_get_u64(g, "mobench.seed", &s) && s == seed &&
               !models_gguf_get_str(g, "mobench.version", &version) &&
-              !strcmp(version, mb_version());
+              !strcmp(version, mb_version()) &&
+              /* files from an older weight generator (no key: version 1-2) */
+              !models_gguf_get_u64(g, "mobench.synth_version", &gen) &&
+              gen == (uint64_t)models_synth_version();
     if (!ok)
-        MB_WARN("cache: %s was made for another model, recipe, seed or mobench version; "
-                "building it again", path);
+        MB_WARN("cache: %s was made for another model, recipe, seed, mobench version or "
+                "synthetic-weight generator; building it again", path);
     models_gguf_close(g);
     return ok;
 }

@@ -125,6 +125,10 @@ Test(gguf_build, deterministic, .init = make_tmpdir, .fini = rm_tmpdir)
     uint64_t seed;
     cr_expect_eq(models_gguf_get_u64(g, "mobench.seed", &seed), MB_OK);
     cr_expect_eq(seed, 3);
+    /* the generator's version, so caches drop files of an older generator */
+    uint64_t gen = 0;
+    cr_expect_eq(models_gguf_get_u64(g, "mobench.synth_version", &gen), MB_OK);
+    cr_expect_eq(gen, (uint64_t)models_synth_version());
     cr_expect_not_null(models_gguf_find_tensor(g, "blk.3.attn_k_norm.weight"));
     models_gguf_close(g);
 }

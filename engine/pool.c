@@ -40,8 +40,11 @@ typedef struct {
     char pad[MB_CACHE_LINE - sizeof(pthread_t) - sizeof(void *) - sizeof(int)];
 } pool_worker_t;
 
-/* entry word of a claimed run: generation << 32 | closed bit | workers in */
-#define POOL_CLOSED ((uint64_t)1 << 31)
+/* The entry word of a run: generation << 32 | plain bit | closed bit |
+ * workers in. Plain runs (engine_pool_run) need every worker; claimed ones
+ * are entered by CAS while open. */
+#define POOL_PLAIN ((uint64_t)1 << 31)
+#define POOL_CLOSED ((uint64_t)1 << 30)
 #define POOL_IN_MASK (POOL_CLOSED - 1)
 
 struct engine_pool {
@@ -49,7 +52,6 @@ struct engine_pool {
     _Alignas(MB_CACHE_LINE) _Atomic uint32_t gen; /* futex word: bumped once per run */
     engine_task_fn fn;
     void *arg;
-    bool claimed; /* the run is engine_pool_run_claimed's */
     atomic_bool stop;
     /* Claimed runs: workers enter by CAS while the run is open. */
     _Alignas(MB_CACHE_LINE) _Atomic uint64_t entry;
@@ -138,12 +140,15 @@ static void *pool_worker_main(void *p)
         seen = g;
         if (atomic_load_explicit(&pool->stop, memory_order_acquire))
             break;
-        if (atomic_load_explicit(&pool->entry, memory_order_acquire) >> 32 == g) {
-            /* A claimed run: enter only while it is open and still run g (a
-             * late worker may see a newer run's entry word: it then skips g
-             * and finds the newer gen at once). fn and arg are read after
-             * entering, when they are known to belong to run g. */
-            uint64_t e = atomic_load_explicit(&pool->entry, memory_order_acquire);
+        uint64_t e = atomic_load_explicit(&pool->entry, memory_order_acquire);
+        /* Another generation: run g was a claimed run that closed without
+         * this worker (a plain run cannot end without it) and a newer run
+         * started; the loop finds the newer gen at once. */
+        if (e >> 32 != g)
+            continue;
+        if (!(e & POOL_PLAIN)) {
+            /* A claimed run: enter only while it is open. fn and arg are read
+             * after entering, when they are known to belong to run g. */
             bool in = false;
             while (e >> 32 == g && !(e & POOL_CLOSED))
                 if (atomic_compare_exchange_weak_explicit(&pool->entry, &e, e + 1,
@@ -235,9 +240,8 @@ static void pool_run(engine_pool_t *pool, engine_task_fn fn, void *arg, bool cla
     pool->arg = arg;
     atomic_store_explicit(&pool->n_done, 0, memory_order_relaxed);
     uint32_t g = atomic_load_explicit(&pool->gen, memory_order_relaxed) + 1;
-    /* Workers check the entry word's generation to tell claimed runs apart;
-     * an unclaimed run leaves an older generation there. */
-    atomic_store_explicit(&pool->entry, claimed ? (uint64_t)g << 32 : 0, memory_order_release);
+    atomic_store_explicit(&pool->entry, (uint64_t)g << 32 | (claimed ? 0 : POOL_PLAIN),
+                          memory_order_release);
     atomic_store_explicit(&pool->gen, g, memory_order_seq_cst);
     if (atomic_load_explicit(&pool->n_sleeping, memory_order_seq_cst) > 0)
         futex_wake_all(&pool->gen);

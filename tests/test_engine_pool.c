@@ -169,7 +169,7 @@ Test(engine_pool, claimed_runs_do_every_item_once)
     for (int n = 1; n <= 4; n++) {
         engine_pool_t *pool = NULL;
         cr_assert_eq(engine_pool_create(n, &pool), 0);
-        for (int run = 0; run < 300; run++) {
+        for (int run = 0; run < 1000; run++) {
             memset(&a, 0, sizeof a);
             a.total = 1 + run * 3 % 1000;
             a.slow_ith = run % 7 == 0 ? 1 + run % n : -1;
@@ -181,7 +181,8 @@ Test(engine_pool, claimed_runs_do_every_item_once)
             cr_assert_eq(atomic_load(&a.ith_seen[0]), 1, "the caller must run the task");
             for (int i = 1; i < n; i++)
                 cr_assert_leq(atomic_load(&a.ith_seen[i]), 1, "thread %d ran twice", i);
-            if (run % 3 == 0) { /* a plain run in between: every thread joins */
+            { /* a plain run right after: every thread joins it exactly once,
+               * also one that arrives late from the claimed run before */
                 count_arg_t c;
                 memset(&c, 0, sizeof c);
                 engine_pool_run(pool, count_task, &c);

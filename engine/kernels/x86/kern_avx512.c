@@ -1295,32 +1295,7 @@ static void mmp_q6_K(int64_t k, const void *w, size_t wstride, int64_t nr, const
 }
 
 /* ---- drivers: full tiles, then the row and column remainders one by one ---- */
-#define DEFINE_MM(fmt, BS)                                                                      \
-    static void mm_##fmt(int64_t k, const void *w, size_t wstride, int64_t nr, const void *act, \
-                         size_t astride, int64_t mr, float *y, int64_t ldy)                     \
-    {                                                                                           \
-        const uint8_t *W = w, *A = act;                                                         \
-        const int64_t nb = k / (BS);                                                            \
-        int64_t j = 0;                                                                          \
-        for (; j + CT <= mr; j += CT) {                                                         \
-            int64_t i = 0;                                                                      \
-            for (; i + RT <= nr; i += RT)                                                       \
-                fmt##_tile(RT, CT, nb, W + i * wstride, wstride, A + j * astride, astride,      \
-                           y + j * ldy + i, ldy);                                               \
-            for (; i < nr; i++)                                                                 \
-                fmt##_tile(1, CT, nb, W + i * wstride, wstride, A + j * astride, astride,       \
-                           y + j * ldy + i, ldy);                                               \
-        }                                                                                       \
-        for (; j < mr; j++) {                                                                   \
-            int64_t i = 0;                                                                      \
-            for (; i + RT <= nr; i += RT)                                                       \
-                fmt##_tile(RT, 1, nb, W + i * wstride, wstride, A + j * astride, astride,       \
-                           y + j * ldy + i, ldy);                                               \
-            for (; i < nr; i++)                                                                 \
-                fmt##_tile(1, 1, nb, W + i * wstride, wstride, A + j * astride, astride,        \
-                           y + j * ldy + i, ldy);                                               \
-        }                                                                                       \
-    }
+#include "../mm_driver.h"
 
 DEFINE_MM(q8_0, ENGINE_QK8_0)
 DEFINE_MM(q4_0, ENGINE_QK4_0)

@@ -6,13 +6,10 @@
  * [-87, 88.7] so n stays a normal exponent; exp(-87) ~ 1.6e-38 stands in
  * for smaller values, which only ever meet a sum of at least 1 here).
  */
-#include "../ops.h"
+#include "avx2.h" /* AI, hsum8 */
 
-#include <immintrin.h>
 #include <math.h>
 #include <string.h>
-
-#define AI static inline __attribute__((always_inline))
 
 AI __m256 exp256(__m256 x)
 {
@@ -30,14 +27,6 @@ AI __m256 exp256(__m256 x)
     p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f));
     const __m256i e = _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127)), 23);
     return _mm256_mul_ps(p, _mm256_castsi256_ps(e));
-}
-
-AI float hsum8(__m256 v)
-{
-    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-    s = _mm_add_ss(s, _mm_movehdup_ps(s));
-    return _mm_cvtss_f32(s);
 }
 
 AI __m256 kv8(const engine_f16_t *p)

@@ -175,7 +175,6 @@ typedef struct {
     const void *data;
     size_t nbytes;
     void *packed;        /* engine-private repacked copy, or NULL */
-    size_t packed_bytes; /* its mapping's length */
     int packed_layout;   /* 0 = none */
 } engine_tensor_t;
 

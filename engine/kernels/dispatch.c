@@ -11,8 +11,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/mman.h>
-#include <unistd.h>
 
 static const kern_variant_t *const kern_variants[] = {
     &kern_variant_scalar,
@@ -234,35 +232,6 @@ static int check_dropped(const engine_tensor_t *t, const char *what)
                       what, t->name ? t->name : "(unnamed)", v ? v->name : "?", g_variant->name);
 }
 
-/* Repacked weights live in their own anonymous mapping, 2 MiB aligned, with
- * the whole 2 MiB pages inside it marked for transparent huge pages: decode
- * streams every weight once per token, and with 4 KiB pages each 4 KiB of
- * the stream costs a TLB miss and a page walk (docs/PERFORMANCE.md, "Huge
- * pages"). The tail beyond the last whole huge page stays in small pages, so
- * resident memory is the tensor's size, not rounded up to 2 MiB. */
-#define HUGE_PAGE ((size_t)2 << 20)
-
-static void *weights_map(size_t bytes, size_t *mapped)
-{
-    size_t len = bytes + HUGE_PAGE;
-    uint8_t *base = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (base == MAP_FAILED)
-        return NULL;
-    uint8_t *p = (uint8_t *)(((uintptr_t)base + HUGE_PAGE - 1) & ~(uintptr_t)(HUGE_PAGE - 1));
-    size_t page = (size_t)sysconf(_SC_PAGESIZE);
-    size_t keep = (bytes + page - 1) / page * page;
-    if (p > base)
-        munmap(base, (size_t)(p - base));
-    if (base + len > p + keep)
-        munmap(p + keep, (size_t)(base + len - (p + keep)));
-#ifdef MADV_HUGEPAGE
-    if (bytes >= HUGE_PAGE) /* advice only: without THP the pages are small */
-        madvise(p, bytes / HUGE_PAGE * HUGE_PAGE, MADV_HUGEPAGE);
-#endif
-    *mapped = keep;
-    return p;
-}
-
 int engine_tensor_prepare(engine_tensor_t *t)
 {
     int rc = check_weight(t, "engine_tensor_prepare");
@@ -280,14 +249,13 @@ int engine_tensor_prepare(engine_tensor_t *t)
         return 0;
     int64_t tiles = (t->ne[1] + v->pack_rows - 1) / v->pack_rows;
     size_t bytes = engine_row_size(t->type, t->ne[0]) * (size_t)v->pack_rows * (size_t)tiles;
-    size_t mapped = 0;
-    void *p = weights_map(bytes, &mapped);
+    /* huge-page backed: decode streams it once per token (wmem.c) */
+    void *p = kern_wmem_alloc(bytes);
     if (!p)
-        return mb_err_set(MB_ENOMEM, "cannot map %zu bytes to repack tensor %s", bytes,
+        return mb_err_set(MB_ENOMEM, "cannot allocate %zu bytes to repack tensor %s", bytes,
                           t->name ? t->name : "(unnamed)");
     v->pack[t->type](t->data, p, t->ne[0], t->ne[1]);
     t->packed = p;
-    t->packed_bytes = mapped;
     t->packed_layout = v->packed_layout;
     return 0;
 }
@@ -296,10 +264,8 @@ void engine_tensor_release(engine_tensor_t *t)
 {
     if (!t)
         return;
-    if (t->packed)
-        munmap(t->packed, t->packed_bytes);
+    kern_wmem_free(t->packed);
     t->packed = NULL;
-    t->packed_bytes = 0;
     t->packed_layout = 0;
 }
 

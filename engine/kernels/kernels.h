@@ -53,6 +53,12 @@ typedef struct {
 } kern_variant_t;
 
 /* Variants, each defined in its own file (scalar.c, x86/..., arm/...). */
+/* Memory for repacked weights (wmem.c): huge-page backed, 64-byte aligned.
+ * kern_wmem_alloc returns NULL when out of memory; kern_wmem_free(NULL) is a
+ * no-op. */
+void *kern_wmem_alloc(size_t bytes);
+void kern_wmem_free(void *p);
+
 extern const kern_variant_t kern_variant_scalar;
 #if defined(__x86_64__)
 extern const kern_variant_t kern_variant_avx2;

@@ -77,8 +77,18 @@ static const float *vec_f32(engine_ctx_t *c, const engine_tensor_t *t, size_t *u
 
 static void rmsnorm(float *out, const float *x, const float *w, int n, float eps)
 {
+    /* 16 float partial sums (one SIMD register; a single double chain is
+     * latency-bound: ~2 us for 2048 values on the decode path), added in
+     * double */
+    float part[16] = {0};
+    int i0 = 0;
+    for (; i0 + 16 <= n; i0 += 16)
+        for (int j = 0; j < 16; j++)
+            part[j] += x[i0 + j] * x[i0 + j];
     double ss = 0;
-    for (int i = 0; i < n; i++)
+    for (int j = 0; j < 16; j++)
+        ss += part[j];
+    for (int i = i0; i < n; i++)
         ss += (double)x[i] * x[i];
     float s = (float)(1.0 / sqrt(ss / n + eps));
     if (w)

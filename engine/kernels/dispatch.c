@@ -465,28 +465,65 @@ typedef struct {
     mm_mat_t mat[MM_MAX_GROUP];
 } mm_task_t;
 
+/* Rows [i0, i0 + nr) of matrix w against activation rows [j0, j0 + mr). */
+static void mm_rows(const mm_task_t *t, const mm_mat_t *w, int64_t i0, int64_t nr, int64_t j0,
+                    int64_t mr)
+{
+    const uint8_t *wp = w->w + (size_t)i0 * w->wstride; /* tiles: i0 % pack_rows == 0 */
+    const uint8_t *a = t->act + (size_t)j0 * t->astride;
+    float *y = w->y + j0 * w->n + i0;
+    if (w->mm)
+        w->mm(t->k, wp, w->wstride, nr, a, t->astride, mr, y, w->n);
+    else
+        kern_scalar_mm(w->type, t->k, wp, w->wstride, nr, a, t->astride, mr, y, w->n);
+}
+
+/* GEMV over ranges: in its own range a thread claims a quarter of what is
+ * left at a time (at least one chunk), others' ranges a chunk at a time;
+ * the chunks of one claim that lie in one matrix are one kernel call, so
+ * the per-call set-up (the activation's block sums) is paid a few times per
+ * range rather than once per chunk, and the last claims stay small. */
+static void mm_task_gemv(mm_task_t *t, int ith)
+{
+    int r = ith % t->n_rng;
+    int64_t next = r * t->total / t->n_rng; /* own range: where the next claim starts, at least */
+    for (int tries = 0; tries < t->n_rng;) {
+        const int64_t end = (r + 1) * t->total / t->n_rng;
+        const int64_t step = tries == 0 ? MB_MAX(1, (end - next) / 4) : 1;
+        int64_t c = engine_counter_claim(&t->rng[r], step);
+        next = c + step;
+        if (c >= end) {
+            tries++;
+            r = (r + 1) % t->n_rng;
+            continue;
+        }
+        const int64_t cend = MB_MIN(c + step, end);
+        int mi = 0;
+        while (c < cend) {
+            while (mi + 1 < t->nmat && c >= t->mat[mi + 1].c0)
+                mi++;
+            const mm_mat_t *w = &t->mat[mi];
+            const int64_t last = MB_MIN(cend, mi + 1 < t->nmat ? t->mat[mi + 1].c0 : t->total);
+            const int64_t i0 = (c - w->c0) * w->nb, i1 = MB_MIN((last - w->c0) * w->nb, w->n);
+            mm_rows(t, w, i0, i1 - i0, 0, 1);
+            c = last;
+        }
+    }
+}
+
 static void mm_task(void *arg, int ith, int nth)
 {
     (void)nth;
     mm_task_t *t = arg;
-    int mi = 0, r = t->n_rng ? ith % t->n_rng : 0, tries = 0;
+    if (t->n_rng) {
+        mm_task_gemv(t, ith);
+        return;
+    }
+    int mi = 0;
     for (;;) {
-        int64_t c;
-        if (t->n_rng) {
-            const int64_t end = (r + 1) * t->total / t->n_rng;
-            c = engine_counter_claim(&t->rng[r], 1);
-            if (c >= end) {
-                if (++tries >= t->n_rng)
-                    break;
-                r = (r + 1) % t->n_rng;
-                mi = 0;
-                continue;
-            }
-        } else {
-            c = engine_counter_claim(&t->ctr, 1);
-            if (c >= t->total)
-                break;
-        }
+        int64_t c = engine_counter_claim(&t->ctr, 1);
+        if (c >= t->total)
+            break;
         while (mi + 1 < t->nmat && c >= t->mat[mi + 1].c0) /* claims only grow */
             mi++;
         const mm_mat_t *w = &t->mat[mi];
@@ -495,14 +532,7 @@ static void mm_task(void *arg, int ith, int nth)
          * block, so the weight block stays in cache between them. */
         int64_t ib = c / t->n_mb, jb = c % t->n_mb;
         int64_t i0 = ib * w->nb, j0 = jb * t->mb;
-        int64_t nr = MB_MIN(w->nb, w->n - i0), mr = MB_MIN(t->mb, t->m - j0);
-        const uint8_t *wp = w->w + (size_t)i0 * w->wstride; /* tiles: i0 % pack_rows == 0 */
-        const uint8_t *a = t->act + (size_t)j0 * t->astride;
-        float *y = w->y + j0 * w->n + i0;
-        if (w->mm)
-            w->mm(t->k, wp, w->wstride, nr, a, t->astride, mr, y, w->n);
-        else
-            kern_scalar_mm(w->type, t->k, wp, w->wstride, nr, a, t->astride, mr, y, w->n);
+        mm_rows(t, w, i0, MB_MIN(w->nb, w->n - i0), j0, MB_MIN(t->mb, t->m - j0));
     }
 }
 

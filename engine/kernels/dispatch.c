@@ -449,7 +449,7 @@ typedef struct {
  * consecutive chunks are then adjacent tiles, one weight stream per thread
  * that the prefetches run ahead on, instead of chunks alternating between
  * the threads, where every chunk restarts a stream: +11 % decode on
- * Llama-3.2-1B Q4_0 at 2 threads (docs/PERFORMANCE.md, "GEMV ranges"). */
+ * Llama-3.2-1B Q4_0 at 2 threads (docs/PERFORMANCE.md, session 3). */
 #define MM_RANGES 8
 
 typedef struct {

@@ -1006,7 +1006,7 @@ AI void store_rows(float *y, __m512 v, int64_t nr)
  * group of activation bytes feeds two vpdpbusd (one per tile), and the
  * per-block float work is shared by twice the multiplies: half the
  * broadcasts and ~40% fewer other instructions per vpdpbusd than 16 rows x
- * 8 activation rows (+ ~25 % GEMM, docs/PERFORMANCE.md). PAIR(p, g, lo, hi)
+ * 8 activation rows (GEMM 44 -> 64 % of peak, docs/PERFORMANCE.md). PAIR(p, g, lo, hi)
  * gives groups g and g + 4 (activation bytes 4g and 16 + 4g) of a block.
  * nr1: rows of the second tile (1..16). */
 #define DEFINE_PTILE2(fmt, QBYTES, PAIR)                                                           \

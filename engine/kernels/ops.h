@@ -29,6 +29,9 @@ extern const kern_ops_t kern_ops_scalar;
 extern const kern_ops_t kern_ops_avx2;
 extern const kern_ops_t kern_ops_avx512;
 #endif
+#if defined(__aarch64__)
+extern const kern_ops_t kern_ops_neon;
+#endif
 
 /* Row of key j in a ring of R rows starting at row s0 (see attn_f16). */
 static inline size_t kern_ring_row(int R, int s0, int j)

@@ -7,10 +7,13 @@
  * not a multiple of the SIMD step included; the NEON variants must have own
  * code for all 14 weight formats; the activation quantizers (Q8_0, Q8_1,
  * Q8_K) byte for byte against the reference from_float, corner cases
- * included; the thread pool; bad input. Variants the CPU cannot run are
+ * included; the forward pass's ops (attention over the F16 KV cache,
+ * SiLU/GELU gating) against the scalar reference ops, as
+ * tests/test_engine_ops.c; the thread pool; bad input. Variants the CPU cannot run are
  * skipped with a message. Prints one line per failure, per-variant counts
  * and "N passed, N failed"; exit 1 on failure. */
 #include "engine.h"
+#include "kernels/ops.h"
 
 #include <math.h>
 #include <stdatomic.h>
@@ -300,6 +303,125 @@ static void check_quantizers(const char *variant, engine_pool_t *pool)
     }
 }
 
+static float uni(void) /* [-1, 1) */
+{
+    return (float)((double)(next_u64() >> 11) / 4503599627370496.0 - 1.0);
+}
+
+/* The bound variant's attention against the scalar reference, as
+ * tests/test_engine_ops.c: head sizes of the catalog's models, G query heads
+ * per KV head, key counts from 1 to past a SIMD width, a ring that wraps;
+ * plus D 44 (a 16-dim remainder), 6 and 320 (the scalar fallback). Outputs
+ * are convex mixes of V (|V| <= 5): bounded absolutely by 5e-5; a NaN fails.
+ * Returns the worst error. */
+static double check_attention(const char *variant, const kern_ops_t *ops)
+{
+    const int Ds[] = {64, 96, 128, 256, 44, 6, 320};
+    const int Gs[] = {1, 2, 3, 4, 8};
+    const int Ns[] = {1, 2, 7, 16, 17, 33, 200};
+    double worst = 0;
+    for (size_t di = 0; di < sizeof Ds / sizeof *Ds; di++)
+        for (size_t gi = 0; gi < sizeof Gs / sizeof *Gs; gi++)
+            for (size_t ni = 0; ni < sizeof Ns / sizeof *Ns; ni++) {
+                const int D = Ds[di], G = Gs[gi], n = Ns[ni];
+                const size_t kvs = (size_t)D * 3; /* rows of a 3-KV-head cache */
+                /* the variant reads a ring of R rows whose key 0 is row s0 (it
+                 * wraps when n > R - s0); the reference reads plain rows */
+                const int R = n + 3, s0 = (int)(ni * 5) % R;
+                float *q = xalloc(sizeof(float) * (size_t)(G * D));
+                engine_f16_t *K = xalloc(sizeof(engine_f16_t) * kvs * (size_t)n);
+                engine_f16_t *V = xalloc(sizeof(engine_f16_t) * kvs * (size_t)n);
+                engine_f16_t *Kr = xalloc(sizeof(engine_f16_t) * kvs * (size_t)R);
+                engine_f16_t *Vr = xalloc(sizeof(engine_f16_t) * kvs * (size_t)R);
+                memset(Kr, 0, sizeof(engine_f16_t) * kvs * (size_t)R);
+                memset(Vr, 0, sizeof(engine_f16_t) * kvs * (size_t)R);
+                float *sc = xalloc(sizeof(float) * (size_t)(G * n));
+                float *o = xalloc(sizeof(float) * (size_t)(G * D));
+                float *r = xalloc(sizeof(float) * (size_t)(G * D));
+                for (int i = 0; i < G * D; i++)
+                    q[i] = uni() * 2.0f;
+                for (size_t i = 0; i < kvs * (size_t)n; i++) {
+                    K[i] = engine_f32_to_f16(uni() * 3.0f);
+                    V[i] = engine_f32_to_f16(uni() * 5.0f);
+                }
+                for (int j = 0; j < n; j++) {
+                    const size_t row = (size_t)((s0 + j) % R);
+                    memcpy(Kr + row * kvs, K + (size_t)j * kvs, kvs * sizeof *K);
+                    memcpy(Vr + row * kvs, V + (size_t)j * kvs, kvs * sizeof *V);
+                }
+                for (int i = 0; i < G * D; i++)
+                    o[i] = NAN; /* every output must be written */
+                const float scale = 1.0f / sqrtf((float)D);
+                kern_ops_scalar.attn_f16(D, G, n, q, D, K, V, kvs, n, 0, scale, sc, r, D);
+                ops->attn_f16(D, G, n, q, D, Kr, Vr, kvs, R, s0, scale, sc, o, D);
+                int bad = -1;
+                for (int i = 0; i < G * D && bad < 0; i++) {
+                    const double err = fabs((double)o[i] - r[i]);
+                    if (isnan(o[i]) || !(err <= 5e-5))
+                        bad = i;
+                    else if (err > worst)
+                        worst = err;
+                }
+                CHECK(bad < 0, "%s attention D %d G %d n %d (ring %d from %d): out[%d] %.9g, "
+                      "reference %.9g", variant, D, G, n, R, s0, bad, bad < 0 ? 0 : o[bad],
+                      bad < 0 ? 0 : r[bad]);
+                free(q);
+                free(K);
+                free(V);
+                free(Kr);
+                free(Vr);
+                free(sc);
+                free(o);
+                free(r);
+            }
+    return worst;
+}
+
+/* The bound variant's SiLU and GELU gating against the scalar reference, as
+ * tests/test_engine_ops.c: random inputs, the activations' tails and huge
+ * inputs; |h - ref| <= 2e-6 |ref| + 1e-6 |u|, a NaN fails; in place (h = g,
+ * as the forward pass calls it) the same bits. */
+static void check_gating(const char *variant, const kern_ops_t *ops)
+{
+    const int64_t n = 1000 + 13;
+    float *g = xalloc(sizeof(float) * n), *u = xalloc(sizeof(float) * n);
+    float *h = xalloc(sizeof(float) * n), *r = xalloc(sizeof(float) * n);
+    float *gi = xalloc(sizeof(float) * n);
+    for (int64_t i = 0; i < n; i++) {
+        g[i] = uni() * 12.0f;
+        u[i] = uni() * 3.0f;
+    }
+    const float extremes[] = {-200.0f, -90.0f, -30.0f, 0.0f, 1e-30f, 30.0f, 90.0f, 200.0f, 1e6f};
+    for (size_t i = 0; i < sizeof extremes / sizeof *extremes; i++)
+        g[i] = extremes[i];
+    for (int which = 0; which < 2; which++) {
+        const char *act = which ? "gelu" : "silu";
+        void (*f)(int64_t, float *, const float *, const float *) =
+            which ? ops->gelu_mul : ops->silu_mul;
+        void (*ref)(int64_t, float *, const float *, const float *) =
+            which ? kern_ops_scalar.gelu_mul : kern_ops_scalar.silu_mul;
+        ref(n, r, g, u);
+        f(n, h, g, u);
+        int64_t bad = -1;
+        for (int64_t i = 0; i < n && bad < 0; i++)
+            if (isnan(h[i]) ||
+                !(fabsf(h[i] - r[i]) <= 2e-6f * fabsf(r[i]) + 1e-6f * fabsf(u[i])))
+                bad = i;
+        CHECK(bad < 0, "%s %s: g %g u %g: %.9g, reference %.9g", variant, act,
+              bad < 0 ? 0 : g[bad], bad < 0 ? 0 : u[bad], bad < 0 ? 0 : h[bad],
+              bad < 0 ? 0 : r[bad]);
+        memcpy(gi, g, sizeof(float) * n);
+        f(n, gi, gi, u);
+        CHECK(!memcmp(gi, h, sizeof(float) * n), "%s %s: in-place result differs", variant,
+              act);
+    }
+    free(g);
+    free(u);
+    free(h);
+    free(r);
+    free(gi);
+}
+
 static void test_variants(void)
 {
     probes_features_t f;
@@ -340,16 +462,23 @@ static void test_variants(void)
             tested++;
         }
         check_quantizers(names[v], pool);
+        const kern_ops_t *ops = kern_ops();
+        const double attn_worst = check_attention(names[v], ops);
+        check_gating(names[v], ops);
         printf("variant %s: %d formats against the reference, quantizers Q8_0/Q8_1/Q8_K "
-               "byte-identical: %d checks, %d failed\n",
+               "byte-identical, ops (attention, SiLU/GELU) against the scalar ones: %d checks, "
+               "%d failed\n",
                names[v], tested, n_pass + n_fail - checks0, n_fail - fails0);
         if (tested)
             printf("  worst error as a fraction of the bound:%s\n", worst_line);
+        printf("  worst attention error: %.3g (bound 5e-05)\n", attn_worst);
         CHECK(tested > 0, "variant %s: no format checked", names[v]);
         if (!strcmp(names[v], "neon") || !strcmp(names[v], "dotprod") ||
-            !strcmp(names[v], "i8mm"))
+            !strcmp(names[v], "i8mm")) {
             CHECK(tested == 14, "variant %s: own code for %d of the 14 weight formats",
                   names[v], tested);
+            CHECK(ops == &kern_ops_neon, "variant %s: not bound to the NEON ops", names[v]);
+        }
     }
     engine_pool_destroy(pool);
     /* the best variant is bound by default */

@@ -47,6 +47,7 @@ DEFINE_MM(q5_K, ENGINE_QK_K)
 const kern_variant_t kern_variant_dotprod = {
     .name = "dotprod",
     .capable = dotprod_capable,
+    .ops = &kern_ops_neon,
     .mm =
         {
             [ENGINE_TYPE_Q8_0] = mm_q8_0,

@@ -161,6 +161,7 @@ DEFINE_MM_I8MM(iq4_nl, B32_IQ4_NL)
 const kern_variant_t kern_variant_i8mm = {
     .name = "i8mm",
     .capable = i8mm_capable,
+    .ops = &kern_ops_neon,
     .mm =
         {
             [ENGINE_TYPE_Q8_0] = mm_i8mm_q8_0,

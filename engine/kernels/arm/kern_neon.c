@@ -49,6 +49,7 @@ DEFINE_MM(q5_K, ENGINE_QK_K)
 const kern_variant_t kern_variant_neon = {
     .name = "neon",
     .capable = neon_capable,
+    .ops = &kern_ops_neon,
     .mm =
         {
             [ENGINE_TYPE_Q8_0] = mm_q8_0,

@@ -5,8 +5,9 @@
  * never sit on a transparent huge page. So packed tensors are carved, first
  * fit, out of shared 64 MiB mappings that are 2 MiB aligned and advised
  * MADV_HUGEPAGE as a whole: every matrix, however small, lies on huge pages
- * (GEMV over 2048 x 2048 Q4_0 matrices: 28 -> 34 GB/s on one core; decode
- * of Llama-3.2-1B +2 %; docs/PERFORMANCE.md, session 3). Only touched pages become
+ * (with THP forced on for every page, GEMV over 2048 x 2048 Q4_0 matrices
+ * went 28 -> 34 GB/s on one core; these chunks: decode of Llama-3.2-1B +2 %
+ * over huge pages per tensor; docs/PERFORMANCE.md, session 3). Only touched pages become
  * resident: a chunk's unused end costs address space, and at most the rest
  * of the last huge page it touched. A tensor larger than half a chunk gets a
  * mapping of its own, its whole huge pages advised. A chunk is unmapped when

@@ -158,6 +158,8 @@ typedef struct {
     double lat_p50_ms, lat_p90_ms, lat_p99_ms; /* per-token decode latency; NAN for pp */
     bench_sensor_window_t sensors;
     bool throttled;      /* frequency fell below 90% of the cell's peak, or a trip point */
+    double read_gbs;     /* --roofline-paired: read bandwidth measured just before this
+                            rep (tg, pg), GB/s; NAN otherwise */
 } bench_rep_t;
 
 /* A time-series point (sensor windows, sustained windows, cooldown). */
@@ -277,6 +279,14 @@ int bench_result_read_json(const char *text, size_t len, bench_result_t *r);
 /* Measured ceilings per thread count (section 10). */
 typedef struct bench_ceilings bench_ceilings_t;
 
+/* A read-bandwidth meter (probes_bw_meter_t in the command; fakes in tests):
+ * the fastest of `passes` read passes at `threads` threads, GB/s. */
+typedef struct {
+    void *ctx;
+    int (*read_gbs)(void *ctx, int threads, int passes, double *gbs);
+} bench_meter_t;
+#define BENCH_PAIRED_PASSES 3 /* read passes before each paired rep */
+
 /* Runs one cell in this process: depth fill, warm-up, reps per the policy
  * (or sustained_s > 0: sustained mode), statistics. Fills r (status ok or
  * the error). sensors may be NULL. */
@@ -288,6 +298,11 @@ typedef struct {
     const bench_clock_t *clock;
     const bench_sensors_t *sensors;
     const bench_ceilings_t *ceilings; /* NULL: roofline_pct stays NAN */
+    /* Non-NULL: before each recorded tg/pg rep (not the warm-up, not sustained
+     * mode), the read bandwidth at the cell's thread count goes to the rep's
+     * read_gbs, and a decode roofline_pct is the median of the reps' own
+     * ratios (section 10). A meter error leaves read_gbs NAN (warned once). */
+    const bench_meter_t *meter;
 } bench_measure_opts_t;
 int bench_cell_measure(const bench_measure_opts_t *o, bench_workload_t *w, bench_result_t *r);
 
@@ -420,6 +435,7 @@ typedef struct {
     void *on_result_ctx;
     bench_progress_t progress;
     const bench_ceilings_t *ceilings; /* NULL: no roofline_pct (section 10) */
+    const bench_meter_t *meter;       /* NULL: not paired (bench_measure_opts_t) */
 } bench_run_opts_t;
 
 typedef struct {
@@ -544,7 +560,10 @@ const bench_ceiling_t *bench_ceilings_find(const bench_ceilings_t *c, int thread
  * part, sustained) as bytes read per token x tokens/s over the read
  * bandwidth; prefill (pp) as 2 x multiplied params x tokens/s over the int8
  * peak (f32 peak for float recipes). NAN when the ceilings lack the cell's
- * thread count or the model's roofline inputs are unknown. */
+ * thread count or the model's roofline inputs are unknown. A decode cell
+ * whose reps carry read_gbs (--roofline-paired) is instead the median over
+ * those reps of each rep's decode rate over its own read_gbs; c may then be
+ * NULL. */
 double bench_roofline_pct(const bench_ceilings_t *c, const bench_result_t *r);
 
 /* Ceilings for a run's thread counts: the device's stored ones (s may be

@@ -20,6 +20,7 @@ typedef struct {
     double freq_peak;
     uint64_t rng;
     size_t cap_reps;
+    bool meter_warned;
 } mctx_t;
 
 /* xorshift64*: token ids need no quality, only determinism from the seed. */
@@ -130,6 +131,24 @@ static bool judge_throttle(mctx_t *m, const bench_sensor_window_t *s)
     return fell || s->trip;
 }
 
+/* --roofline-paired: the read bandwidth of this minute, just before the
+ * rep's timed part (the engine's pool is idle, so it has the cores). */
+static void paired_read(mctx_t *m, bench_rep_t *rep)
+{
+    const bench_meter_t *me = m->o->meter;
+    if (!me || !me->read_gbs)
+        return;
+    double gbs = NAN;
+    if (me->read_gbs(me->ctx, m->r->cell.n_threads, BENCH_PAIRED_PASSES, &gbs) || !(gbs > 0)) {
+        if (!m->meter_warned)
+            MB_WARN("roofline: no paired read bandwidth for this cell (%s): its roofline_pct uses "
+                    "the run's ceilings", mb_err_msg());
+        m->meter_warned = true;
+        return;
+    }
+    rep->read_gbs = gbs;
+}
+
 /* One rep of the test; *ts is what the CV is computed on. */
 static int run_rep(mctx_t *m, bench_rep_t *rep, bool record)
 {
@@ -137,6 +156,7 @@ static int run_rep(mctx_t *m, bench_rep_t *rep, bool record)
     memset(rep, 0, sizeof *rep);
     rep->ttft_ms = rep->prefill_ts = rep->decode_ts = NAN;
     rep->lat_p50_ms = rep->lat_p90_ms = rep->lat_p99_ms = NAN;
+    rep->read_gbs = NAN;
     int rc = restore_depth(m);
     if (rc)
         return rc;
@@ -158,6 +178,8 @@ static int run_rep(mctx_t *m, bench_rep_t *rep, bool record)
         if ((rc = m->w->eval(m->w->impl, m->tokens, 1, true)))
             return rc;
         if (record)
+            paired_read(m, rep);
+        if (record)
             e0 = energy_now(m);
         t0 = now(m);
         rc = decode_steps(m, t->n_gen, &dec);
@@ -168,6 +190,10 @@ static int run_rep(mctx_t *m, bench_rep_t *rep, bool record)
         latency_percentiles(m, t->n_gen, rep);
         break;
     case BENCH_TEST_PG: {
+        if (record) {
+            paired_read(m, rep);
+            e0 = energy_now(m);
+        }
         fill_tokens(m, t->n_prompt);
         t0 = now(m);
         rc = m->w->eval(m->w->impl, m->tokens, t->n_prompt, true);
@@ -379,7 +405,7 @@ static int run_sustained(mctx_t *m)
         bench_rep_t *rep = &r->reps[i];
         rep->wall_ns = (int64_t)(w->dur_s * 1e9);
         rep->ts = rep->decode_ts = v[i] = w->ts;
-        rep->ttft_ms = rep->prefill_ts = NAN;
+        rep->ttft_ms = rep->prefill_ts = rep->read_gbs = NAN;
         rep->lat_p50_ms = rep->lat_p90_ms = rep->lat_p99_ms = NAN;
         rep->sensors = w->sensors;
         rep->throttled = judge_throttle(m, &w->sensors) || w->ts < 0.9 * s->burst_ts;
@@ -481,7 +507,7 @@ out:
         r->status = BENCH_CELL_OK;
         if (r->sustained.n_windows && r->sustained.absent[0])
             snprintf(r->reason, sizeof r->reason, "no sustained figure: %s", r->sustained.absent);
-        if (o->ceilings)
+        if (o->ceilings || o->meter)
             r->roofline_pct = bench_roofline_pct(o->ceilings, r);
     }
     return rc;

@@ -38,6 +38,7 @@ static const coldef_t cols[] = {
     /* per repetition, in rep order (null: no sensor in that rep) */
     {"samples_temp_min_c", K_ARR}, {"samples_temp_mean_c", K_ARR}, {"samples_temp_max_c", K_ARR},
     {"samples_freq_min_mhz", K_ARR}, {"samples_freq_mean_mhz", K_ARR}, {"samples_freq_max_mhz", K_ARR},
+    {"samples_read_gbs", K_ARR}, /* --roofline-paired: read bandwidth before each rep */
 };
 #define NCOLS ((int)MB_ARRAY_LEN(cols))
 
@@ -238,6 +239,15 @@ static void values(const bench_out_t *o, const bench_result_t *r, val_t *v)
         v[k].arr = a;
         v[k].n = r->n_reps;
     }
+    bool paired = false;
+    for (size_t i = 0; i < r->n_reps; i++)
+        paired = paired || r->reps[i].read_gbs > 0;
+    if (paired && (v[k].arr = malloc(r->n_reps * sizeof *v[k].arr))) {
+        for (size_t i = 0; i < r->n_reps; i++)
+            v[k].arr[i] = r->reps[i].read_gbs > 0 ? r->reps[i].read_gbs : NAN;
+        v[k].n = r->n_reps;
+    }
+    k++;
 #undef S
 #undef I
 #undef D

@@ -131,6 +131,7 @@ int bench_result_write_json(FILE *f, const bench_result_t *r)
         mb_json_key(&j, "ttft_ms"); mb_json_num(&j, p->ttft_ms);
         mb_json_key(&j, "prefill_ts"); mb_json_num(&j, p->prefill_ts);
         mb_json_key(&j, "decode_ts"); mb_json_num(&j, p->decode_ts);
+        mb_json_key(&j, "read_gbs"); mb_json_num(&j, p->read_gbs);
         mb_json_key(&j, "lat"); mb_json_arr_begin(&j);
         mb_json_num(&j, p->lat_p50_ms); mb_json_num(&j, p->lat_p90_ms); mb_json_num(&j, p->lat_p99_ms);
         mb_json_arr_end(&j);
@@ -257,6 +258,7 @@ int bench_result_read_json(const char *text, size_t len, bench_result_t *r)
         p->ttft_ms = num(o, "ttft_ms");
         p->prefill_ts = num(o, "prefill_ts");
         p->decode_ts = num(o, "decode_ts");
+        p->read_gbs = num(o, "read_gbs");
         const mb_jv_t *lat = mb_jv_get(o, "lat");
         p->lat_p50_ms = idx(lat, 0); p->lat_p90_ms = idx(lat, 1); p->lat_p99_ms = idx(lat, 2);
         r_window(o, &p->sensors);

@@ -184,25 +184,44 @@ static double kv_mean(const bench_model_info_t *in, double a0, double n)
     return full + swa;
 }
 
+static int cmp_d(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+/* --roofline-paired: the median of the reps' own ratios. NAN when no rep has
+ * both a read figure and a decode rate. */
+static double paired_pct(const bench_result_t *r, double bytes)
+{
+    double v[256];
+    size_t n = 0;
+    for (size_t i = 0; i < r->n_reps && n < MB_ARRAY_LEN(v); i++) {
+        const bench_rep_t *p = &r->reps[i];
+        if (p->read_gbs > 0 && p->decode_ts > 0)
+            v[n++] = bytes * p->decode_ts / (p->read_gbs * 1e9) * 100.0;
+    }
+    if (!n)
+        return NAN;
+    qsort(v, n, sizeof *v, cmp_d);
+    return bench_percentile(v, n, 0.5);
+}
+
 double bench_roofline_pct(const bench_ceilings_t *c, const bench_result_t *r)
 {
     const bench_ceiling_t *p = bench_ceilings_find(c, r->cell.n_threads);
     const bench_model_info_t *in = &r->info;
     const bench_test_t *t = &r->cell.test;
-    if (!p)
-        return NAN;
     bool sustained = r->sustained.n_windows > 0;
     if (t->kind == BENCH_TEST_PP && !sustained) {
-        double peak = in->rf_float ? p->f32_gflops : p->i8_gops, ts = r->ts.median;
+        double peak = p ? (in->rf_float ? p->f32_gflops : p->i8_gops) : NAN, ts = r->ts.median;
         if (!(peak > 0) || !in->rf_matmul_params || !(ts > 0) || t->n_prompt < 1)
             return NAN;
         /* the head runs once per prompt: logits of the last token only */
         double ops = 2.0 * ((double)in->rf_matmul_params + (double)in->rf_head_params / t->n_prompt);
         return ops * ts / (peak * 1e9) * 100.0;
     }
-    double ts = r->decode_ts, a0, n;
-    if (!(p->read_gbs > 0) || !in->rf_decode_bytes || !(ts > 0))
-        return NAN;
+    double a0, n;
     if (sustained) { /* decode cycles from position 1 to the end of the context */
         if (r->cell.n_ctx < 4)
             return NAN;
@@ -215,9 +234,17 @@ double bench_roofline_pct(const bench_ceilings_t *c, const bench_result_t *r)
         a0 = t->n_depth + t->n_prompt + 1;
         n = t->n_gen;
     }
-    if (n < 1)
+    if (n < 1 || !in->rf_decode_bytes)
         return NAN;
     double bytes = (double)in->rf_decode_bytes + kv_mean(in, a0, n);
+    bool paired = false;
+    for (size_t i = 0; i < r->n_reps && !paired && !sustained; i++)
+        paired = r->reps[i].read_gbs > 0;
+    if (paired)
+        return paired_pct(r, bytes);
+    double ts = r->decode_ts;
+    if (!p || !(p->read_gbs > 0) || !(ts > 0))
+        return NAN;
     return bytes * ts / (p->read_gbs * 1e9) * 100.0;
 }
 

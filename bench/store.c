@@ -245,6 +245,7 @@ static int st_cell_commit(void *ctx, const bench_result_t *r)
         d->freq_max = p->sensors.freq_max;
         d->energy_j = p->sensors.energy_j;
         d->throttled = p->throttled;
+        d->read_gbs = p->read_gbs > 0 ? p->read_gbs : NAN;
     }
     for (size_t i = 0; i < r->n_samples; i++) {
         smp[i].t = r->samples[i].t;

@@ -48,7 +48,12 @@ static void bench_usage(FILE *f)
         "  --no-roofline          do not measure ceilings: roofline_pct only from ceilings stored\n"
         "                         with the device ('mobench probe --roofline --db FILE'); default:\n"
         "                         thread counts without stored ceilings are measured once per run\n"
-        "                         (a few seconds) and stored when the device has none\n\n"
+        "                         (a few seconds) and stored when the device has none\n"
+        "  --roofline-paired      decode cells (tg, pg): measure the read bandwidth (3 passes over\n"
+        "                         the probe's buffer, min(1 GiB, RAM/4), mapped once per run) just\n"
+        "                         before each rep; roofline_pct is then the median of the reps' own\n"
+        "                         ratios, steady on machines whose bandwidth moves (shared hosts,\n"
+        "                         throttling); the figures are in samples_read_gbs\n\n"
         "Columns: docs/OUTPUT.md. Each cell runs in a child process: a crash or an OOM kill\n"
         "becomes a row with the reason. Exit status 1 if any cell failed.\n",
         sysconf(_SC_NPROCESSORS_ONLN), CLI_DEFAULT_SEED, DB_DEFAULT_PATH, DB_BUSY_TIMEOUT_MS);
@@ -58,6 +63,11 @@ typedef struct {
     int *v;
     size_t n;
 } ints_t;
+
+static int meter_read(void *ctx, int threads, int passes, double *gbs)
+{
+    return probes_bw_meter_read(ctx, threads, passes, gbs);
+}
 
 static int parse_ints(const char *opt, const char *s, int lo, ints_t *out)
 {
@@ -119,7 +129,7 @@ int cmd_bench(int argc, char **argv)
     ints_t prompts = {0}, gens = {0}, depths = {0}, threads = {0}, pgs = {0};
     bench_reps_policy_t reps = {.min_reps = 5, .max_reps = 20, .cv_target = 0};
     bench_out_fmt_t fmt = BENCH_OUT_MD;
-    bool warmup = true, no_db = false, max_set = false, no_roofline = false;
+    bool warmup = true, no_db = false, max_set = false, no_roofline = false, paired = false;
     double delay = 0, sustained = 0;
     uint64_t seed = CLI_DEFAULT_SEED;
     int busy_ms = 0;
@@ -130,10 +140,11 @@ int cmd_bench(int argc, char **argv)
     bench_engine_t *eng = NULL;
     bench_probe_sensors_t *ps = NULL;
     bench_store_t *store = NULL;
+    probes_bw_meter_t *meter = NULL;
     char *cmdline = NULL;
 
     enum { OPT_PG = 1000, OPT_NO_WARMUP, OPT_NO_DB, OPT_NO_ROOFLINE, OPT_MAX_REPS, OPT_CV_TARGET,
-           OPT_DELAY, OPT_SEED, OPT_KERNEL, OPT_DB, OPT_SUSTAINED, OPT_BUSY };
+           OPT_DELAY, OPT_SEED, OPT_KERNEL, OPT_DB, OPT_SUSTAINED, OPT_BUSY, OPT_PAIRED };
     static const struct option longopts[] = {
         {"model", required_argument, NULL, 'm'},
         {"quant", required_argument, NULL, 'q'},
@@ -154,6 +165,7 @@ int cmd_bench(int argc, char **argv)
         {"db", required_argument, NULL, OPT_DB},
         {"no-db", no_argument, NULL, OPT_NO_DB},
         {"no-roofline", no_argument, NULL, OPT_NO_ROOFLINE},
+        {"roofline-paired", no_argument, NULL, OPT_PAIRED},
         {"busy-timeout", required_argument, NULL, OPT_BUSY},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
@@ -181,6 +193,7 @@ int cmd_bench(int argc, char **argv)
         case OPT_NO_WARMUP: warmup = false; break;
         case OPT_NO_DB: no_db = true; break;
         case OPT_NO_ROOFLINE: no_roofline = true; break;
+        case OPT_PAIRED: paired = true; break;
         case 'm':
             mb_strv_free(models, n_models);
             models = NULL;
@@ -367,6 +380,11 @@ int cmd_bench(int argc, char **argv)
         rc = cli_usage_error("bench", "no tests: -p and -n are both 0 and no -pg was given");
         goto out;
     }
+    if (paired && sustained > 0) {
+        rc = cli_usage_error("bench", "--roofline-paired pairs each rep with a bandwidth measurement; "
+                             "--sustained decodes without reps: use one or the other");
+        goto out;
+    }
     size_t nd = sustained > 0 ? 1 : depths.n;
     size_t n_cells = n_models * n_recipes * threads.n * nd * n_tests;
     cells = calloc(n_cells, sizeof *cells);
@@ -435,6 +453,16 @@ int cmd_bench(int argc, char **argv)
         rc = cli_fail("bench", erc);
         goto out;
     }
+    bench_meter_t bm = {0};
+    if (paired) {
+        MB_INFO("roofline: mapping the read-bandwidth buffer for --roofline-paired");
+        if ((erc = probes_bw_meter_create(0, &meter))) {
+            bench_out_end(so.out);
+            rc = cli_fail("bench", erc);
+            goto out;
+        }
+        bm = (bench_meter_t){meter, meter_read};
+    }
     bench_run_opts_t ro = {
         .cells = cells, .n_cells = n_cells, .reps = reps, .warmup = warmup, .seed = seed,
         .sustained_s = sustained,
@@ -444,7 +472,7 @@ int cmd_bench(int argc, char **argv)
         .cooldown = {delay > 0 ? BENCH_COOLDOWN_FIXED : BENCH_COOLDOWN_NONE, 2, 0, delay},
         .backend = &backend, .sink = no_db ? NULL : &sink, .sensors = have_sensors ? &sensors : NULL,
         .on_result = on_result, .on_result_ctx = &so, .progress = BENCH_PROGRESS_AUTO,
-        .ceilings = have_ceil ? &ceil : NULL,
+        .ceilings = have_ceil ? &ceil : NULL, .meter = paired ? &bm : NULL,
     };
     bench_run_summary_t sum;
     erc = bench_run(&ro, &sum);
@@ -458,6 +486,7 @@ int cmd_bench(int argc, char **argv)
     if (so.bad)
         rc = MB_EXIT_FAIL;
 out:
+    probes_bw_meter_destroy(meter);
     bench_store_close(store);
     bench_probe_sensors_destroy(ps);
     bench_engine_destroy(eng);

@@ -34,7 +34,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#define DB_SCHEMA_VERSION 2      /* PRAGMA user_version written by this build */
+#define DB_SCHEMA_VERSION 3      /* PRAGMA user_version written by this build */
 #define DB_UUID_LEN 37           /* 36 chars + NUL */
 #define DB_DEFAULT_PATH "./mobench.db"
 #define DB_BUSY_TIMEOUT_MS 5000
@@ -131,6 +131,7 @@ typedef struct {
     double freq_min, freq_mean, freq_max;      /* MHz, NAN = no sensor */
     double energy_j;                           /* NAN = no counter */
     bool throttled;
+    double read_gbs; /* read bandwidth measured just before the rep (paired roofline); NAN = none */
 } db_rep_t;
 
 typedef struct {

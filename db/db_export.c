@@ -30,7 +30,7 @@ static const char *const EXPORT_SQL[DB_N_TABLES] = {
     [DB_TABLE_REPS] =
         "SELECT c.uuid AS cell_uuid, p.idx, p.wall_ns, p.tokens_per_s, p.ttft_ms, "
         "p.lat_p50_ms, p.lat_p90_ms, p.lat_p99_ms, p.temp_min, p.temp_mean, p.temp_max, "
-        "p.freq_min, p.freq_mean, p.freq_max, p.energy_j, p.throttled FROM reps p "
+        "p.freq_min, p.freq_mean, p.freq_max, p.energy_j, p.throttled, p.read_gbs FROM reps p "
         "JOIN cells c ON c.id = p.cell_id JOIN runs r ON r.id = c.run_id "
         "WHERE ?1 IS NULL OR r.uuid = ?1 ORDER BY r.started, r.id, c.started, c.id, p.idx",
     [DB_TABLE_SAMPLES] =

@@ -66,10 +66,12 @@ static const step_t STEPS[] = {
      offsetof(db_counts_t, cells)},
     {"INSERT INTO main.reps(cell_id, idx, wall_ns, tokens_per_s, ttft_ms, lat_p50_ms, "
      "lat_p90_ms, lat_p99_ms, temp_min, temp_mean, temp_max, freq_min, freq_mean, freq_max, "
-     "energy_j, throttled) SELECT (SELECT m.id FROM main.cells m WHERE m.uuid = mc.uuid), "
+     "energy_j, throttled, read_gbs) SELECT (SELECT m.id FROM main.cells m WHERE m.uuid = "
+     "mc.uuid), "
      "p.idx, p.wall_ns, p.tokens_per_s, p.ttft_ms, p.lat_p50_ms, p.lat_p90_ms, p.lat_p99_ms, "
      "p.temp_min, p.temp_mean, p.temp_max, p.freq_min, p.freq_mean, p.freq_max, p.energy_j, "
-     "p.throttled FROM mergesrc.reps p JOIN temp.merge_cell mc ON mc.src_id = p.cell_id",
+     "p.throttled, p.read_gbs FROM mergesrc.reps p JOIN temp.merge_cell mc ON mc.src_id = "
+     "p.cell_id",
      offsetof(db_counts_t, reps)},
     {"INSERT INTO main.samples(run_id, cell_id, t, kind, sensor, value) SELECT "
      RUN_MAP("s.run_id") ", (SELECT m.id FROM main.cells m WHERE m.uuid = mc.uuid), s.t, "

@@ -489,7 +489,8 @@ int db_quality_get(db_t *db, const db_filter_t *f, db_quality_t **out, size_t *n
 static const char SQL_REPS[] =
     "SELECT p.idx, p.wall_ns, p.tokens_per_s, p.ttft_ms, p.lat_p50_ms, p.lat_p90_ms, "
     "p.lat_p99_ms, p.temp_min, p.temp_mean, p.temp_max, p.freq_min, p.freq_mean, p.freq_max, "
-    "p.energy_j, p.throttled FROM reps p JOIN cells c ON c.id = p.cell_id WHERE c.uuid = ?1 "
+    "p.energy_j, p.throttled, p.read_gbs FROM reps p JOIN cells c ON c.id = p.cell_id "
+    "WHERE c.uuid = ?1 "
     "ORDER BY p.idx";
 
 int db_reps_get(db_t *db, const char *cell_uuid, db_rep_t **out, size_t *n)
@@ -518,6 +519,7 @@ int db_reps_get(db_t *db, const char *cell_uuid, db_rep_t **out, size_t *n)
         for (int i = 0; i < (int)MB_ARRAY_LEN(dst); i++)
             *dst[i] = db_col_real(st, 2 + i);
         r->throttled = sqlite3_column_int(st, 14) != 0;
+        r->read_gbs = db_col_real(st, 15);
     }
     if (!err && rc != SQLITE_DONE)
         err = db_fail(db, rc, "reading reps");

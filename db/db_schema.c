@@ -9,7 +9,7 @@
 #include <string.h>
 
 static const char SCHEMA_SQL[] =
-    "-- mobench store schema, version 2 (PRAGMA user_version = 2).\n"
+    "-- mobench store schema, version 3 (PRAGMA user_version = 3).\n"
     "-- Fresh databases get this text; older ones are upgraded by the steps in\n"
     "-- db/db_schema.c (docs/DB.md). Rows carry uuids so that databases from\n"
     "-- different devices merge without collisions; integer ids are local.\n"
@@ -96,6 +96,7 @@ static const char SCHEMA_SQL[] =
     "    freq_max     REAL,\n"
     "    energy_j     REAL,\n"
     "    throttled    INTEGER NOT NULL,\n"
+    "    read_gbs     REAL,\n"
     "    PRIMARY KEY (cell_id, idx)\n"
     ") WITHOUT ROWID;\n"
     "\n"
@@ -153,6 +154,9 @@ static const char *const MIGRATIONS[] = {
     ");\n"
     "CREATE INDEX quality_run ON quality(run_id);\n"
     "CREATE INDEX quality_model ON quality(model, recipe);\n",
+    /* v2 -> v3: the read bandwidth measured just before a rep
+     * (bench --roofline-paired). */
+    "ALTER TABLE reps ADD COLUMN read_gbs REAL;\n",
 };
 _Static_assert(sizeof MIGRATIONS / sizeof MIGRATIONS[0] == DB_SCHEMA_VERSION - 1,
                "one migration step per schema version");

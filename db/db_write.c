@@ -159,7 +159,8 @@ static const char SQL_CELL_INSERT[] =
 static const char SQL_REP_INSERT[] =
     "INSERT INTO reps(cell_id, idx, wall_ns, tokens_per_s, ttft_ms, lat_p50_ms, lat_p90_ms, "
     "lat_p99_ms, temp_min, temp_mean, temp_max, freq_min, freq_mean, freq_max, energy_j, "
-    "throttled) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)";
+    "throttled, read_gbs) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, "
+    "?15, ?16, ?17)";
 static const char SQL_SAMPLE_INSERT[] =
     "INSERT INTO samples(run_id, cell_id, t, kind, sensor, value) VALUES (?1, ?2, ?3, ?4, ?5, "
     "?6)";
@@ -304,6 +305,7 @@ int db_cell_commit(db_t *db, db_cell_t *c, const db_rep_t *reps, size_t n_reps,
         db_bind_real(st, 14, r->freq_max);
         db_bind_real(st, 15, r->energy_j);
         sqlite3_bind_int(st, 16, r->throttled ? 1 : 0);
+        db_bind_real(st, 17, r->read_gbs);
         if ((err = step_done(db, st, what)))
             goto err;
     }

@@ -1,4 +1,4 @@
--- mobench store schema, version 2 (PRAGMA user_version = 2).
+-- mobench store schema, version 3 (PRAGMA user_version = 3).
 -- Fresh databases get this text; older ones are upgraded by the steps in
 -- db/db_schema.c (docs/DB.md). Rows carry uuids so that databases from
 -- different devices merge without collisions; integer ids are local.
@@ -85,6 +85,7 @@ CREATE TABLE reps (
     freq_max     REAL,
     energy_j     REAL,
     throttled    INTEGER NOT NULL,
+    read_gbs     REAL,
     PRIMARY KEY (cell_id, idx)
 ) WITHOUT ROWID;
 

@@ -6,6 +6,7 @@
 #include "ceil_kernels.h"
 #include "probes_impl.h"
 
+#include <errno.h>
 #include <math.h>
 #include <pthread.h>
 #include <sched.h>
@@ -410,6 +411,94 @@ done:
     pthread_cond_destroy(&team.gate_cond);
     out->seconds = (double)(mb_clock_ns() - t_start) * 1e-9;
     return rc;
+}
+
+/* ---- a read-bandwidth meter that keeps its buffer --------------------------------- */
+struct probes_bw_meter {
+    team_t team;
+    uint64_t bytes;
+};
+
+int probes_bw_meter_create(uint64_t bytes, probes_bw_meter_t **out)
+{
+    if (!out)
+        return mb_err_set(MB_EINVAL, "probes_bw_meter_create: out is NULL");
+    *out = NULL;
+    uint64_t ram = ram_bytes();
+    if (!bytes)
+        bytes = MB_MIN(1ull << 30, ram ? ram / 4 : 1ull << 30);
+    if (bytes < (1u << 20))
+        return mb_err_set(MB_EINVAL, "bandwidth buffer of %llu bytes is too small (min 1 MiB)",
+                          (unsigned long long)bytes);
+    if (ram && bytes > ram / 2)
+        return mb_err_set(MB_EINVAL, "bandwidth buffer of %llu bytes exceeds half of RAM (%llu bytes)",
+                          (unsigned long long)bytes, (unsigned long long)ram);
+    bytes = bytes / (64 * sizeof(float)) * (64 * sizeof(float));
+    probes_bw_meter_t *m = calloc(1, sizeof *m);
+    if (!m)
+        return mb_err_set(MB_ENOMEM, "out of memory for a bandwidth meter");
+    float *buf = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (buf == MAP_FAILED) {
+        free(m);
+        return mb_err_set(MB_ENOMEM, "cannot map a %llu-byte bandwidth buffer: %s",
+                          (unsigned long long)bytes, strerror(errno));
+    }
+    madvise(buf, bytes, MADV_HUGEPAGE); /* as the probe: figures closer to the DRAM limit */
+    probes_features_t f;
+    probes_features_detect(&f);
+    pthread_mutex_init(&m->team.sink_lock, NULL);
+    pthread_mutex_init(&m->team.gate_lock, NULL);
+    pthread_cond_init(&m->team.gate_cond, NULL);
+    m->team.bw = pick_bw(&f);
+    m->team.buf = buf;
+    m->team.nfloats = bytes / sizeof(float);
+    m->bytes = bytes;
+    m->team.job = JOB_TOUCH;
+    double sec;
+    int rc = team_run(&m->team, MB_MAX(1, MB_MIN(ncpus_online(), 256)), 1, &sec);
+    if (rc) {
+        probes_bw_meter_destroy(m);
+        return rc;
+    }
+    *out = m;
+    return MB_OK;
+}
+
+void probes_bw_meter_destroy(probes_bw_meter_t *m)
+{
+    if (!m)
+        return;
+    munmap(m->team.buf, m->bytes);
+    pthread_mutex_destroy(&m->team.sink_lock);
+    pthread_mutex_destroy(&m->team.gate_lock);
+    pthread_cond_destroy(&m->team.gate_cond);
+    free(m);
+}
+
+uint64_t probes_bw_meter_bytes(const probes_bw_meter_t *m)
+{
+    return m ? m->bytes : 0;
+}
+
+int probes_bw_meter_read(probes_bw_meter_t *m, int threads, int passes, double *gbs)
+{
+    if (!m || !gbs)
+        return mb_err_set(MB_EINVAL, "probes_bw_meter_read: meter or result is NULL");
+    *gbs = NAN;
+    if (threads < 1 || threads > 256)
+        return mb_err_set(MB_EINVAL, "thread count %d out of range 1..256", threads);
+    if (passes < 1 || passes > 64)
+        return mb_err_set(MB_EINVAL, "passes %d out of range 1..64", passes);
+    m->team.job = JOB_READ;
+    double sec;
+    /* an untimed pass first, as the probe does: TLB and prefetchers warm */
+    int rc = team_run(&m->team, threads, 1, &sec);
+    if (!rc)
+        rc = team_run(&m->team, threads, passes, &sec);
+    if (rc)
+        return rc;
+    *gbs = (double)m->bytes / sec * 1e-9;
+    return MB_OK;
 }
 
 void probes_ceilings_json(const probes_ceilings_t *c, mb_json_t *j)

@@ -302,6 +302,21 @@ typedef struct {
 
 /* Measures bandwidth and peaks on this host (never under a fixture root). */
 int probes_ceilings_measure(const probes_ceilings_opts_t *opts, probes_ceilings_t *out);
+/* A read-bandwidth meter that keeps its buffer between measurements, for
+ * ratios taken against the bandwidth of the same minute (`mobench bench
+ * --roofline-paired` measures one before each decode rep): on a shared or
+ * throttling machine the bandwidth moves, and a ceiling from another minute
+ * moves every ratio with it. The buffer (bytes; 0 = the probe's default,
+ * min(1 GiB, RAM/4)) is mapped and touched once; a fork()ed child may read
+ * it (reads do not copy the pages). */
+typedef struct probes_bw_meter probes_bw_meter_t;
+int probes_bw_meter_create(uint64_t bytes, probes_bw_meter_t **out);
+void probes_bw_meter_destroy(probes_bw_meter_t *m); /* NULL: no-op */
+uint64_t probes_bw_meter_bytes(const probes_bw_meter_t *m);
+/* The fastest of `passes` read passes (1..64) over the whole buffer by
+ * `threads` pinned threads (1..256), after one untimed pass, in GB/s (1e9
+ * bytes/s): the statistic probes_ceilings_measure keeps as read_gbs. */
+int probes_bw_meter_read(probes_bw_meter_t *m, int threads, int passes, double *gbs);
 /* Writes the "ceilings" object. */
 void probes_ceilings_json(const probes_ceilings_t *c, mb_json_t *j);
 void probes_ceilings_print(const probes_ceilings_t *c, FILE *f);

@@ -86,6 +86,83 @@ static bench_result_t run(fake_t *f, bench_test_t t, bench_reps_policy_t p, bool
     return r;
 }
 
+/* A fake read-bandwidth meter: 10, 20, 30 ... GB/s, or an error. */
+typedef struct {
+    int calls, threads, passes;
+    bool fail;
+} meter_t;
+static int fake_meter(void *ctx, int threads, int passes, double *gbs)
+{
+    meter_t *m = ctx;
+    m->threads = threads;
+    m->passes = passes;
+    if (m->fail) {
+        *gbs = NAN;
+        return mb_err_set(MB_ENOMEM, "fake meter: no buffer");
+    }
+    *gbs = 10.0 * ++m->calls;
+    return 0;
+}
+
+static bench_result_t run_paired(fake_t *f, bench_test_t t, meter_t *mt, int n_reps)
+{
+    bench_cell_t cell = {.model = "fake", .recipe = "Q4_0", .test = t, .n_threads = 2};
+    bench_result_t r;
+    bench_result_init(&r, &cell);
+    r.info.rf_decode_bytes = 1000000000; /* 1 GB per token, no KV */
+    bench_clock_t clk = {f, fake_now};
+    bench_meter_t me = {mt, fake_meter};
+    bench_measure_opts_t o = {.reps = {.min_reps = n_reps}, .warmup = true, .seed = 1, .clock = &clk,
+                              .meter = &me};
+    bench_workload_t w = workload(f);
+    cr_assert_eq(bench_cell_measure(&o, &w, &r), 0, "%s", mb_err_msg());
+    cr_assert_eq(r.status, BENCH_CELL_OK);
+    return r;
+}
+
+Test(measure, paired_read_before_each_decode_rep)
+{
+    /* 20 ms per token = 50 t/s = 50 GB/s at 1 GB per token */
+    fake_t f = {.prefill_ns = 1000000, .decode_ns = 20000000, .n_ctx = 4096};
+    meter_t mt = {0};
+    bench_result_t r = run_paired(&f, (bench_test_t){BENCH_TEST_TG, 0, 8, 0}, &mt, 3);
+    cr_assert_eq(mt.calls, 3, "one measurement per recorded rep, none for the warm-up");
+    cr_assert_eq(mt.threads, 2, "at the cell's thread count");
+    cr_assert_eq(mt.passes, BENCH_PAIRED_PASSES);
+    for (int i = 0; i < 3; i++)
+        cr_assert_float_eq(r.reps[i].read_gbs, 10.0 * (i + 1), 1e-12);
+    /* ratios 50/10, 50/20, 50/30: median 250 % */
+    cr_assert_float_eq(r.roofline_pct, 250.0, 1e-9);
+    bench_result_clear(&r);
+
+    /* pg: paired as well (its decode part) */
+    memset(&mt, 0, sizeof mt);
+    fake_t g = {.prefill_ns = 1000000, .decode_ns = 20000000, .n_ctx = 4096};
+    r = run_paired(&g, (bench_test_t){BENCH_TEST_PG, 16, 8, 0}, &mt, 2);
+    cr_assert_eq(mt.calls, 2);
+    cr_assert_float_eq(r.reps[1].read_gbs, 20.0, 1e-12);
+    bench_result_clear(&r);
+
+    /* pp: never paired */
+    memset(&mt, 0, sizeof mt);
+    fake_t h = {.prefill_ns = 1000000, .decode_ns = 20000000, .n_ctx = 4096};
+    r = run_paired(&h, (bench_test_t){BENCH_TEST_PP, 16, 0, 0}, &mt, 2);
+    cr_assert_eq(mt.calls, 0);
+    cr_assert(isnan(r.reps[0].read_gbs));
+    bench_result_clear(&r);
+}
+
+Test(measure, paired_meter_failure_is_not_a_failed_cell)
+{
+    fake_t f = {.prefill_ns = 1000000, .decode_ns = 20000000, .n_ctx = 4096};
+    meter_t mt = {.fail = true};
+    bench_result_t r = run_paired(&f, (bench_test_t){BENCH_TEST_TG, 0, 8, 0}, &mt, 2);
+    cr_assert(isnan(r.reps[0].read_gbs) && isnan(r.reps[1].read_gbs));
+    cr_assert(isnan(r.roofline_pct), "no pairs and no ceilings: no roofline_pct");
+    cr_assert_float_eq(r.decode_ts, 50.0, 1e-6, "the measurement itself stands");
+    bench_result_clear(&r);
+}
+
 Test(measure, pp_prefill_rate_and_ttft)
 {
     fake_t f = {.prefill_ns = 1000000, .decode_ns = 10000000, .n_ctx = 4096};

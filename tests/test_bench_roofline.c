@@ -145,6 +145,43 @@ Test(roofline, hand_computed)
     cr_assert(isnan(bench_roofline_pct(NULL, &r)));
 }
 
+/* --roofline-paired: each rep against the read bandwidth measured just
+ * before it; the cell's figure is the median of those ratios, whatever the
+ * run's ceilings say (or without any). */
+Test(roofline, paired_reps)
+{
+    bench_ceilings_t c;
+    cr_assert_eq(bench_ceilings_parse(CEIL, strlen(CEIL), &c), MB_OK);
+    bench_result_t r = cell(BENCH_TEST_TG, 0, 16, 100, 1);
+    bench_rep_t reps[4] = {{0}};
+    /* bytes per token as in hand_computed: 0.5e9 + 109.5e5 */
+    const double bytes = 0.5e9 + 109.5 * 1e5, ts[4] = {10, 20, 10, 10}, gbs[4] = {10, 10, 20, NAN};
+    for (int i = 0; i < 4; i++) {
+        reps[i].decode_ts = ts[i];
+        reps[i].read_gbs = gbs[i];
+    }
+    r.reps = reps;
+    r.n_reps = 4;
+    r.decode_ts = 10;
+    /* rep ratios: 10/10, 20/10, 10/20 (the rep without a figure does not
+     * count): median 10/10 */
+    double want = bytes * 10 / 10e9 * 100;
+    cr_assert_float_eq(bench_roofline_pct(&c, &r), want, 1e-9);
+    cr_assert_float_eq(bench_roofline_pct(NULL, &r), want, 1e-9, "no run ceilings needed");
+    /* no rep paired: the run's ceilings (12.5 GB/s at 1 thread) */
+    for (int i = 0; i < 4; i++)
+        reps[i].read_gbs = NAN;
+    cr_assert_float_eq(bench_roofline_pct(&c, &r), bytes * 10 / 12.5e9 * 100, 1e-9);
+    cr_assert(isnan(bench_roofline_pct(NULL, &r)));
+    /* pp cells are never paired: the int8 peak */
+    r = cell(BENCH_TEST_PP, 512, 0, 0, 2);
+    r.ts.median = 100;
+    reps[0].read_gbs = 10;
+    r.reps = reps;
+    r.n_reps = 1;
+    cr_assert_float_eq(bench_roofline_pct(&c, &r), 50.01953125, 1e-9);
+}
+
 /* The engine workload: tiny-llama Q8_0 from the models cache. */
 static int open_cell(bench_engine_t **e, bench_cell_t *c, bench_workload_t *w, bench_model_info_t *info)
 {

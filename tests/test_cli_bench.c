@@ -180,6 +180,42 @@ Test(cli_bench, json_has_six_sensor_figures_per_cell_and_rep)
     free(out);
 }
 
+/* --roofline-paired: a read-bandwidth figure before each decode rep, in the
+ * JSON (samples_read_gbs) and in the store (reps.read_gbs); roofline_pct
+ * from those pairs even with --no-roofline; pp cells are not paired. */
+Test(cli_bench, roofline_paired_figures_per_rep)
+{
+    char *out, args[512];
+    snprintf(args, sizeof args,
+             "bench -m tiny-llama -p 16 -n 4 -r 2 -t 1 --no-warmup --db '%s/p.db' --no-roofline "
+             "--roofline-paired -o json", g_dir);
+    cr_assert_eq(run("", args, &out), 0, "%s", out);
+    mb_jv_t *j;
+    cr_assert_eq(mb_jv_parse(out, strlen(out), &j), 0, "%s\n%s", mb_err_msg(), out);
+    cr_assert_eq(j->n, 2);
+    for (size_t i = 0; i < 2; i++) {
+        const mb_jv_t *row = j->items[i], *a = mb_jv_get(row, "samples_read_gbs");
+        bool tg = !strcmp(mb_jv_get(row, "test")->str, "tg4");
+        cr_assert_not_null(a);
+        cr_assert_eq(a->n, tg ? 2u : 0u, "%s", out);
+        for (size_t r = 0; r < a->n; r++)
+            cr_expect(a->items[r]->kind == MB_JV_NUM && a->items[r]->num > 0, "%s", out);
+        cr_expect_eq(mb_jv_get(row, "roofline_pct")->kind, tg ? MB_JV_NUM : MB_JV_NULL, "%s", out);
+    }
+    mb_jv_free(j);
+    free(out);
+    snprintf(args, sizeof args, "db export --format csv --table reps --db '%s/p.db'", g_dir);
+    cr_assert_eq(run("", args, &out), 0, "%s", out);
+    cr_expect(strstr(out, "read_gbs"), "reps export lacks read_gbs: %s", out);
+    free(out);
+
+    cr_assert_eq(run("", "bench -m tiny-llama --sustained 6s --roofline-paired --no-db", &out), 2);
+    char *e = err_text();
+    cr_expect(strstr(e, "--roofline-paired"), "%s", e);
+    free(e);
+    free(out);
+}
+
 Test(cli_bench, short_sustained_run_has_no_ratio)
 {
     char *out;

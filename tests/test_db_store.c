@@ -179,6 +179,10 @@ Test(db_store, cell_round_trip_with_reps_and_samples)
         cr_assert_eq(r[i].lat_p99_ms, 30.0);
         cr_assert_eq(r[i].freq_mean, 3100.0);
         cr_assert_eq(r[i].throttled, i == 1);
+        if (i == 2)
+            cr_assert_eq(r[i].read_gbs, 55.5, "a paired rep keeps its read bandwidth");
+        else
+            cr_assert(isnan(r[i].read_gbs), "rep %zu: no paired read bandwidth is NULL", i);
     }
     free(r);
 

@@ -70,6 +70,31 @@ Test(probes_ceilings, small_run_reports_each_isa_present)
     free(buf);
 }
 
+/* The meter behind bench --roofline-paired: the buffer is mapped once and
+ * read again at any thread count. */
+Test(probes_ceilings, bw_meter_reads_and_rejects_bad_arguments)
+{
+    probes_bw_meter_t *m = NULL;
+    cr_assert_eq(probes_bw_meter_create(8u << 20, &m), MB_OK, "%s", mb_err_msg());
+    cr_assert_eq(probes_bw_meter_bytes(m), 8u << 20);
+    double g1 = 0, g2 = 0;
+    cr_assert_eq(probes_bw_meter_read(m, 1, 2, &g1), MB_OK, "%s", mb_err_msg());
+    cr_assert_eq(probes_bw_meter_read(m, 2, 1, &g2), MB_OK, "%s", mb_err_msg());
+    cr_assert(g1 > 0 && isfinite(g1) && g2 > 0 && isfinite(g2), "%g %g", g1, g2);
+    double g = 1;
+    cr_assert_eq(probes_bw_meter_read(m, 0, 2, &g), MB_EINVAL);
+    cr_assert(isnan(g));
+    cr_assert_eq(probes_bw_meter_read(m, 1, 0, &g), MB_EINVAL);
+    cr_assert_eq(probes_bw_meter_read(m, 1, 65, &g), MB_EINVAL);
+    cr_assert_eq(probes_bw_meter_read(NULL, 1, 1, &g), MB_EINVAL);
+    probes_bw_meter_destroy(m);
+    probes_bw_meter_destroy(NULL);
+    cr_assert_eq(probes_bw_meter_create(1000, &m), MB_EINVAL);
+    cr_assert_null(m);
+    cr_assert(strstr(mb_err_msg(), "too small"), "%s", mb_err_msg());
+    cr_assert_eq(probes_bw_meter_create(1ull << 60, &m), MB_EINVAL, "beyond half of RAM");
+}
+
 Test(probes_ceilings, bad_options_are_rejected)
 {
     probes_ceilings_opts_t o;

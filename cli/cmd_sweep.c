@@ -6,6 +6,7 @@
 #include "commands.h"
 #include "db.h"
 #include "mb.h"
+#include "probes.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -19,7 +20,7 @@ static void sweep_usage(FILE *f)
 {
     fprintf(f,
         "usage: mobench sweep FILE [--resume [RUN]] [--dry-run] [--db FILE] [--no-db] [--no-roofline]\n"
-        "                          [--busy-timeout MS] [--progress MODE]\n\n"
+        "                          [--roofline-paired] [--busy-timeout MS] [--progress MODE]\n\n"
         "Runs every cell of a sweep file (models x recipes x threads x depths x tests; format:\n"
         "docs/SWEEP.md, examples sweeps/quick.ini and sweeps/nightly.ini). Each cell runs in a\n"
         "child process: a crash, an OOM kill or a time-out is stored as a row with the reason\n"
@@ -35,6 +36,8 @@ static void sweep_usage(FILE *f)
         "                   device ('mobench probe --roofline --db FILE'); default: thread counts\n"
         "                   without stored ceilings are measured once per run (a few seconds)\n"
         "                   and stored when the device has none\n"
+        "  --roofline-paired  tg and pg cells: the read bandwidth measured just before each rep;\n"
+        "                   their roofline_pct is the median of the reps' own ratios (as bench)\n"
         "  --progress MODE  auto (default: a bar on a terminal), bar, lines or off\n\n"
         "Exit status: 0 when the run completed (failed cells are results), 1 when it could not\n"
         "run or store, 2 on a usage error or a malformed sweep file.\n", DB_DEFAULT_PATH, DB_BUSY_TIMEOUT_MS);
@@ -161,18 +164,24 @@ static bool operand_after(int argc, char **argv, int from)
     return false;
 }
 
+static int sweep_meter_read(void *ctx, int threads, int passes, double *gbs)
+{
+    return probes_bw_meter_read(ctx, threads, passes, gbs);
+}
+
 int cmd_sweep(int argc, char **argv)
 {
     const char *file = NULL, *resume = NULL, *db_path = NULL;
-    bool dry = false, no_db = false, no_roofline = false;
+    bool dry = false, no_db = false, no_roofline = false, paired = false;
     bench_progress_t progress = BENCH_PROGRESS_AUTO;
     int busy_ms = 0;
-    enum { OPT_RESUME = 1000, OPT_DRY, OPT_NO_DB, OPT_NO_ROOFLINE, OPT_DB, OPT_PROGRESS, OPT_BUSY };
+    enum { OPT_RESUME = 1000, OPT_DRY, OPT_NO_DB, OPT_NO_ROOFLINE, OPT_DB, OPT_PROGRESS, OPT_BUSY, OPT_PAIRED };
     static const struct option longopts[] = {
         {"resume", optional_argument, NULL, OPT_RESUME},
         {"dry-run", no_argument, NULL, OPT_DRY},
         {"no-db", no_argument, NULL, OPT_NO_DB},
         {"no-roofline", no_argument, NULL, OPT_NO_ROOFLINE},
+        {"roofline-paired", no_argument, NULL, OPT_PAIRED},
         {"db", required_argument, NULL, OPT_DB},
         {"progress", required_argument, NULL, OPT_PROGRESS},
         {"busy-timeout", required_argument, NULL, OPT_BUSY},
@@ -202,6 +211,7 @@ int cmd_sweep(int argc, char **argv)
         case OPT_DRY: dry = true; break;
         case OPT_NO_DB: no_db = true; break;
         case OPT_NO_ROOFLINE: no_roofline = true; break;
+        case OPT_PAIRED: paired = true; break;
         case OPT_DB: db_path = v; break;
         case OPT_PROGRESS:
             if (!strcmp(v, "auto")) progress = BENCH_PROGRESS_AUTO;
@@ -241,6 +251,7 @@ int cmd_sweep(int argc, char **argv)
     bench_engine_t *eng = NULL;
     bench_store_t *store = NULL;
     bench_probe_sensors_t *ps = NULL;
+    probes_bw_meter_t *meter = NULL;
     char *cmdline = NULL;
     if ((rc = bench_sweep_cells(sw, &cells, &n_cells)) || (rc = bench_engine_create(sw->kernel, sw->seed, &eng))) {
         ret = cli_fail("sweep", rc);
@@ -279,12 +290,22 @@ int cmd_sweep(int argc, char **argv)
         ret = cli_fail("sweep", rc);
         goto out;
     }
+    bench_meter_t bm = {0};
+    if (paired && !dry) {
+        MB_INFO("roofline: mapping the read-bandwidth buffer for --roofline-paired");
+        if ((rc = probes_bw_meter_create(0, &meter))) {
+            ret = cli_fail("sweep", rc);
+            goto out;
+        }
+        bm = (bench_meter_t){meter, sweep_meter_read};
+    }
     bench_run_opts_t ro = {
         .cells = cells, .n_cells = n_cells, .reps = reps, .warmup = sw->warmup, .seed = sw->seed,
         .cell_time_s = sw->cell_time_s, .headroom = sw->headroom, .cooldown = sw->cooldown,
         .dry_run = dry, .resume = resume, .backend = &backend, .sink = no_db ? NULL : &sink,
         .sensors = have_sensors ? &sensors : NULL,
         .progress = progress, .ceilings = have_ceil ? &ceil : NULL,
+        .meter = meter ? &bm : NULL,
     };
     if (!dry)
         MB_INFO("sweep %s: %zu cells%s%s", sw->name, n_cells, no_db ? "" : ", store ", no_db ? "" : db_path);
@@ -310,6 +331,7 @@ int cmd_sweep(int argc, char **argv)
     else if (sw->quality && !dry)
         run_quality(eng, sw, store);
 out:
+    probes_bw_meter_destroy(meter);
     bench_store_close(store);
     bench_probe_sensors_destroy(ps);
     bench_engine_destroy(eng);

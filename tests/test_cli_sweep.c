@@ -104,3 +104,43 @@ Test(cli_sweep, dry_run_estimates_cells_never_run)
     cr_expect_gt(eta[0], eta[1] + 3, "pp8 %.1f s (with the build) vs pp9 %.1f s", eta[0], eta[1]);
     free(out);
 }
+
+/* --roofline-paired on a sweep: the tg cells' reps carry the read bandwidth
+ * measured before them (reps.read_gbs), the pp cells' do not. */
+Test(cli_sweep, roofline_paired_stores_read_bandwidth_per_decode_rep)
+{
+    char args[600], *out;
+    snprintf(args, sizeof args, "sweep %s/sweeps/tiny.ini --db '%s/p.db' --no-roofline --roofline-paired "
+             "--progress off", MB_FIXTURES, g_dir);
+    cr_assert_eq(run(args, &out), 0, "%s", out);
+    free(out);
+    snprintf(args, sizeof args, "db export --format json --db '%s/p.db'", g_dir);
+    cr_assert_eq(run(args, &out), 0, "%s", out);
+    mb_jv_t *j;
+    cr_assert_eq(mb_jv_parse(out, strlen(out), &j), 0, "%s", mb_err_msg());
+    const mb_jv_t *cells = mb_jv_get(j, "cells"), *reps = mb_jv_get(j, "reps");
+    cr_assert(cells && reps && cells->kind == MB_JV_ARR && reps->kind == MB_JV_ARR);
+    int paired = 0, unpaired = 0;
+    for (size_t i = 0; i < reps->n; i++) {
+        const mb_jv_t *r = reps->items[i];
+        const char *cu = mb_jv_get(r, "cell_uuid")->str;
+        const char *test = NULL;
+        for (size_t k = 0; k < cells->n && !test; k++)
+            if (!strcmp(mb_jv_get(cells->items[k], "uuid")->str, cu))
+                test = mb_jv_get(cells->items[k], "test")->str;
+        cr_assert_not_null(test);
+        const mb_jv_t *g = mb_jv_get(r, "read_gbs");
+        cr_assert_not_null(g);
+        if (!strcmp(test, "tg")) {
+            cr_expect(g->kind == MB_JV_NUM && g->num > 0, "tg rep without a read figure");
+            paired++;
+        } else {
+            cr_expect_eq(g->kind, MB_JV_NULL, "%s rep with a read figure", test);
+            unpaired++;
+        }
+    }
+    cr_expect_eq(paired, 4, "2 tg cells x 2 reps");
+    cr_expect_eq(unpaired, 4, "2 pp cells x 2 reps");
+    mb_jv_free(j);
+    free(out);
+}

@@ -67,6 +67,14 @@ AI __m512 hsum16(const __m512 a[16])
 #define AKB 16  /* keys per block */
 #define AMAXD 256 /* head sizes the blocked path takes (a block of F32 keys: 16 KiB) */
 #define AHG 4   /* heads per value pass: 4 x 4 accumulators of 16 dims */
+/* Prefetch distance of the value pass, in rows. The K and V rows of one
+ * head are kvs halves apart (all KV heads interleaved), a stride the
+ * hardware prefetcher did not cover well: prefetching the next block of K
+ * rows during the scores and V rows 8 ahead in the value pass gave decode
+ * +5.6 % at depth 2048 and +1.1 % at depth 64 (Llama-3.2-1B Q4_0, 2
+ * threads, paired A/B); a second prefetch for the other half of a 128-byte
+ * V row cost 3 %, the adjacent-line prefetcher brings it. */
+#define APF 8
 
 /* out[g] (CN x 16 dims from V's column 0) = inv[g] sum_j sc[g n + j] V[j]
  * for GN heads: each 16 halves of V converted once for the GN heads. */
@@ -81,6 +89,10 @@ AI void pv_pass(const int GN, const int CN, int n, const float *sc, const engine
             acc[g][c] = _mm512_setzero_ps();
     for (int j = 0; j < n; j++) {
         const engine_f16_t *v = V + kern_ring_row(R, s0, j) * kvs;
+        if (j + APF < n) { /* rows are kvs apart: a stride the hardware may not follow */
+            const char *pv = (const char *)(V + kern_ring_row(R, s0, j + APF) * kvs);
+            _mm_prefetch(pv, _MM_HINT_T0);
+        }
         __m512 vv[4];
 #pragma GCC unroll 4
         for (int c = 0; c < CN; c++)
@@ -138,6 +150,11 @@ static void attn_f16_avx512(int D, int G, int n, const float *q, size_t qs, cons
     const __m512 vscale = _mm512_set1_ps(scale);
     for (int j0 = 0; j0 < n; j0 += AKB) {
         const int nj = n - j0 < AKB ? n - j0 : AKB;
+        /* the next block's K rows, while this one computes */
+        for (int jj = 0; jj < AKB && j0 + AKB + jj < n; jj++)
+            for (int b = 0; b < D * 2; b += 128) /* a line and its adjacent-line pair */
+                _mm_prefetch((const char *)(K + kern_ring_row(R, s0, j0 + AKB + jj) * kvs) + b,
+                             _MM_HINT_T0);
         for (int jj = 0; jj < AKB; jj++) {
             float *dst = kf + jj * D;
             if (jj < nj) {

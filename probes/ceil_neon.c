@@ -15,6 +15,19 @@ float ceil_read_neon(const float *a, size_t n)
     return vaddvq_f32(vaddq_f32(vaddq_f32(s0, s1), vaddq_f32(s2, s3)));
 }
 
+float ceil_read_pf_neon(const float *a, size_t n)
+{
+    float32x4_t s0 = vdupq_n_f32(0), s1 = s0, s2 = s0, s3 = s0;
+    for (size_t i = 0; i < n; i += 16) {
+        __builtin_prefetch((const char *)(a + i) + CEIL_PF_BYTES); /* past the end: harmless */
+        s0 = vaddq_f32(s0, vld1q_f32(a + i));
+        s1 = vaddq_f32(s1, vld1q_f32(a + i + 4));
+        s2 = vaddq_f32(s2, vld1q_f32(a + i + 8));
+        s3 = vaddq_f32(s3, vld1q_f32(a + i + 12));
+    }
+    return vaddvq_f32(vaddq_f32(vaddq_f32(s0, s1), vaddq_f32(s2, s3)));
+}
+
 void ceil_copy_neon(float *restrict d, const float *restrict s, size_t n)
 {
     for (size_t i = 0; i < n; i += 16) {

@@ -274,7 +274,9 @@ typedef struct {
 
 typedef struct {
     int threads;
-    double read_gbs, copy_gbs, triad_gbs; /* GB/s = 1e9 bytes/s, fastest pass */
+    double read_gbs, copy_gbs, triad_gbs; /* GB/s = 1e9 bytes/s, fastest pass; read: the faster
+                                             of the two read kernels below */
+    double read_plain_gbs, read_prefetch_gbs; /* plain loads; with a software prefetch */
     double read_median_gbs, copy_median_gbs, triad_median_gbs; /* median pass */
 } probes_bw_point_t;
 
@@ -314,8 +316,9 @@ int probes_bw_meter_create(uint64_t bytes, probes_bw_meter_t **out);
 void probes_bw_meter_destroy(probes_bw_meter_t *m); /* NULL: no-op */
 uint64_t probes_bw_meter_bytes(const probes_bw_meter_t *m);
 /* The fastest of `passes` read passes (1..64) over the whole buffer by
- * `threads` pinned threads (1..256), after one untimed pass, in GB/s (1e9
- * bytes/s): the statistic probes_ceilings_measure keeps as read_gbs. */
+ * `threads` pinned threads (1..256), each read kernel after one untimed
+ * pass, in GB/s (1e9 bytes/s): the statistic probes_ceilings_measure keeps
+ * as read_gbs (the faster of the plain and the prefetching kernel). */
 int probes_bw_meter_read(probes_bw_meter_t *m, int threads, int passes, double *gbs);
 /* Writes the "ceilings" object. */
 void probes_ceilings_json(const probes_ceilings_t *c, mb_json_t *j);

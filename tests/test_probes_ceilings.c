@@ -29,6 +29,9 @@ Test(probes_ceilings, small_run_reports_each_isa_present)
         cr_assert(isfinite(c.bw[i].copy_gbs) && c.bw[i].copy_gbs > 0);
         cr_assert(isfinite(c.bw[i].triad_gbs) && c.bw[i].triad_gbs > 0);
         cr_assert_geq(c.bw[i].read_gbs, c.bw[i].read_median_gbs, "best pass is at least the median");
+        /* both read kernels ran; the ceiling is the faster */
+        cr_assert(c.bw[i].read_plain_gbs > 0 && c.bw[i].read_prefetch_gbs > 0);
+        cr_assert_eq(c.bw[i].read_gbs, fmax(c.bw[i].read_plain_gbs, c.bw[i].read_prefetch_gbs));
     }
     probes_features_t f;
     probes_features_detect(&f);

@@ -287,6 +287,19 @@ typedef struct {
 } bench_meter_t;
 #define BENCH_PAIRED_PASSES 3 /* read passes before each paired rep */
 
+/* The probes' read meter (probes_bw_meter_t, the probe's buffer size) as a
+ * bench_meter_t. The buffer is mapped on first use by the process that
+ * measures, i.e. in each cell's child, next to the weights it loaded: in
+ * one experiment on the build VM a buffer the runner had mapped before the
+ * fork read 50-58 GB/s where the child's own read 71-74 (three alternating
+ * pairs; a later repeat showed no difference), which would have inflated
+ * the ratios. Each cell maps and clears it once (2-3 s for 1 GiB here):
+ * count probes_bw_meter_default_bytes() in the runner's headroom. */
+typedef struct bench_probe_meter bench_probe_meter_t;
+int bench_probe_meter_create(uint64_t bytes, bench_probe_meter_t **out); /* 0: the probe's size */
+void bench_probe_meter_destroy(bench_probe_meter_t *p); /* NULL: no-op */
+bench_meter_t bench_probe_meter(bench_probe_meter_t *p);
+
 /* Runs one cell in this process: depth fill, warm-up, reps per the policy
  * (or sustained_s > 0: sustained mode), statistics. Fills r (status ok or
  * the error). sensors may be NULL. */

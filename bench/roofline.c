@@ -12,6 +12,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 /* ---- the model's roofline inputs --------------------------------------------- */
 static bool present(const engine_tensor_t *t)
@@ -246,6 +247,51 @@ double bench_roofline_pct(const bench_ceilings_t *c, const bench_result_t *r)
     if (!p || !(p->read_gbs > 0) || !(ts > 0))
         return NAN;
     return bytes * ts / (p->read_gbs * 1e9) * 100.0;
+}
+
+/* ---- the probes' read meter, mapped by the measuring process ------------------ */
+struct bench_probe_meter {
+    probes_bw_meter_t *m;
+    pid_t pid;      /* the process that mapped m */
+    uint64_t bytes; /* 0: the probe's default */
+};
+
+int bench_probe_meter_create(uint64_t bytes, bench_probe_meter_t **out)
+{
+    *out = calloc(1, sizeof **out);
+    if (!*out)
+        return mb_err_set(MB_ENOMEM, "out of memory for the bandwidth meter");
+    (*out)->bytes = bytes;
+    return MB_OK;
+}
+
+void bench_probe_meter_destroy(bench_probe_meter_t *p)
+{
+    if (!p)
+        return;
+    if (p->m && p->pid == getpid())
+        probes_bw_meter_destroy(p->m);
+    free(p);
+}
+
+static int probe_meter_read(void *ctx, int threads, int passes, double *gbs)
+{
+    bench_probe_meter_t *p = ctx;
+    if (!p->m || p->pid != getpid()) {
+        /* a fork()ed child: its own buffer (the parent's copy, if any, stays
+         * the parent's) */
+        p->m = NULL;
+        int rc = probes_bw_meter_create(p->bytes, &p->m);
+        if (rc)
+            return rc;
+        p->pid = getpid();
+    }
+    return probes_bw_meter_read(p->m, threads, passes, gbs);
+}
+
+bench_meter_t bench_probe_meter(bench_probe_meter_t *p)
+{
+    return (bench_meter_t){p, probe_meter_read};
 }
 
 /* ---- ceilings for a run -------------------------------------------------------- */

@@ -50,7 +50,7 @@ static void bench_usage(FILE *f)
         "                         thread counts without stored ceilings are measured once per run\n"
         "                         (a few seconds) and stored when the device has none\n"
         "  --roofline-paired      decode cells (tg, pg): measure the read bandwidth (3 passes over\n"
-        "                         the probe's buffer, min(1 GiB, RAM/4), mapped once per run) just\n"
+        "                         the probe's buffer, min(1 GiB, RAM/4), mapped by each cell) just\n"
         "                         before each rep; roofline_pct is then the median of the reps' own\n"
         "                         ratios, steady on machines whose bandwidth moves (shared hosts,\n"
         "                         throttling); the figures are in samples_read_gbs\n\n"
@@ -64,10 +64,7 @@ typedef struct {
     size_t n;
 } ints_t;
 
-static int meter_read(void *ctx, int threads, int passes, double *gbs)
-{
-    return probes_bw_meter_read(ctx, threads, passes, gbs);
-}
+
 
 static int parse_ints(const char *opt, const char *s, int lo, ints_t *out)
 {
@@ -140,7 +137,7 @@ int cmd_bench(int argc, char **argv)
     bench_engine_t *eng = NULL;
     bench_probe_sensors_t *ps = NULL;
     bench_store_t *store = NULL;
-    probes_bw_meter_t *meter = NULL;
+    bench_probe_meter_t *meter = NULL;
     char *cmdline = NULL;
 
     enum { OPT_PG = 1000, OPT_NO_WARMUP, OPT_NO_DB, OPT_NO_ROOFLINE, OPT_MAX_REPS, OPT_CV_TARGET,
@@ -455,20 +452,20 @@ int cmd_bench(int argc, char **argv)
     }
     bench_meter_t bm = {0};
     if (paired) {
-        MB_INFO("roofline: mapping the read-bandwidth buffer for --roofline-paired");
-        if ((erc = probes_bw_meter_create(0, &meter))) {
+        if ((erc = bench_probe_meter_create(0, &meter))) {
             bench_out_end(so.out);
             rc = cli_fail("bench", erc);
             goto out;
         }
-        bm = (bench_meter_t){meter, meter_read};
+        bm = bench_probe_meter(meter);
     }
     bench_run_opts_t ro = {
         .cells = cells, .n_cells = n_cells, .reps = reps, .warmup = warmup, .seed = seed,
         .sustained_s = sustained,
         /* A cell that hangs should not hang the bench: generous per-cell limit. */
         .cell_time_s = sustained > 0 ? sustained + 600 : 3600,
-        .headroom = 256ull << 20,
+        /* --roofline-paired: each cell maps the meter's buffer too */
+        .headroom = (256ull << 20) + (paired ? probes_bw_meter_default_bytes() : 0),
         .cooldown = {delay > 0 ? BENCH_COOLDOWN_FIXED : BENCH_COOLDOWN_NONE, 2, 0, delay},
         .backend = &backend, .sink = no_db ? NULL : &sink, .sensors = have_sensors ? &sensors : NULL,
         .on_result = on_result, .on_result_ctx = &so, .progress = BENCH_PROGRESS_AUTO,
@@ -486,7 +483,7 @@ int cmd_bench(int argc, char **argv)
     if (so.bad)
         rc = MB_EXIT_FAIL;
 out:
-    probes_bw_meter_destroy(meter);
+    bench_probe_meter_destroy(meter);
     bench_store_close(store);
     bench_probe_sensors_destroy(ps);
     bench_engine_destroy(eng);

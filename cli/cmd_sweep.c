@@ -164,11 +164,6 @@ static bool operand_after(int argc, char **argv, int from)
     return false;
 }
 
-static int sweep_meter_read(void *ctx, int threads, int passes, double *gbs)
-{
-    return probes_bw_meter_read(ctx, threads, passes, gbs);
-}
-
 int cmd_sweep(int argc, char **argv)
 {
     const char *file = NULL, *resume = NULL, *db_path = NULL;
@@ -251,7 +246,7 @@ int cmd_sweep(int argc, char **argv)
     bench_engine_t *eng = NULL;
     bench_store_t *store = NULL;
     bench_probe_sensors_t *ps = NULL;
-    probes_bw_meter_t *meter = NULL;
+    bench_probe_meter_t *meter = NULL;
     char *cmdline = NULL;
     if ((rc = bench_sweep_cells(sw, &cells, &n_cells)) || (rc = bench_engine_create(sw->kernel, sw->seed, &eng))) {
         ret = cli_fail("sweep", rc);
@@ -292,16 +287,17 @@ int cmd_sweep(int argc, char **argv)
     }
     bench_meter_t bm = {0};
     if (paired && !dry) {
-        MB_INFO("roofline: mapping the read-bandwidth buffer for --roofline-paired");
-        if ((rc = probes_bw_meter_create(0, &meter))) {
+        if ((rc = bench_probe_meter_create(0, &meter))) {
             ret = cli_fail("sweep", rc);
             goto out;
         }
-        bm = (bench_meter_t){meter, sweep_meter_read};
+        bm = bench_probe_meter(meter);
     }
     bench_run_opts_t ro = {
         .cells = cells, .n_cells = n_cells, .reps = reps, .warmup = sw->warmup, .seed = sw->seed,
-        .cell_time_s = sw->cell_time_s, .headroom = sw->headroom, .cooldown = sw->cooldown,
+        .cell_time_s = sw->cell_time_s, .cooldown = sw->cooldown,
+        /* --roofline-paired: each cell maps the meter's buffer too */
+        .headroom = sw->headroom + (paired && !dry ? probes_bw_meter_default_bytes() : 0),
         .dry_run = dry, .resume = resume, .backend = &backend, .sink = no_db ? NULL : &sink,
         .sensors = have_sensors ? &sensors : NULL,
         .progress = progress, .ceilings = have_ceil ? &ceil : NULL,
@@ -331,7 +327,7 @@ int cmd_sweep(int argc, char **argv)
     else if (sw->quality && !dry)
         run_quality(eng, sw, store);
 out:
-    probes_bw_meter_destroy(meter);
+    bench_probe_meter_destroy(meter);
     bench_store_close(store);
     bench_probe_sensors_destroy(ps);
     bench_engine_destroy(eng);

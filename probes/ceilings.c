@@ -440,6 +440,12 @@ struct probes_bw_meter {
     uint64_t bytes;
 };
 
+uint64_t probes_bw_meter_default_bytes(void)
+{
+    uint64_t ram = ram_bytes();
+    return MB_MIN(1ull << 30, ram ? ram / 4 : 1ull << 30);
+}
+
 int probes_bw_meter_create(uint64_t bytes, probes_bw_meter_t **out)
 {
     if (!out)
@@ -447,7 +453,7 @@ int probes_bw_meter_create(uint64_t bytes, probes_bw_meter_t **out)
     *out = NULL;
     uint64_t ram = ram_bytes();
     if (!bytes)
-        bytes = MB_MIN(1ull << 30, ram ? ram / 4 : 1ull << 30);
+        bytes = probes_bw_meter_default_bytes();
     if (bytes < (1u << 20))
         return mb_err_set(MB_EINVAL, "bandwidth buffer of %llu bytes is too small (min 1 MiB)",
                           (unsigned long long)bytes);

@@ -309,10 +309,11 @@ int probes_ceilings_measure(const probes_ceilings_opts_t *opts, probes_ceilings_
  * --roofline-paired` measures one before each decode rep): on a shared or
  * throttling machine the bandwidth moves, and a ceiling from another minute
  * moves every ratio with it. The buffer (bytes; 0 = the probe's default,
- * min(1 GiB, RAM/4)) is mapped and touched once; a fork()ed child may read
- * it (reads do not copy the pages). */
+ * min(1 GiB, RAM/4)) is mapped and touched once, by the process that will
+ * measure (bench_probe_meter: each cell's child maps its own). */
 typedef struct probes_bw_meter probes_bw_meter_t;
 int probes_bw_meter_create(uint64_t bytes, probes_bw_meter_t **out);
+uint64_t probes_bw_meter_default_bytes(void); /* min(1 GiB, RAM/4) */
 void probes_bw_meter_destroy(probes_bw_meter_t *m); /* NULL: no-op */
 uint64_t probes_bw_meter_bytes(const probes_bw_meter_t *m);
 /* The fastest of `passes` read passes (1..64) over the whole buffer by

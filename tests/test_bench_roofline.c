@@ -182,6 +182,36 @@ Test(roofline, paired_reps)
     cr_assert_float_eq(bench_roofline_pct(&c, &r), 50.01953125, 1e-9);
 }
 
+/* The probes' meter as the runner uses it: mapped by whichever process
+ * reads, so a fork()ed child (each cell's) maps its own buffer. */
+Test(roofline, probe_meter_maps_per_process)
+{
+    bench_probe_meter_t *p = NULL;
+    cr_assert_eq(bench_probe_meter_create(8u << 20, &p), MB_OK);
+    bench_meter_t m = bench_probe_meter(p);
+    double g = 0;
+    cr_assert_eq(m.read_gbs(m.ctx, 1, 2, &g), MB_OK, "%s", mb_err_msg());
+    cr_assert(g > 0 && isfinite(g));
+    pid_t pid = fork();
+    cr_assert_geq(pid, 0);
+    if (pid == 0) {
+        double c = 0;
+        int rc = m.read_gbs(m.ctx, 2, 1, &c);
+        _exit(rc == MB_OK && c > 0 && isfinite(c) ? 0 : 1);
+    }
+    int st = 0;
+    cr_assert_eq(waitpid(pid, &st, 0), pid);
+    cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0, "the child could not measure");
+    cr_assert_eq(m.read_gbs(m.ctx, 1, 1, &g), MB_OK, "the parent's buffer is still its own");
+    bench_probe_meter_destroy(p);
+    bench_probe_meter_destroy(NULL);
+    /* a buffer too small for the probe: the error comes back from the read */
+    cr_assert_eq(bench_probe_meter_create(1000, &p), MB_OK);
+    m = bench_probe_meter(p);
+    cr_assert_eq(m.read_gbs(m.ctx, 1, 1, &g), MB_EINVAL);
+    bench_probe_meter_destroy(p);
+}
+
 /* The engine workload: tiny-llama Q8_0 from the models cache. */
 static int open_cell(bench_engine_t **e, bench_cell_t *c, bench_workload_t *w, bench_model_info_t *info)
 {

@@ -3,10 +3,15 @@
 
 #include <immintrin.h>
 
-float ceil_read_avx2(const float *a, size_t n)
+/* pf: a software prefetch CEIL_PF_BYTES ahead (a constant in each caller) */
+static inline __attribute__((always_inline)) float read_loop(const float *a, size_t n, int pf)
 {
     __m256 s0 = _mm256_setzero_ps(), s1 = s0, s2 = s0, s3 = s0;
     for (size_t i = 0; i < n; i += 32) {
+        if (pf) { /* past the end: harmless */
+            _mm_prefetch((const char *)(a + i) + CEIL_PF_BYTES, _MM_HINT_T0);
+            _mm_prefetch((const char *)(a + i) + CEIL_PF_BYTES + 64, _MM_HINT_T0);
+        }
         s0 = _mm256_add_ps(s0, _mm256_load_ps(a + i));
         s1 = _mm256_add_ps(s1, _mm256_load_ps(a + i + 8));
         s2 = _mm256_add_ps(s2, _mm256_load_ps(a + i + 16));
@@ -18,22 +23,14 @@ float ceil_read_avx2(const float *a, size_t n)
     return out[0] + out[1] + out[2] + out[3] + out[4] + out[5] + out[6] + out[7];
 }
 
+float ceil_read_avx2(const float *a, size_t n)
+{
+    return read_loop(a, n, 0);
+}
+
 float ceil_read_pf_avx2(const float *a, size_t n)
 {
-    __m256 s0 = _mm256_setzero_ps(), s1 = s0, s2 = s0, s3 = s0;
-    for (size_t i = 0; i < n; i += 32) {
-        const char *p = (const char *)(a + i) + CEIL_PF_BYTES; /* past the end: harmless */
-        _mm_prefetch(p, _MM_HINT_T0);
-        _mm_prefetch(p + 64, _MM_HINT_T0);
-        s0 = _mm256_add_ps(s0, _mm256_load_ps(a + i));
-        s1 = _mm256_add_ps(s1, _mm256_load_ps(a + i + 8));
-        s2 = _mm256_add_ps(s2, _mm256_load_ps(a + i + 16));
-        s3 = _mm256_add_ps(s3, _mm256_load_ps(a + i + 24));
-    }
-    __m256 s = _mm256_add_ps(_mm256_add_ps(s0, s1), _mm256_add_ps(s2, s3));
-    float out[8];
-    _mm256_storeu_ps(out, s);
-    return out[0] + out[1] + out[2] + out[3] + out[4] + out[5] + out[6] + out[7];
+    return read_loop(a, n, 1);
 }
 
 void ceil_copy_avx2(float *restrict d, const float *restrict s, size_t n)

@@ -4,10 +4,14 @@
 
 #include <immintrin.h>
 
-float ceil_read_avx512(const float *a, size_t n)
+/* pf: a software prefetch CEIL_PF_BYTES ahead (a constant in each caller) */
+static inline __attribute__((always_inline)) float read_loop(const float *a, size_t n, int pf)
 {
     __m512 s0 = _mm512_setzero_ps(), s1 = s0, s2 = s0, s3 = s0;
     for (size_t i = 0; i < n; i += 64) {
+        if (pf) /* past the end: harmless */
+            for (int o = 0; o < 256; o += 64)
+                _mm_prefetch((const char *)(a + i) + CEIL_PF_BYTES + o, _MM_HINT_T0);
         s0 = _mm512_add_ps(s0, _mm512_load_ps(a + i));
         s1 = _mm512_add_ps(s1, _mm512_load_ps(a + i + 16));
         s2 = _mm512_add_ps(s2, _mm512_load_ps(a + i + 32));
@@ -16,21 +20,14 @@ float ceil_read_avx512(const float *a, size_t n)
     return _mm512_reduce_add_ps(_mm512_add_ps(_mm512_add_ps(s0, s1), _mm512_add_ps(s2, s3)));
 }
 
+float ceil_read_avx512(const float *a, size_t n)
+{
+    return read_loop(a, n, 0);
+}
+
 float ceil_read_pf_avx512(const float *a, size_t n)
 {
-    __m512 s0 = _mm512_setzero_ps(), s1 = s0, s2 = s0, s3 = s0;
-    for (size_t i = 0; i < n; i += 64) {
-        const char *p = (const char *)(a + i) + CEIL_PF_BYTES; /* past the end: harmless */
-        _mm_prefetch(p, _MM_HINT_T0);
-        _mm_prefetch(p + 64, _MM_HINT_T0);
-        _mm_prefetch(p + 128, _MM_HINT_T0);
-        _mm_prefetch(p + 192, _MM_HINT_T0);
-        s0 = _mm512_add_ps(s0, _mm512_load_ps(a + i));
-        s1 = _mm512_add_ps(s1, _mm512_load_ps(a + i + 16));
-        s2 = _mm512_add_ps(s2, _mm512_load_ps(a + i + 32));
-        s3 = _mm512_add_ps(s3, _mm512_load_ps(a + i + 48));
-    }
-    return _mm512_reduce_add_ps(_mm512_add_ps(_mm512_add_ps(s0, s1), _mm512_add_ps(s2, s3)));
+    return read_loop(a, n, 1);
 }
 
 void ceil_copy_avx512(float *restrict d, const float *restrict s, size_t n)

@@ -3,10 +3,13 @@
 
 #include <arm_neon.h>
 
-float ceil_read_neon(const float *a, size_t n)
+/* pf: a software prefetch CEIL_PF_BYTES ahead (a constant in each caller) */
+static inline __attribute__((always_inline)) float read_loop(const float *a, size_t n, int pf)
 {
     float32x4_t s0 = vdupq_n_f32(0), s1 = s0, s2 = s0, s3 = s0;
     for (size_t i = 0; i < n; i += 16) {
+        if (pf) /* past the end: harmless */
+            __builtin_prefetch((const char *)(a + i) + CEIL_PF_BYTES);
         s0 = vaddq_f32(s0, vld1q_f32(a + i));
         s1 = vaddq_f32(s1, vld1q_f32(a + i + 4));
         s2 = vaddq_f32(s2, vld1q_f32(a + i + 8));
@@ -15,17 +18,14 @@ float ceil_read_neon(const float *a, size_t n)
     return vaddvq_f32(vaddq_f32(vaddq_f32(s0, s1), vaddq_f32(s2, s3)));
 }
 
+float ceil_read_neon(const float *a, size_t n)
+{
+    return read_loop(a, n, 0);
+}
+
 float ceil_read_pf_neon(const float *a, size_t n)
 {
-    float32x4_t s0 = vdupq_n_f32(0), s1 = s0, s2 = s0, s3 = s0;
-    for (size_t i = 0; i < n; i += 16) {
-        __builtin_prefetch((const char *)(a + i) + CEIL_PF_BYTES); /* past the end: harmless */
-        s0 = vaddq_f32(s0, vld1q_f32(a + i));
-        s1 = vaddq_f32(s1, vld1q_f32(a + i + 4));
-        s2 = vaddq_f32(s2, vld1q_f32(a + i + 8));
-        s3 = vaddq_f32(s3, vld1q_f32(a + i + 12));
-    }
-    return vaddvq_f32(vaddq_f32(vaddq_f32(s0, s1), vaddq_f32(s2, s3)));
+    return read_loop(a, n, 1);
 }
 
 void ceil_copy_neon(float *restrict d, const float *restrict s, size_t n)

@@ -289,6 +289,27 @@ static uint64_t ram_bytes(void)
     return pages > 0 && ps > 0 ? (uint64_t)pages * (uint64_t)ps : 0;
 }
 
+uint64_t probes_bw_meter_default_bytes(void)
+{
+    uint64_t ram = ram_bytes();
+    return MB_MIN(1ull << 30, ram ? ram / 4 : 1ull << 30);
+}
+
+/* The bandwidth buffer's size: want (0: the default), checked against RAM
+ * and rounded down to a multiple of unit bytes. */
+static int buffer_size(uint64_t want, uint64_t unit, uint64_t *out)
+{
+    uint64_t ram = ram_bytes(), bytes = want ? want : probes_bw_meter_default_bytes();
+    if (bytes < (1u << 20))
+        return mb_err_set(MB_EINVAL, "bandwidth buffer of %llu bytes is too small (min 1 MiB)",
+                          (unsigned long long)bytes);
+    if (ram && bytes > ram / 2)
+        return mb_err_set(MB_EINVAL, "bandwidth buffer of %llu bytes exceeds half of RAM (%llu bytes)",
+                          (unsigned long long)bytes, (unsigned long long)ram);
+    *out = bytes / unit * unit;
+    return MB_OK;
+}
+
 int probes_ceilings_measure(const probes_ceilings_opts_t *opts, probes_ceilings_t *out)
 {
     memset(out, 0, sizeof *out);
@@ -317,15 +338,10 @@ int probes_ceilings_measure(const probes_ceilings_opts_t *opts, probes_ceilings_
         threads[nt++] = ncpu;
     }
 
-    uint64_t ram = ram_bytes();
-    uint64_t bytes = opts && opts->buffer_bytes ? opts->buffer_bytes : MB_MIN(1ull << 30, ram / 4);
-    if (bytes < (1u << 20))
-        return mb_err_set(MB_EINVAL, "bandwidth buffer of %llu bytes is too small (min 1 MiB)",
-                          (unsigned long long)bytes);
-    if (ram && bytes > ram / 2)
-        return mb_err_set(MB_EINVAL, "bandwidth buffer of %llu bytes exceeds half of RAM (%llu bytes)",
-                          (unsigned long long)bytes, (unsigned long long)ram);
-    bytes = bytes / (64 * 3 * sizeof(float)) * (64 * 3 * sizeof(float));
+    uint64_t bytes; /* thirds of 64 floats: the triad's three arrays */
+    int rc = buffer_size(opts ? opts->buffer_bytes : 0, 64 * 3 * sizeof(float), &bytes);
+    if (rc)
+        return rc;
     out->buffer_bytes = bytes;
     out->passes = passes;
 
@@ -351,7 +367,7 @@ int probes_ceilings_measure(const probes_ceilings_opts_t *opts, probes_ceilings_
     madvise(buf, bytes, MADV_HUGEPAGE);
     team.buf = buf;
     team.nfloats = bytes / sizeof(float);
-    int rc = MB_OK;
+    rc = MB_OK;
     double sec;
     /* first touch from every thread of the largest team (pages land near their users) */
     int tmax = 1;
@@ -440,27 +456,14 @@ struct probes_bw_meter {
     uint64_t bytes;
 };
 
-uint64_t probes_bw_meter_default_bytes(void)
-{
-    uint64_t ram = ram_bytes();
-    return MB_MIN(1ull << 30, ram ? ram / 4 : 1ull << 30);
-}
-
 int probes_bw_meter_create(uint64_t bytes, probes_bw_meter_t **out)
 {
     if (!out)
         return mb_err_set(MB_EINVAL, "probes_bw_meter_create: out is NULL");
     *out = NULL;
-    uint64_t ram = ram_bytes();
-    if (!bytes)
-        bytes = probes_bw_meter_default_bytes();
-    if (bytes < (1u << 20))
-        return mb_err_set(MB_EINVAL, "bandwidth buffer of %llu bytes is too small (min 1 MiB)",
-                          (unsigned long long)bytes);
-    if (ram && bytes > ram / 2)
-        return mb_err_set(MB_EINVAL, "bandwidth buffer of %llu bytes exceeds half of RAM (%llu bytes)",
-                          (unsigned long long)bytes, (unsigned long long)ram);
-    bytes = bytes / (64 * sizeof(float)) * (64 * sizeof(float));
+    int rc = buffer_size(bytes, 64 * sizeof(float), &bytes);
+    if (rc)
+        return rc;
     probes_bw_meter_t *m = calloc(1, sizeof *m);
     if (!m)
         return mb_err_set(MB_ENOMEM, "out of memory for a bandwidth meter");
@@ -482,7 +485,7 @@ int probes_bw_meter_create(uint64_t bytes, probes_bw_meter_t **out)
     m->bytes = bytes;
     m->team.job = JOB_TOUCH;
     double sec;
-    int rc = team_run(&m->team, MB_MAX(1, MB_MIN(ncpus_online(), 256)), 1, &sec);
+    rc = team_run(&m->team, MB_MAX(1, MB_MIN(ncpus_online(), 256)), 1, &sec);
     if (rc) {
         probes_bw_meter_destroy(m);
         return rc;

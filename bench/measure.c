@@ -177,10 +177,10 @@ static int run_rep(mctx_t *m, bench_rep_t *rep, bool record)
         fill_tokens(m, 1); /* the one-token prompt, untimed */
         if ((rc = m->w->eval(m->w->impl, m->tokens, 1, true)))
             return rc;
-        if (record)
+        if (record) {
             paired_read(m, rep);
-        if (record)
             e0 = energy_now(m);
+        }
         t0 = now(m);
         rc = decode_steps(m, t->n_gen, &dec);
         t1 = now(m);

@@ -195,17 +195,19 @@ static int cmp_d(const void *a, const void *b)
  * both a read figure and a decode rate. */
 static double paired_pct(const bench_result_t *r, double bytes)
 {
-    double v[256];
+    double *v = malloc((r->n_reps ? r->n_reps : 1) * sizeof *v), med = NAN;
     size_t n = 0;
-    for (size_t i = 0; i < r->n_reps && n < MB_ARRAY_LEN(v); i++) {
+    for (size_t i = 0; v && i < r->n_reps; i++) {
         const bench_rep_t *p = &r->reps[i];
         if (p->read_gbs > 0 && p->decode_ts > 0)
             v[n++] = bytes * p->decode_ts / (p->read_gbs * 1e9) * 100.0;
     }
-    if (!n)
-        return NAN;
-    qsort(v, n, sizeof *v, cmp_d);
-    return bench_percentile(v, n, 0.5);
+    if (n) {
+        qsort(v, n, sizeof *v, cmp_d);
+        med = bench_percentile(v, n, 0.5);
+    }
+    free(v);
+    return med;
 }
 
 double bench_roofline_pct(const bench_ceilings_t *c, const bench_result_t *r)

@@ -49,8 +49,8 @@ static void bench_usage(FILE *f)
         "                         with the device ('mobench probe --roofline --db FILE'); default:\n"
         "                         thread counts without stored ceilings are measured once per run\n"
         "                         (a few seconds) and stored when the device has none\n"
-        "  --roofline-paired      decode cells (tg, pg): measure the read bandwidth (3 passes over\n"
-        "                         the probe's buffer, min(1 GiB, RAM/4), mapped by each cell) just\n"
+        "  --roofline-paired      decode cells (tg, pg): measure the read bandwidth (the probe's\n"
+        "                         buffer, min(1 GiB, RAM/4), mapped by each cell, and kernels) just\n"
         "                         before each rep; roofline_pct is then the median of the reps' own\n"
         "                         ratios, steady on machines whose bandwidth moves (shared hosts,\n"
         "                         throttling); the figures are in samples_read_gbs\n\n"
@@ -63,8 +63,6 @@ typedef struct {
     int *v;
     size_t n;
 } ints_t;
-
-
 
 static int parse_ints(const char *opt, const char *s, int lo, ints_t *out)
 {

@@ -13,6 +13,7 @@ const mb_command_t mb_commands[] = {
     {"bench", cmd_bench, "prefill/decode speed per model x recipe x test, llama-bench style (-o md|csv|json|jsonl|sql)"},
     {"sweep", cmd_sweep, "run a sweep file's cells (crash-safe, resumable, stored): mobench sweep sweeps/quick.ini"},
     {"models", cmd_models, "models: list, show, build (synthetic, by recipe), inspect and eval GGUF files"},
+    {"tokenize", cmd_tokenize, "a GGUF file's tokenizer on a text: token ids (llama.cpp's SPM and BPE)"},
     {"quality", cmd_quality, "what a quant recipe costs: KLD, top-1, ppl ratio vs the F32 synthetic model"},
 };
 const int mb_n_commands = (int)(sizeof mb_commands / sizeof mb_commands[0]);

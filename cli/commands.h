@@ -36,5 +36,6 @@ int cmd_models_list(int argc, char **argv);
 int cmd_models_show(int argc, char **argv);
 int cmd_models_eval(int argc, char **argv);
 int cmd_quality(int argc, char **argv);
+int cmd_tokenize(int argc, char **argv);
 
 #endif

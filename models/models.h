@@ -396,4 +396,50 @@ int models_quality_run(const models_spec_t *spec, const engine_model_t *f32,
                        const models_quality_opts_t *o, engine_pool_t *pool,
                        models_quality_t *out);
 
+/* ==== 9. tokenizers (models/tokenizer*.c, models/unicode*.c; docs/TOKENIZER.md)
+ * From a GGUF file's tokenizer.* metadata only (a vocab-only file with no
+ * tensors is fine), the way llama.cpp tokenizes:
+ *   tokenizer.ggml.model = "llama": SentencePiece (scores, byte fallback
+ *     <0xNN>, a leading space before the text and after each special token;
+ *     Phi-3 and Gemma files are this kind);
+ *   tokenizer.ggml.model = "gpt2": byte-level BPE (merges), its pre-tokenizer
+ *     chosen by tokenizer.ggml.pre (default, gpt-2, llama-bpe, qwen2,
+ *     starcoder, refact, deepseek-llm, deepseek-coder, falcon, mpt, smollm and
+ *     the other names llama.cpp maps onto these).
+ * Another model or pre-tokenizer is MB_EUNSUPPORTED naming it. Any bytes are
+ * accepted as text (invalid UTF-8 included: SPM falls back to byte tokens,
+ * BPE maps every byte). Ids are llama_token's: int32_t, 0 .. n_vocab-1. */
+typedef struct models_tokenizer models_tokenizer_t;
+
+/* Reads the tokenizer of gguf_path (metadata only; the file is closed again). */
+int models_tokenizer_open(const char *gguf_path, models_tokenizer_t **out);
+/* Same from an open file (the tokenizer copies what it needs). */
+int models_tokenizer_from_gguf(const models_gguf_t *g, models_tokenizer_t **out);
+void models_tokenizer_destroy(models_tokenizer_t *tok); /* NULL: no-op */
+/* text[0..len) -> *ids_out (malloc'd, caller frees; NULL when *n_out is 0 is
+ * allowed). add_special: BOS/EOS as add_bos_token/add_eos_token say.
+ * parse_special: control tokens written in the text ("<s>", "<|im_end|>")
+ * become their ids; user-defined tokens always do (as in llama.cpp). */
+int models_tokenizer_encode(const models_tokenizer_t *tok, const char *text, size_t len,
+                            int add_special, int parse_special, int32_t **ids_out,
+                            size_t *n_out);
+/* ids -> text (malloc'd and NUL-terminated, *len_out bytes without the NUL).
+ * Control and unknown tokens give no text; SPM drops the space the encoder
+ * put before the text (and after special tokens), so decode(encode(t)) == t.
+ * MB_ERANGE for an id outside 0 .. n_vocab-1. */
+int models_tokenizer_decode(const models_tokenizer_t *tok, const int32_t *ids, size_t n,
+                            char **text_out, size_t *len_out);
+int models_tokenizer_n_vocab(const models_tokenizer_t *tok);
+int32_t models_tokenizer_bos(const models_tokenizer_t *tok); /* -1 if none */
+int32_t models_tokenizer_eos(const models_tokenizer_t *tok); /* -1 if none */
+int models_tokenizer_add_bos(const models_tokenizer_t *tok); /* add_bos_token, else the model's default */
+int models_tokenizer_add_eos(const models_tokenizer_t *tok);
+/* "llama/default" (SPM), "gpt2/qwen2" (BPE/pre-tokenizer as named in the file). */
+const char *models_tokenizer_kind(const models_tokenizer_t *tok);
+/* The text of token id (the vocabulary's bytes, not decoded), NULL if out of range. */
+const char *models_tokenizer_token_text(const models_tokenizer_t *tok, int32_t id, size_t *len);
+/* 1 when both give the same ids for every text (same model, pre-tokenizer,
+ * tokens, scores, types, merges and special-token settings), else 0. */
+int models_tokenizer_same_vocab(const models_tokenizer_t *a, const models_tokenizer_t *b);
+
 #endif /* MODELS_H */

@@ -118,7 +118,10 @@ int tok_spm_encode(const models_tokenizer_t *t, const char *text, size_t len, bo
     }
     int32_t ns = 0;
     for (size_t off = 0; off < p;) {
-        size_t l = MB_MIN(unicode_len_utf8((unsigned char)s[off]), p - off);
+        /* a valid character, or one bad byte (llama.cpp takes the length
+         * its lead byte announces; the same on valid UTF-8) */
+        uint32_t cp;
+        size_t l = unicode_decode((const unsigned char *)s + off, p - off, &cp);
         sy[ns] = (sym_t){ns - 1, off + l == p ? -1 : ns + 1, (uint32_t)off, (uint32_t)l};
         ns++;
         off += l;

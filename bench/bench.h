@@ -20,6 +20,7 @@
  *   8. engine workload, quality       bench/workload.c
  *   9. output formats                 bench/output.c
  *  10. roofline                       bench/roofline.c
+ *  11. perplexity and KLD on text     bench/ppl.c, bench/ppl_engine.c
  */
 #ifndef BENCH_H
 #define BENCH_H
@@ -590,5 +591,84 @@ int bench_ceilings_for_run(bench_store_t *s, const bench_cell_t *cells, size_t n
 int bench_store_ceilings_get(bench_store_t *s, char **json);
 /* Stores ceilings JSON with this device. */
 int bench_store_ceilings_set(bench_store_t *s, const char *json);
+
+/* ==== 11. perplexity and KLD on real text (bench/ppl.c, docs/QUALITY.md) ===
+ * llama-perplexity's definitions: the corpus tokenized once (BOS as the
+ * model adds it), cut into windows of n_ctx tokens (at least two needed),
+ * each window's first token replaced by BOS when the model adds BOS, each
+ * evaluated from an empty cache and scored on positions n_ctx/2 .. n_ctx-2
+ * (each predicting the next token). ppl = exp(mean nll), ppl_err = ppl x the
+ * standard error of the mean nll. KLD: KL(P_base || P_model) per scored
+ * position against the base's log-probabilities as stored in a base-logits
+ * file (log-softmax as uint16 with a scale and minimum per row, the base
+ * floor 16 nats below the row's top, as llama.cpp stores them), with
+ * llama-perplexity's statistics. The model is a callback, so the arithmetic
+ * is tested on fakes; bench_ppl_engine_open gives the engine's forward. */
+typedef struct {
+    void *ctx;
+    int n_vocab;
+    /* Logits of positions first..n-1 of tokens[0..n) evaluated from an empty
+     * cache: (n - first) x n_vocab floats, row-major. */
+    int (*eval)(void *ctx, const int32_t *tokens, int n, int first, float *logits);
+} bench_ppl_model_t;
+
+typedef struct {
+    int n_ctx;      /* window, >= 4 */
+    int max_chunks; /* --chunks: at most this many windows; 0 = all */
+    bool add_bos;   /* the model adds BOS: each window starts with bos */
+    int32_t bos;
+} bench_ppl_opts_t;
+
+typedef struct {
+    int n_ctx, n_chunks;
+    int64_t n_scored;              /* positions scored: chunks x (n_ctx - 1 - n_ctx/2) */
+    double ppl, ppl_err;
+    bool kl;                       /* the figures below are set */
+    double ppl_base, ppl_base_err; /* the base's, from its stored log-probs */
+    double ln_ratio, ln_ratio_err; /* mean ln(PPL(model)/PPL(base)) */
+    double ppl_ratio, ppl_ratio_err;
+    double kld_mean, kld_err;      /* nats */
+    double kld_max, kld_p999, kld_p99, kld_p95, kld_p90, kld_median, kld_p10, kld_p05, kld_p01,
+        kld_p001, kld_min;
+    double top1_agree, top1_err;   /* "Same top p", a fraction */
+} bench_ppl_result_t;
+
+/* Windows a corpus of n_tokens gives (MB_EINVAL saying the length needed when
+ * it is shorter than 2 x n_ctx). */
+int bench_ppl_chunks(size_t n_tokens, const bench_ppl_opts_t *o, int *n_chunks);
+
+/* What a base-logits file was made from. */
+typedef struct {
+    char base_sha256[65];   /* the base GGUF file's; "" in an expectation: any */
+    char corpus_sha256[65]; /* of the corpus bytes; "" in an expectation: any */
+    int n_vocab, n_ctx, n_chunks; /* 0 in an expectation: any */
+    bool add_bos;
+    int32_t bos;
+    const int32_t *tokens;  /* n_chunks x n_ctx ids as tokenized; NULL in an expectation: any */
+} bench_klbase_meta_t;
+typedef struct bench_klbase bench_klbase_t;
+
+/* Evaluates the base on every window and writes path (beside it first,
+ * renamed when complete). meta gives the two sha256s; the rest comes from
+ * the run. base_ppl (may be NULL) gets the base's own perplexity. */
+int bench_klbase_write(const char *path, const bench_klbase_meta_t *meta,
+                       const bench_ppl_model_t *base, const int32_t *tokens, size_t n_tokens,
+                       const bench_ppl_opts_t *o, bench_ppl_result_t *base_ppl);
+/* Opens and checks a base-logits file against expect (may be NULL): another
+ * base, corpus, context, vocabulary, fewer windows or other token ids is
+ * MB_EINVAL naming what differs; not such a file MB_EFORMAT. */
+int bench_klbase_open(const char *path, const bench_klbase_meta_t *expect, bench_klbase_t **out);
+const bench_klbase_meta_t *bench_klbase_meta(const bench_klbase_t *k);
+void bench_klbase_close(bench_klbase_t *k); /* NULL: no-op */
+
+/* Perplexity of m on the windows of tokens; with base, also the KLD figures. */
+int bench_ppl_run(const bench_ppl_model_t *m, const int32_t *tokens, size_t n_tokens,
+                  const bench_ppl_opts_t *o, bench_klbase_t *base, bench_ppl_result_t *out);
+
+/* A corpus must be non-empty UTF-8 text without NUL bytes (MB_EINVAL /
+ * MB_EFORMAT naming the offset). load reads path, checks it, and gives the
+ * bytes' sha256. */
+int bench_corpus_check(const char *name, const char *text, size_t len);
+int bench_corpus_load(const char *path, char **text, size_t *len, char sha256[65]);
 
 #endif /* BENCH_H */

@@ -34,7 +34,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#define DB_SCHEMA_VERSION 3      /* PRAGMA user_version written by this build */
+#define DB_SCHEMA_VERSION 4      /* PRAGMA user_version written by this build */
 #define DB_UUID_LEN 37           /* 36 chars + NUL */
 #define DB_DEFAULT_PATH "./mobench.db"
 #define DB_BUSY_TIMEOUT_MS 5000
@@ -149,6 +149,14 @@ typedef struct {
     double mean_kld, p99_kld, top1_agree, ppl_ratio;
     int64_t n_tokens;
     double created;             /* 0 on commit: now */
+    /* Real-text perplexity (mobench quality --text, docs/QUALITY.md). Only
+     * when corpus_sha256 is set; otherwise these are stored as NULL (read
+     * back: NULL strings, 0 counts, NAN figures). */
+    const char *corpus_sha256;
+    int64_t corpus_bytes, corpus_tokens;
+    int n_ctx, n_chunks;
+    const char *model_sha256, *base_sha256; /* base NULL: no KLD */
+    double ppl, ppl_err, ppl_base, kld_err, kld_median, kld_p95, kld_max;
 } db_quality_t;
 
 /* ---- open / close ------------------------------------------------------ */

@@ -39,8 +39,10 @@ static const char *const EXPORT_SQL[DB_N_TABLES] = {
         "WHERE ?1 IS NULL OR r.uuid = ?1 ORDER BY r.started, r.id, s.t, s.id",
     [DB_TABLE_QUALITY] =
         "SELECT q.uuid, r.uuid AS run_uuid, q.model, q.recipe, q.ref_recipe, q.weights, "
-        "q.mean_kld, q.p99_kld, q.top1_agree, q.ppl_ratio, q.n_tokens, q.created "
-        "FROM quality q JOIN runs r ON r.id = q.run_id WHERE ?1 IS NULL OR r.uuid = ?1 "
+        "q.mean_kld, q.p99_kld, q.top1_agree, q.ppl_ratio, q.n_tokens, q.created, "
+        "q.corpus_sha256, q.corpus_bytes, q.corpus_tokens, q.n_ctx, q.n_chunks, q.model_sha256, "
+        "q.base_sha256, q.ppl, q.ppl_err, q.ppl_base, q.kld_err, q.kld_median, q.kld_p95, "
+        "q.kld_max FROM quality q JOIN runs r ON r.id = q.run_id WHERE ?1 IS NULL OR r.uuid = ?1 "
         "ORDER BY r.started, r.id, q.created, q.id",
 };
 

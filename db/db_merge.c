@@ -86,9 +86,13 @@ static const step_t STEPS[] = {
      "AND m.kind = s.kind AND m.sensor = s.sensor AND m.value IS s.value) ORDER BY s.id",
      offsetof(db_counts_t, samples)},
     {"INSERT INTO main.quality(uuid, run_id, model, recipe, ref_recipe, weights, mean_kld, "
-     "p99_kld, top1_agree, ppl_ratio, n_tokens, created) SELECT s.uuid, rm.id, s.model, "
+     "p99_kld, top1_agree, ppl_ratio, n_tokens, created, corpus_sha256, corpus_bytes, "
+     "corpus_tokens, n_ctx, n_chunks, model_sha256, base_sha256, ppl, ppl_err, ppl_base, "
+     "kld_err, kld_median, kld_p95, kld_max) SELECT s.uuid, rm.id, s.model, "
      "s.recipe, s.ref_recipe, s.weights, s.mean_kld, s.p99_kld, s.top1_agree, s.ppl_ratio, "
-     "s.n_tokens, s.created FROM mergesrc.quality s JOIN mergesrc.runs sr ON sr.id = s.run_id "
+     "s.n_tokens, s.created, s.corpus_sha256, s.corpus_bytes, s.corpus_tokens, s.n_ctx, "
+     "s.n_chunks, s.model_sha256, s.base_sha256, s.ppl, s.ppl_err, s.ppl_base, s.kld_err, "
+     "s.kld_median, s.kld_p95, s.kld_max FROM mergesrc.quality s JOIN mergesrc.runs sr ON sr.id = s.run_id "
      "JOIN main.runs rm ON rm.uuid = sr.uuid WHERE NOT EXISTS (SELECT 1 FROM main.quality m "
      "WHERE m.uuid = s.uuid) ORDER BY s.id",
      offsetof(db_counts_t, quality)},

@@ -310,6 +310,20 @@ static int quality_row(sqlite3_stmt *st, void *cb, void *ctx)
     q.ppl_ratio = db_col_real(st, 9);
     q.n_tokens = sqlite3_column_int64(st, 10);
     q.created = db_col_real(st, 11);
+    q.corpus_sha256 = db_col_text(st, 12);
+    q.corpus_bytes = sqlite3_column_int64(st, 13);
+    q.corpus_tokens = sqlite3_column_int64(st, 14);
+    q.n_ctx = sqlite3_column_int(st, 15);
+    q.n_chunks = sqlite3_column_int(st, 16);
+    q.model_sha256 = db_col_text(st, 17);
+    q.base_sha256 = db_col_text(st, 18);
+    q.ppl = db_col_real(st, 19);
+    q.ppl_err = db_col_real(st, 20);
+    q.ppl_base = db_col_real(st, 21);
+    q.kld_err = db_col_real(st, 22);
+    q.kld_median = db_col_real(st, 23);
+    q.kld_p95 = db_col_real(st, 24);
+    q.kld_max = db_col_real(st, 25);
     return ((db_quality_cb)cb)(ctx, &q);
 }
 
@@ -317,7 +331,9 @@ int db_quality_each(db_t *db, const db_filter_t *f, db_quality_cb cb, void *ctx)
 {
     static const char sql[] =
         "SELECT q.uuid, r.uuid, q.model, q.recipe, q.ref_recipe, q.weights, q.mean_kld, "
-        "q.p99_kld, q.top1_agree, q.ppl_ratio, q.n_tokens, q.created "
+        "q.p99_kld, q.top1_agree, q.ppl_ratio, q.n_tokens, q.created, q.corpus_sha256, "
+        "q.corpus_bytes, q.corpus_tokens, q.n_ctx, q.n_chunks, q.model_sha256, q.base_sha256, "
+        "q.ppl, q.ppl_err, q.ppl_base, q.kld_err, q.kld_median, q.kld_p95, q.kld_max "
         "FROM quality q JOIN runs r ON r.id = q.run_id WHERE " RUN_FILTER
         " ORDER BY r.started, r.id, q.created, q.id";
     return iterate(db, sql, f, quality_row, (void *)cb, ctx);
@@ -457,6 +473,9 @@ static int push_quality(void *ctx, const db_quality_t *q)
     o->model = dup(q->model, &oom);
     o->recipe = dup(q->recipe, &oom);
     o->ref_recipe = dup(q->ref_recipe, &oom);
+    o->corpus_sha256 = q->corpus_sha256 ? dup(q->corpus_sha256, &oom) : NULL;
+    o->model_sha256 = q->model_sha256 ? dup(q->model_sha256, &oom) : NULL;
+    o->base_sha256 = q->base_sha256 ? dup(q->base_sha256, &oom) : NULL;
     return oom ? MB_ENOMEM : 0;
 }
 
@@ -466,6 +485,9 @@ void db_quality_free(db_quality_t *q, size_t n)
         free((void *)q[i].model);
         free((void *)q[i].recipe);
         free((void *)q[i].ref_recipe);
+        free((void *)q[i].corpus_sha256);
+        free((void *)q[i].model_sha256);
+        free((void *)q[i].base_sha256);
     }
     free(q);
 }

@@ -9,7 +9,7 @@
 #include <string.h>
 
 static const char SCHEMA_SQL[] =
-    "-- mobench store schema, version 3 (PRAGMA user_version = 3).\n"
+    "-- mobench store schema, version 4 (PRAGMA user_version = 4).\n"
     "-- Fresh databases get this text; older ones are upgraded by the steps in\n"
     "-- db/db_schema.c (docs/DB.md). Rows carry uuids so that databases from\n"
     "-- different devices merge without collisions; integer ids are local.\n"
@@ -125,10 +125,25 @@ static const char SCHEMA_SQL[] =
     "    top1_agree REAL,\n"
     "    ppl_ratio  REAL,\n"
     "    n_tokens   INTEGER NOT NULL,\n"
-    "    created    REAL NOT NULL\n"
+    "    created    REAL NOT NULL,\n"
+    "    corpus_sha256 TEXT,\n"
+    "    corpus_bytes  INTEGER,\n"
+    "    corpus_tokens INTEGER,\n"
+    "    n_ctx         INTEGER,\n"
+    "    n_chunks      INTEGER,\n"
+    "    model_sha256  TEXT,\n"
+    "    base_sha256   TEXT,\n"
+    "    ppl           REAL,\n"
+    "    ppl_err       REAL,\n"
+    "    ppl_base      REAL,\n"
+    "    kld_err       REAL,\n"
+    "    kld_median    REAL,\n"
+    "    kld_p95       REAL,\n"
+    "    kld_max       REAL\n"
     ");\n"
     "CREATE INDEX quality_run ON quality(run_id);\n"
-    "CREATE INDEX quality_model ON quality(model, recipe);\n";
+    "CREATE INDEX quality_model ON quality(model, recipe);\n"
+    "CREATE INDEX quality_model_sha ON quality(model_sha256);\n";
 
 /* MIGRATIONS[i] upgrades version i+1 to i+2. */
 static const char *const MIGRATIONS[] = {
@@ -157,6 +172,23 @@ static const char *const MIGRATIONS[] = {
     /* v2 -> v3: the read bandwidth measured just before a rep
      * (bench --roofline-paired). */
     "ALTER TABLE reps ADD COLUMN read_gbs REAL;\n",
+    /* v3 -> v4: perplexity and KLD on real text (mobench quality --text):
+     * the corpus, the windows, the model and base files, the figures. */
+    "ALTER TABLE quality ADD COLUMN corpus_sha256 TEXT;\n"
+    "ALTER TABLE quality ADD COLUMN corpus_bytes INTEGER;\n"
+    "ALTER TABLE quality ADD COLUMN corpus_tokens INTEGER;\n"
+    "ALTER TABLE quality ADD COLUMN n_ctx INTEGER;\n"
+    "ALTER TABLE quality ADD COLUMN n_chunks INTEGER;\n"
+    "ALTER TABLE quality ADD COLUMN model_sha256 TEXT;\n"
+    "ALTER TABLE quality ADD COLUMN base_sha256 TEXT;\n"
+    "ALTER TABLE quality ADD COLUMN ppl REAL;\n"
+    "ALTER TABLE quality ADD COLUMN ppl_err REAL;\n"
+    "ALTER TABLE quality ADD COLUMN ppl_base REAL;\n"
+    "ALTER TABLE quality ADD COLUMN kld_err REAL;\n"
+    "ALTER TABLE quality ADD COLUMN kld_median REAL;\n"
+    "ALTER TABLE quality ADD COLUMN kld_p95 REAL;\n"
+    "ALTER TABLE quality ADD COLUMN kld_max REAL;\n"
+    "CREATE INDEX quality_model_sha ON quality(model_sha256);\n",
 };
 _Static_assert(sizeof MIGRATIONS / sizeof MIGRATIONS[0] == DB_SCHEMA_VERSION - 1,
                "one migration step per schema version");

@@ -338,8 +338,10 @@ err:
 /* ---- quality -------------------------------------------------------------------- */
 static const char SQL_QUALITY_INSERT[] =
     "INSERT INTO quality(uuid, run_id, model, recipe, ref_recipe, weights, mean_kld, p99_kld, "
-    "top1_agree, ppl_ratio, n_tokens, created) SELECT ?1, id, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, "
-    "?10, ?11 FROM runs WHERE uuid = ?12";
+    "top1_agree, ppl_ratio, n_tokens, created, corpus_sha256, corpus_bytes, corpus_tokens, "
+    "n_ctx, n_chunks, model_sha256, base_sha256, ppl, ppl_err, ppl_base, kld_err, kld_median, "
+    "kld_p95, kld_max) SELECT ?1, id, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?13, ?14, ?15, "
+    "?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26 FROM runs WHERE uuid = ?12";
 
 int db_quality_commit(db_t *db, db_quality_t *q)
 {
@@ -367,6 +369,26 @@ int db_quality_commit(db_t *db, db_quality_t *q)
     sqlite3_bind_int64(st, 10, q->n_tokens);
     sqlite3_bind_double(st, 11, q->created);
     sqlite3_bind_text(st, 12, q->run_uuid, -1, SQLITE_TRANSIENT);
+    for (int i = 13; i <= 26; i++)
+        sqlite3_bind_null(st, i);
+    if (q->corpus_sha256) { /* a real-text result: the rest is NULL otherwise */
+        sqlite3_bind_text(st, 13, q->corpus_sha256, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_int64(st, 14, q->corpus_bytes);
+        sqlite3_bind_int64(st, 15, q->corpus_tokens);
+        sqlite3_bind_int(st, 16, q->n_ctx);
+        sqlite3_bind_int(st, 17, q->n_chunks);
+        if (q->model_sha256)
+            sqlite3_bind_text(st, 18, q->model_sha256, -1, SQLITE_TRANSIENT);
+        if (q->base_sha256)
+            sqlite3_bind_text(st, 19, q->base_sha256, -1, SQLITE_TRANSIENT);
+        db_bind_real(st, 20, q->ppl);
+        db_bind_real(st, 21, q->ppl_err);
+        db_bind_real(st, 22, q->ppl_base);
+        db_bind_real(st, 23, q->kld_err);
+        db_bind_real(st, 24, q->kld_median);
+        db_bind_real(st, 25, q->kld_p95);
+        db_bind_real(st, 26, q->kld_max);
+    }
     if ((err = step_done(db, st, "storing a quality result")))
         return err;
     if (sqlite3_changes(db->h) == 0)

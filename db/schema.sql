@@ -1,4 +1,4 @@
--- mobench store schema, version 3 (PRAGMA user_version = 3).
+-- mobench store schema, version 4 (PRAGMA user_version = 4).
 -- Fresh databases get this text; older ones are upgraded by the steps in
 -- db/db_schema.c (docs/DB.md). Rows carry uuids so that databases from
 -- different devices merge without collisions; integer ids are local.
@@ -114,7 +114,22 @@ CREATE TABLE quality (
     top1_agree REAL,
     ppl_ratio  REAL,
     n_tokens   INTEGER NOT NULL,
-    created    REAL NOT NULL
+    created    REAL NOT NULL,
+    corpus_sha256 TEXT,
+    corpus_bytes  INTEGER,
+    corpus_tokens INTEGER,
+    n_ctx         INTEGER,
+    n_chunks      INTEGER,
+    model_sha256  TEXT,
+    base_sha256   TEXT,
+    ppl           REAL,
+    ppl_err       REAL,
+    ppl_base      REAL,
+    kld_err       REAL,
+    kld_median    REAL,
+    kld_p95       REAL,
+    kld_max       REAL
 );
 CREATE INDEX quality_run ON quality(run_id);
 CREATE INDEX quality_model ON quality(model, recipe);
+CREATE INDEX quality_model_sha ON quality(model_sha256);

@@ -251,6 +251,39 @@ Test(db_store, quality_round_trip)
     cr_assert_eq(got[0].mean_kld, 0.0123);
     cr_assert(isnan(got[0].ppl_ratio));
     cr_assert_eq(got[0].n_tokens, 2048);
+
+    /* a row without a corpus has no real-text figures */
+    cr_assert_null(got[0].corpus_sha256);
+    cr_assert(isnan(got[0].ppl));
+    db_quality_free(got, n);
+    got = NULL;
+
+    /* a real-text result (mobench quality --text) */
+    db_quality_t t = {.model = "/m/q8.gguf", .recipe = "file", .ref_recipe = "file",
+                      .weights = DB_WEIGHTS_FILE, .mean_kld = 0.004, .p99_kld = 0.05,
+                      .top1_agree = 0.9, .ppl_ratio = 1.01, .n_tokens = 1524,
+                      .corpus_sha256 = "c0ffee", .corpus_bytes = 12345, .corpus_tokens = 3100,
+                      .n_ctx = 512, .n_chunks = 6, .model_sha256 = "aa", .base_sha256 = "bb",
+                      .ppl = 11.5, .ppl_err = 0.25, .ppl_base = 11.4, .kld_err = 0.0002,
+                      .kld_median = 0.002, .kld_p95 = 0.015, .kld_max = 0.4};
+    memcpy(t.run_uuid, run, DB_UUID_LEN);
+    cr_assert_eq(db_quality_commit(db, &t), 0, "%s", mb_err_msg());
+    cr_assert_eq(db_quality_get(db, NULL, &got, &n), 0);
+    cr_assert_eq(n, 2);
+    cr_assert_str_eq(got[1].corpus_sha256, "c0ffee");
+    cr_assert_str_eq(got[1].model_sha256, "aa");
+    cr_assert_str_eq(got[1].base_sha256, "bb");
+    cr_assert_eq(got[1].corpus_bytes, 12345);
+    cr_assert_eq(got[1].corpus_tokens, 3100);
+    cr_assert_eq(got[1].n_ctx, 512);
+    cr_assert_eq(got[1].n_chunks, 6);
+    cr_assert_eq(got[1].ppl, 11.5);
+    cr_assert_eq(got[1].ppl_err, 0.25);
+    cr_assert_eq(got[1].ppl_base, 11.4);
+    cr_assert_eq(got[1].kld_err, 0.0002);
+    cr_assert_eq(got[1].kld_median, 0.002);
+    cr_assert_eq(got[1].kld_p95, 0.015);
+    cr_assert_eq(got[1].kld_max, 0.4);
     db_quality_free(got, n);
 
     db_quality_t orphan = q;

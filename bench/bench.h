@@ -671,4 +671,29 @@ int bench_ppl_run(const bench_ppl_model_t *m, const int32_t *tokens, size_t n_to
 int bench_corpus_check(const char *name, const char *text, size_t len);
 int bench_corpus_load(const char *path, char **text, size_t *len, char sha256[65]);
 
+/* `mobench quality --text` (bench/ppl_engine.c): corpus file -> the model's
+ * tokenizer -> windows through the engine; with kl_base, the base file first
+ * (its vocabulary must be the model's) into kl_base_logits, or a temporary
+ * file when NULL; an existing kl_base_logits is reused after its header is
+ * checked (kl_base may then be NULL). Errors before any weights are loaded
+ * for a bad corpus, a corpus shorter than two windows, another vocabulary. */
+typedef struct {
+    const char *model, *corpus;
+    const char *kl_base, *kl_base_logits; /* NULL: none */
+    int n_ctx, max_chunks, n_threads;
+} bench_ppl_text_opts_t;
+
+typedef struct {
+    bench_ppl_result_t r;
+    char corpus_sha256[65], model_sha256[65], base_sha256[65]; /* base "" = no KLD */
+    int64_t corpus_bytes, corpus_tokens;
+    bool synthetic;       /* the model file says mobench.weights = synthetic */
+    char tokenizer[48];   /* models_tokenizer_kind */
+    char kernels[32];
+} bench_ppl_text_t;
+int bench_ppl_text(const bench_ppl_text_opts_t *o, bench_ppl_text_t *out);
+/* Stores a real-text result in the store's current run (recipe "file",
+ * ref_recipe "file" with KLD, "" without; model as given). */
+int bench_store_quality_text(bench_store_t *s, const char *model, const bench_ppl_text_t *t);
+
 #endif /* BENCH_H */

@@ -331,6 +331,38 @@ int bench_store_quality(bench_store_t *s, const bench_quality_t *q)
     return db_quality_commit(s->db, &d);
 }
 
+int bench_store_quality_text(bench_store_t *s, const char *model, const bench_ppl_text_t *t)
+{
+    const bench_ppl_result_t *r = &t->r;
+    db_quality_t d;
+    memset(&d, 0, sizeof d);
+    memcpy(d.run_uuid, s->run_uuid, sizeof d.run_uuid);
+    d.model = model;
+    d.recipe = "file"; /* the file's own types, as bench names GGUF cells */
+    d.ref_recipe = r->kl ? "file" : "";
+    d.weights = t->synthetic ? DB_WEIGHTS_SYNTHETIC : DB_WEIGHTS_FILE;
+    d.mean_kld = r->kl ? r->kld_mean : NAN;
+    d.p99_kld = r->kl ? r->kld_p99 : NAN;
+    d.top1_agree = r->kl ? r->top1_agree : NAN;
+    d.ppl_ratio = r->kl ? r->ppl_ratio : NAN;
+    d.n_tokens = r->n_scored;
+    d.corpus_sha256 = t->corpus_sha256;
+    d.corpus_bytes = t->corpus_bytes;
+    d.corpus_tokens = t->corpus_tokens;
+    d.n_ctx = r->n_ctx;
+    d.n_chunks = r->n_chunks;
+    d.model_sha256 = t->model_sha256;
+    d.base_sha256 = r->kl && t->base_sha256[0] ? t->base_sha256 : NULL;
+    d.ppl = r->ppl;
+    d.ppl_err = r->ppl_err;
+    d.ppl_base = r->kl ? r->ppl_base : NAN;
+    d.kld_err = r->kl ? r->kld_err : NAN;
+    d.kld_median = r->kl ? r->kld_median : NAN;
+    d.kld_p95 = r->kl ? r->kld_p95 : NAN;
+    d.kld_max = r->kl ? r->kld_max : NAN;
+    return db_quality_commit(s->db, &d);
+}
+
 typedef struct {
     const char *model, *recipe;
     bool found;

@@ -14,6 +14,6 @@ const mb_command_t mb_commands[] = {
     {"sweep", cmd_sweep, "run a sweep file's cells (crash-safe, resumable, stored): mobench sweep sweeps/quick.ini"},
     {"models", cmd_models, "models: list, show, build (synthetic, by recipe), inspect and eval GGUF files"},
     {"tokenize", cmd_tokenize, "a GGUF file's tokenizer on a text: token ids (llama.cpp's SPM and BPE)"},
-    {"quality", cmd_quality, "what a quant recipe costs: KLD, top-1, ppl ratio vs the F32 synthetic model"},
+    {"quality", cmd_quality, "what a quant recipe costs: KLD, top-1, ppl ratio vs F32; --text: perplexity/KLD on real text"},
 };
 const int mb_n_commands = (int)(sizeof mb_commands / sizeof mb_commands[0]);

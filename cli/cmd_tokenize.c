@@ -26,7 +26,8 @@ static void tokenize_help(void)
            "                     control tokens written in the text (\"<s>\") into their ids;\n"
            "                     by default neither (llama.cpp's tokenizer-test convention)\n"
            "  -o ids             the ids space-separated on one line (default)\n"
-           "  -o json            {\"tokenizer\", \"n_vocab\", \"n_tokens\", \"ids\", \"pieces\"}\n");
+           "  -o json            {\"tokenizer\", \"n_vocab\", \"n_tokens\", \"ids\", \"texts\"}\n"
+           "                     (texts: each token as the vocabulary stores it)\n");
 }
 
 static int read_stdin(char **out, size_t *len)
@@ -143,18 +144,16 @@ int cmd_tokenize(int argc, char **argv)
         for (size_t i = 0; i < n; i++)
             mb_json_int(&j, ids[i]);
         mb_json_arr_end(&j);
-        /* each token's decoded text (bytes that are not UTF-8 on their own are
-         * shown as U+FFFD by the JSON writer's reader, so also its raw vocab text) */
-        mb_json_key(&j, "pieces");
+        /* each token's text as the vocabulary stores it (SPM: U+2581 for a
+         * space; BPE: GPT-2's byte alphabet, "Ġ" for a space) */
+        mb_json_key(&j, "texts");
         mb_json_arr_begin(&j);
         for (size_t i = 0; i < n; i++) {
-            char *p = NULL;
-            if (models_tokenizer_decode(tok, &ids[i], 1, &p, NULL)) {
-                mb_json_null(&j);
-            } else {
-                mb_json_str(&j, p);
-                free(p);
-            }
+            size_t tl;
+            const char *tt = models_tokenizer_token_text(tok, ids[i], &tl);
+            char *c = tt ? strndup(tt, tl) : NULL;
+            mb_json_str(&j, c);
+            free(c);
         }
         mb_json_arr_end(&j);
         mb_json_obj_end(&j);

@@ -454,6 +454,12 @@ int models_tokenizer_from_gguf(const models_gguf_t *g, models_tokenizer_t **out)
     }
 
     if (t->type == TOK_SPM) {
+        bool in_token[128] = {0};
+        for (size_t i = 0; i < t->arena_len; i++)
+            if ((unsigned char)t->arena[i] < 128)
+                in_token[(unsigned char)t->arena[i]] = true;
+        for (int c = 0; c < 128; c++)
+            t->spm_boundary[c] = !in_token[c];
         for (int b = 0; b < 256; b++) {
             char buf[8];
             snprintf(buf, sizeof buf, "<0x%02X>", b);

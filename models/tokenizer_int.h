@@ -109,6 +109,7 @@ struct models_tokenizer {
     int32_t bos, eos, unk;
     bool add_bos, add_eos, add_space_prefix, ignore_merges;
     int32_t byte_tok[256]; /* SPM: id of <0xNN> (or of the byte itself), -1 */
+    bool spm_boundary[128];  /* SPM: ASCII bytes no token's text contains */
     /* BPE: GPT-2's byte <-> printable code point mapping */
     char byte_enc[256][2];
     uint8_t byte_enc_len[256];

@@ -85,6 +85,60 @@ static int try_bigram(const models_tokenizer_t *t, const char *s, const sym_t *s
     return heap_push(h, (bigram_t){l, r, t->tokens[id].score, size});
 }
 
+/* Merges and emits s[a..b): one stretch of the escaped text. */
+static int spm_segment(const models_tokenizer_t *t, const char *s, size_t a, size_t b, sym_t *sy,
+                       heap_t *h, tok_ids_t *out)
+{
+    int rc;
+    int32_t ns = 0;
+    for (size_t off = a; off < b;) {
+        /* a valid character, or one bad byte (llama.cpp takes the length
+         * its lead byte announces; the same on valid UTF-8) */
+        uint32_t cp;
+        size_t l = unicode_decode((const unsigned char *)s + off, b - off, &cp);
+        sy[ns] = (sym_t){ns - 1, off + l == b ? -1 : ns + 1, (uint32_t)off, (uint32_t)l};
+        ns++;
+        off += l;
+    }
+    h->n = 0;
+    for (int32_t i = 1; i < ns; i++)
+        if ((rc = try_bigram(t, s, sy, i - 1, i, h)))
+            return rc;
+    while (h->n) {
+        bigram_t g = heap_pop(h);
+        sym_t *l = &sy[g.left], *r = &sy[g.right];
+        if (!l->n || !r->n || l->n + r->n != g.size)
+            continue; /* outdated: one side has merged since */
+        l->n += r->n;
+        r->n = 0;
+        l->next = r->next;
+        if (r->next >= 0)
+            sy[r->next].prev = g.left;
+        if ((rc = try_bigram(t, s, sy, l->prev, g.left, h)) ||
+            (rc = try_bigram(t, s, sy, g.left, l->next, h)))
+            return rc;
+    }
+    for (int32_t i = ns ? 0 : -1; i >= 0; i = sy[i].next) {
+        /* every merged symbol is a token; a lone character may not be */
+        int32_t id = tok_find(t, s + sy[i].off, sy[i].n);
+        if (id >= 0) {
+            if ((rc = tok_ids_push(out, id)))
+                return rc;
+            continue;
+        }
+        for (uint32_t j = 0; j < sy[i].n; j++) {
+            unsigned char c = (unsigned char)s[sy[i].off + j];
+            int32_t bt = t->byte_tok[c] >= 0 ? t->byte_tok[c] : t->unk;
+            if (bt < 0)
+                return mb_err_set(MB_EFORMAT, "tokenizer: byte 0x%02X has no token (no <0x%02X> "
+                                  "and no unknown token in the vocabulary)", c, c);
+            if ((rc = tok_ids_push(out, bt)))
+                return rc;
+        }
+    }
+    return MB_OK;
+}
+
 int tok_spm_encode(const models_tokenizer_t *t, const char *text, size_t len, bool space_prefix,
                    tok_ids_t *out)
 {
@@ -116,55 +170,20 @@ int tok_spm_encode(const models_tokenizer_t *t, const char *text, size_t len, bo
             s[p++] = text[i];
         }
     }
-    int32_t ns = 0;
-    for (size_t off = 0; off < p;) {
-        /* a valid character, or one bad byte (llama.cpp takes the length
-         * its lead byte announces; the same on valid UTF-8) */
-        uint32_t cp;
-        size_t l = unicode_decode((const unsigned char *)s + off, p - off, &cp);
-        sy[ns] = (sym_t){ns - 1, off + l == p ? -1 : ns + 1, (uint32_t)off, (uint32_t)l};
-        ns++;
-        off += l;
-    }
-    for (int32_t i = 1; i < ns; i++)
-        if ((rc = try_bigram(t, s, sy, i - 1, i, &h)))
-            goto out;
-    while (h.n) {
-        bigram_t b = heap_pop(&h);
-        sym_t *l = &sy[b.left], *r = &sy[b.right];
-        if (!l->n || !r->n || l->n + r->n != b.size)
-            continue; /* outdated: one side has merged since */
-        l->n += r->n;
-        r->n = 0;
-        l->next = r->next;
-        if (r->next >= 0)
-            sy[r->next].prev = b.left;
-        if ((rc = try_bigram(t, s, sy, l->prev, b.left, &h)) ||
-            (rc = try_bigram(t, s, sy, b.left, l->next, &h)))
-            goto out;
-    }
-    for (int32_t i = ns ? 0 : -1; i >= 0; i = sy[i].next) {
-        /* every merged symbol is a token; a lone character may not be */
-        int32_t id = tok_find(t, s + sy[i].off, sy[i].n);
-        if (id >= 0) {
-            if ((rc = tok_ids_push(out, id)))
+    /* An ASCII byte that no token contains can never be merged with a
+     * neighbour: the text splits there into stretches that merge alone
+     * (the same result, and small heaps instead of one for the whole text). */
+    size_t a0 = 0;
+    for (size_t i = 0; i < p; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c < 0x80 && t->spm_boundary[c]) {
+            if ((rc = spm_segment(t, s, a0, i, sy, &h, out)) ||
+                (rc = spm_segment(t, s, i, i + 1, sy, &h, out)))
                 goto out;
-            continue;
-        }
-        for (uint32_t j = 0; j < sy[i].n; j++) {
-            int32_t bt = t->byte_tok[(unsigned char)s[sy[i].off + j]];
-            if (bt < 0)
-                bt = t->unk;
-            if (bt < 0) {
-                rc = mb_err_set(MB_EFORMAT, "tokenizer: byte 0x%02X has no token (no <0x%02X> "
-                                "and no unknown token in the vocabulary)",
-                                (unsigned char)s[sy[i].off + j], (unsigned char)s[sy[i].off + j]);
-                goto out;
-            }
-            if ((rc = tok_ids_push(out, bt)))
-                goto out;
+            a0 = i + 1;
         }
     }
+    rc = spm_segment(t, s, a0, p, sy, &h, out);
 out:
     free(s);
     free(sy);

@@ -229,3 +229,47 @@ Test(tokenizer, vocab_only_is_not_a_model)
     models_model_free(m);
     models_gguf_close(g);
 }
+
+/* Random texts (ASCII, multi-byte characters, whitespace runs, digits, stray
+ * bytes): encode never fails, ids are in range, and SPM and gpt-2 (all 256
+ * byte characters) decode back to the same bytes. */
+Test(tokenizer, random_texts_round_trip)
+{
+    static const char *const bits[] = {" ", "  ", "\n", "\t", "\r\n", "a", "Z", "'s", "'LL",
+                                       "42", "12345", ".", "!!", "<", "</s", "\xc3\xa9",
+                                       "\xe4\xb8\xad", "\xf0\x9f\x98\x81",
+                                       "\xd0\x96", "\xff", "\x80", "\xe2\x82", "\x01"};
+    const char *sets[] = {"llama-spm", "gpt-2", "starcoder", "deepseek-coder", "falcon"};
+    uint64_t s = 12345;
+    for (size_t k = 0; k < MB_ARRAY_LEN(sets); k++) {
+        models_tokenizer_t *t = open_vocab(sets[k]);
+        for (int it = 0; it < 200; it++) {
+            char text[1024];
+            size_t len = 0;
+            s = s * 6364136223846793005ull + 1442695040888963407ull;
+            int parts = (int)((s >> 33) % 40);
+            for (int p = 0; p < parts; p++) {
+                s = s * 6364136223846793005ull + 1442695040888963407ull;
+                const char *b = bits[(s >> 33) % MB_ARRAY_LEN(bits)];
+                memcpy(text + len, b, strlen(b));
+                len += strlen(b);
+            }
+            int32_t *ids = NULL;
+            size_t n;
+            cr_assert_eq(models_tokenizer_encode(t, text, len, it & 1, 0, &ids, &n), MB_OK,
+                         "%s: %s", sets[k], mb_err_msg());
+            for (size_t i = 0; i < n; i++)
+                cr_assert(ids[i] >= 0 && ids[i] < models_tokenizer_n_vocab(t));
+            char *back;
+            size_t bl;
+            cr_assert_eq(models_tokenizer_decode(t, ids, n, &back, &bl), MB_OK);
+            if (k < 2)
+                cr_expect(bl == len && !memcmp(back, text, len),
+                          "%s: text %d did not round-trip (%zu -> %zu bytes)", sets[k], it, len,
+                          bl);
+            free(back);
+            free(ids);
+        }
+        models_tokenizer_destroy(t);
+    }
+}

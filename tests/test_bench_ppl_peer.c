@@ -278,3 +278,42 @@ Test(bench_ppl_peer, kld_q8_0_vs_f16)
     mb_jv_free(v);
     unlink(klb);
 }
+
+/* A stored real-text result is shown by report next to the speed of the same
+ * file, and recommend carries it (its KLD against the base replaces none). */
+Test(bench_ppl_peer, report_and_recommend_show_it)
+{
+    if (access(PEER "/tiny-llama-Q8_0.gguf", R_OK))
+        cr_skip("../shared/fixtures/gguf-peer not available");
+    char db[256], dir[256], cmd[2048];
+    snprintf(db, sizeof db, "/tmp/mb_test_ppl_peer_%d_r.db", (int)getpid());
+    snprintf(dir, sizeof dir, "/tmp/mb_test_ppl_peer_%d_rep", (int)getpid());
+    unlink(db);
+    snprintf(cmd, sizeof cmd, "%s bench -m %s/tiny-llama-Q8_0.gguf -p 16 -n 4 -t 2 -r 1 --db %s "
+             ">/dev/null 2>&1 && %s quality -m %s/tiny-llama-Q8_0.gguf --text %s -c %d -t 2 "
+             "--kl-base %s/tiny-llama-F16.gguf --db %s >/dev/null 2>&1", MB_BIN, PEER, db, MB_BIN,
+             PEER, corpus_path, N_CTX, PEER, db);
+    cr_assert_eq(system(cmd), 0, "%s", cmd);
+    snprintf(cmd, sizeof cmd, "%s report --db %s --out %s --gnuplot '' 2>/dev/null", MB_BIN, db, dir);
+    FILE *p = popen(cmd, "r");
+    static char out[1 << 16];
+    size_t n = fread(out, 1, sizeof out - 1, p);
+    out[n] = '\0';
+    cr_assert_eq(pclose(p), 0, "%s", out);
+    cr_assert(strstr(out, "|PPL (text)|") || strstr(out, "| PPL (text) |"), "%s", out);
+    char html[512], *h = NULL;
+    size_t hl = 0;
+    snprintf(html, sizeof html, "%s/index.html", dir);
+    cr_assert_eq(mb_file_read(html, 0, &h, &hl), MB_OK);
+    cr_assert(strstr(h, "Quality on real text (1 result)"), "no real-text section");
+    free(h);
+    snprintf(cmd, sizeof cmd, "%s recommend --db %s -o json 2>/dev/null", MB_BIN, db);
+    p = popen(cmd, "r");
+    n = fread(out, 1, sizeof out - 1, p);
+    out[n] = '\0';
+    cr_assert_eq(pclose(p), 0, "%s", out);
+    cr_assert(strstr(out, "\"kld_ref\": \"text\"") && strstr(out, "\"ppl_text\": "), "%s", out);
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    cr_assert_eq(system(cmd), 0);
+    unlink(db);
+}

@@ -317,3 +317,33 @@ Test(bench_ppl_peer, report_and_recommend_show_it)
     cr_assert_eq(system(cmd), 0);
     unlink(db);
 }
+
+/* bench --prompt-file: the pp test runs at the prompt's real token count;
+ * a catalog model (synthetic weights, no tokenizer) is a usage error. */
+Test(bench_ppl_peer, bench_prompt_file)
+{
+    if (access(PEER "/tiny-llama-Q8_0.gguf", R_OK))
+        cr_skip("../shared/fixtures/gguf-peer not available");
+    char cmd[2048], out[1 << 14];
+    /* 100 pieces: BOS, three <unk> for the leading space, then the pieces */
+    FILE *f = fopen(corpus_path, "w");
+    for (int i = 0; i < 100; i++)
+        fprintf(f, "t%d", 300 + i);
+    fclose(f);
+    snprintf(cmd, sizeof cmd, "%s bench -m %s/tiny-llama-Q8_0.gguf --prompt-file %s -n 0 -t 2 -r 1 "
+             "--no-db -o json 2>/dev/null", MB_BIN, PEER, corpus_path);
+    FILE *p = popen(cmd, "r");
+    size_t n = fread(out, 1, sizeof out - 1, p);
+    out[n] = '\0';
+    cr_assert_eq(pclose(p), 0, "%s", out);
+    cr_assert(strstr(out, "\"n_prompt\":104") || strstr(out, "\"n_prompt\": 104"), "%s", out);
+    snprintf(cmd, sizeof cmd, "%s bench -m tiny-llama --prompt-file %s --no-db >/dev/null 2>&1",
+             MB_BIN, corpus_path);
+    int st = system(cmd);
+    cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 2, "status %d", st);
+    snprintf(cmd, sizeof cmd, "%s bench -m %s/tiny-llama-Q8_0.gguf --prompt-file %s -p 64 --no-db "
+             ">/dev/null 2>&1", MB_BIN, PEER, corpus_path);
+    st = system(cmd);
+    cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 2, "status %d", st);
+    make_corpus(700);
+}

@@ -382,6 +382,8 @@ typedef struct {
     bool quality;        /* [quality] enabled */
     char *quality_ref;   /* [quality] reference: F32 (the model itself) or a recipe */
     int quality_tokens;  /* [quality] tokens (128) */
+    char *quality_text;  /* [quality] text: corpus for the real-text perplexity of the
+                            GGUF-file models (docs/QUALITY.md); NULL = none */
 } bench_sweep_t;
 
 /* Parses and validates a sweep file. Errors: MB_EFORMAT "FILE:LINE: what was

@@ -381,3 +381,26 @@ Test(bench_ppl, prompt_ids_are_the_ones_given)
         bench_result_clear(&r);
     }
 }
+
+/* [quality] text = FILE in sweep files */
+Test(bench_ppl, sweep_text_key)
+{
+    const char *base = "[models]\nnames = /x/a.gguf\nrecipes = file\n[tests]\npp = 16\n"
+                       "[quality]\nenabled = true\n";
+    char text[512], corpus[256];
+    snprintf(corpus, sizeof corpus, "/tmp/mb_test_ppl_sweep_%d.txt", (int)getpid());
+    FILE *f = fopen(corpus, "w");
+    fputs("t3t4t5", f);
+    fclose(f);
+    snprintf(text, sizeof text, "%stext = %s\n", base, corpus);
+    bench_sweep_t *sw = NULL;
+    cr_assert_eq(bench_sweep_parse(text, "s.ini", NULL, &sw), MB_OK, "%s", mb_err_msg());
+    cr_assert_str_eq(sw->quality_text, corpus);
+    bench_sweep_free(sw);
+    unlink(corpus);
+    cr_assert_eq(bench_sweep_parse(text, "s.ini", NULL, &sw), MB_EFORMAT);
+    cr_assert(strstr(mb_err_msg(), "s.ini:8: text: cannot read the corpus"), "%s", mb_err_msg());
+    cr_assert_eq(bench_sweep_parse(base, "s.ini", NULL, &sw), MB_OK);
+    cr_assert_null(sw->quality_text);
+    bench_sweep_free(sw);
+}

@@ -242,6 +242,12 @@ Test(bench_ppl_peer, bad_input_is_refused_and_nothing_stored)
     refused(args, corpus_path, db, "another base model");
     snprintf(args, sizeof args, "%s --kl-base-logits %s.absent", m, klb);
     refused(args, corpus_path, db, "give --kl-base");
+    /* a catalog model: a usage error (exit 2) */
+    snprintf(cmd, sizeof cmd, "%s quality -m tiny-llama --text %s --db %s >/dev/null 2>&1", MB_BIN,
+             corpus_path, db);
+    int st = system(cmd);
+    cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 2, "status %d", st);
+    cr_assert(access(db, F_OK) != 0);
     unlink(klb);
 }
 

@@ -317,6 +317,10 @@ typedef struct {
      * read_gbs, and a decode roofline_pct is the median of the reps' own
      * ratios (section 10). A meter error leaves read_gbs NAN (warned once). */
     const bench_meter_t *meter;
+    /* Non-NULL: the prompt of pp and pg tests is these real token ids (the
+     * first n_prompt of them; bench --prompt-file) instead of seeded ones. */
+    const int32_t *prompt;
+    int n_prompt_tokens;
 } bench_measure_opts_t;
 int bench_cell_measure(const bench_measure_opts_t *o, bench_workload_t *w, bench_result_t *r);
 
@@ -378,6 +382,8 @@ typedef struct {
     bool quality;        /* [quality] enabled */
     char *quality_ref;   /* [quality] reference: F32 (the model itself) or a recipe */
     int quality_tokens;  /* [quality] tokens (128) */
+    char *quality_text;  /* [quality] text: corpus for the real-text perplexity of the
+                            GGUF-file models (docs/QUALITY.md); NULL = none */
 } bench_sweep_t;
 
 /* Parses and validates a sweep file. Errors: MB_EFORMAT "FILE:LINE: what was
@@ -450,6 +456,8 @@ typedef struct {
     bench_progress_t progress;
     const bench_ceilings_t *ceilings; /* NULL: no roofline_pct (section 10) */
     const bench_meter_t *meter;       /* NULL: not paired (bench_measure_opts_t) */
+    const int32_t *prompt;            /* NULL: seeded prompts (bench_measure_opts_t) */
+    int n_prompt_tokens;
 } bench_run_opts_t;
 
 typedef struct {
@@ -670,6 +678,8 @@ int bench_ppl_run(const bench_ppl_model_t *m, const int32_t *tokens, size_t n_to
  * bytes' sha256. */
 int bench_corpus_check(const char *name, const char *text, size_t len);
 int bench_corpus_load(const char *path, char **text, size_t *len, char sha256[65]);
+/* The same, naming the file as what ("prompt file") in messages. */
+int bench_text_load(const char *what, const char *path, char **text, size_t *len, char sha256[65]);
 
 /* `mobench quality --text` (bench/ppl_engine.c): corpus file -> the model's
  * tokenizer -> windows through the engine; with kl_base, the base file first
@@ -692,6 +702,9 @@ typedef struct {
     char kernels[32];
 } bench_ppl_text_t;
 int bench_ppl_text(const bench_ppl_text_opts_t *o, bench_ppl_text_t *out);
+/* A text file tokenized by a GGUF file's tokenizer as llama.cpp does a prompt
+ * (BOS as the model adds it), checked as a corpus is; free(*ids). */
+int bench_prompt_tokens(const char *gguf, const char *path, int32_t **ids, size_t *n);
 /* Stores a real-text result in the store's current run (recipe "file",
  * ref_recipe "file" with KLD, "" without; model as given). */
 int bench_store_quality_text(bench_store_t *s, const char *model, const bench_ppl_text_t *t);

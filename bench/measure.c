@@ -35,6 +35,15 @@ static void fill_tokens(mctx_t *m, int n)
     }
 }
 
+/* The prompt of a pp/pg test: the real one when given (--prompt-file). */
+static void fill_prompt(mctx_t *m, int n)
+{
+    if (m->o->prompt && n <= m->o->n_prompt_tokens)
+        memcpy(m->tokens, m->o->prompt, (size_t)n * sizeof *m->tokens);
+    else
+        fill_tokens(m, n);
+}
+
 static uint64_t now(const mctx_t *m)
 {
     return m->o->clock->now_ns(m->o->clock->ctx);
@@ -164,7 +173,7 @@ static int run_rep(mctx_t *m, bench_rep_t *rep, bool record)
     double e0 = record ? energy_now(m) : NAN;
     switch (t->kind) {
     case BENCH_TEST_PP:
-        fill_tokens(m, t->n_prompt);
+        fill_prompt(m, t->n_prompt);
         t0 = now(m);
         rc = m->w->eval(m->w->impl, m->tokens, t->n_prompt, true);
         t1 = now(m);
@@ -194,7 +203,7 @@ static int run_rep(mctx_t *m, bench_rep_t *rep, bool record)
             paired_read(m, rep);
             e0 = energy_now(m);
         }
-        fill_tokens(m, t->n_prompt);
+        fill_prompt(m, t->n_prompt);
         t0 = now(m);
         rc = m->w->eval(m->w->impl, m->tokens, t->n_prompt, true);
         uint64_t tf = now(m);

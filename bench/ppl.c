@@ -596,15 +596,15 @@ static size_t utf8_bad(const unsigned char *s, size_t len)
 int bench_corpus_check(const char *name, const char *text, size_t len)
 {
     if (len == 0)
-        return mb_err_set(MB_EINVAL, "corpus %s is empty: perplexity needs a text file of at least "
-                          "two windows of tokens (e.g. wiki.test.raw)", name);
+        return mb_err_set(MB_EINVAL, "%s is empty: give a text file (a corpus needs at least two "
+                          "windows of tokens, e.g. wiki.test.raw)", name);
     const char *nul = memchr(text, '\0', len);
     if (nul)
-        return mb_err_set(MB_EFORMAT, "corpus %s has a NUL byte at offset %zu: it is a binary file, "
+        return mb_err_set(MB_EFORMAT, "%s has a NUL byte at offset %zu: it is a binary file, "
                           "not text; give a UTF-8 text file", name, (size_t)(nul - text));
     size_t bad = utf8_bad((const unsigned char *)text, len);
     if (bad < len)
-        return mb_err_set(MB_EFORMAT, "corpus %s is not valid UTF-8 (byte 0x%02x at offset %zu): "
+        return mb_err_set(MB_EFORMAT, "%s is not valid UTF-8 (byte 0x%02x at offset %zu): "
                           "convert it to UTF-8 text first (e.g. iconv)", name,
                           (unsigned)(unsigned char)text[bad], bad);
     return MB_OK;
@@ -612,13 +612,20 @@ int bench_corpus_check(const char *name, const char *text, size_t len)
 
 int bench_corpus_load(const char *path, char **text, size_t *len, char sha256[65])
 {
+    return bench_text_load("corpus", path, text, len, sha256);
+}
+
+int bench_text_load(const char *what, const char *path, char **text, size_t *len, char sha256[65])
+{
     *text = NULL;
     *len = 0;
     /* 1 GiB is far more than any evaluation corpus (wiki.test.raw is 1.3 MB) */
     int rc = mb_file_read(path, (size_t)1 << 30, text, len);
     if (rc)
         return rc;
-    if ((rc = bench_corpus_check(path, *text, *len))) {
+    char name[1100];
+    snprintf(name, sizeof name, "%s %s", what, path);
+    if ((rc = bench_corpus_check(name, *text, *len))) {
         free(*text);
         *text = NULL;
         *len = 0;

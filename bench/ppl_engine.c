@@ -195,3 +195,27 @@ out:
     free(text);
     return rc;
 }
+
+int bench_prompt_tokens(const char *gguf, const char *path, int32_t **ids, size_t *n)
+{
+    *ids = NULL;
+    *n = 0;
+    char *text = NULL, sha[65];
+    size_t len = 0;
+    models_tokenizer_t *tok = NULL;
+    int rc = bench_text_load("prompt file", path, &text, &len, sha);
+    if (!rc)
+        rc = models_tokenizer_open(gguf, &tok);
+    if (!rc)
+        rc = models_tokenizer_encode(tok, text, len, 1, 0, ids, n);
+    if (!rc && *n > (size_t)INT32_MAX / 2)
+        rc = mb_err_set(MB_ERANGE, "--prompt-file %s: %zu tokens is too long a prompt", path, *n);
+    if (rc) {
+        free(*ids);
+        *ids = NULL;
+        *n = 0;
+    }
+    models_tokenizer_destroy(tok);
+    free(text);
+    return rc;
+}

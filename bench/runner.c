@@ -149,7 +149,8 @@ static void child_main(const bench_run_opts_t *o, const bench_cell_t *cell, int 
         bench_clock_t clk = bench_clock_real();
         bench_measure_opts_t mo = {.reps = o->reps, .warmup = o->warmup, .seed = o->seed,
                                    .sustained_s = o->sustained_s, .clock = &clk, .sensors = o->sensors,
-                                   .ceilings = o->ceilings, .meter = o->meter};
+                                   .ceilings = o->ceilings, .meter = o->meter,
+                                   .prompt = o->prompt, .n_prompt_tokens = o->n_prompt_tokens};
         bench_cell_measure(&mo, &w, &r); /* status and reason set either way */
         if (w.close)
             w.close(w.impl);

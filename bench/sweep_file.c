@@ -2,6 +2,7 @@
  * Every error names FILE:LINE and what was expected there. */
 #include "bench.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -31,6 +32,7 @@ void bench_sweep_free(bench_sweep_t *sw)
     free(sw->depths);
     free(sw->threads);
     free(sw->quality_ref);
+    free(sw->quality_text);
     free(sw);
 }
 
@@ -50,7 +52,7 @@ static const struct {
     {"reps", "min, max, cv_target, warmup"},
     {"limits", "cell_time, memory_headroom"},
     {"cooldown", "mode, within, max_wait, delay"},
-    {"quality", "enabled, reference, tokens"},
+    {"quality", "enabled, reference, tokens, text"},
 };
 
 static int check_key(const char *file, const mb_ini_entry_t *e)
@@ -286,6 +288,12 @@ static int apply(bench_sweep_t *sw, const mb_ini_entry_t *e, bool *threads_set, 
     }
     if (IS("quality", "reference"))
         return set_str(&sw->quality_ref, val, f);
+    if (IS("quality", "text")) {
+        if (access(val, R_OK))
+            return mb_err_set(MB_EFORMAT, "%s:%d: text: cannot read the corpus '%s': %s", f, line,
+                              val, strerror(errno));
+        return set_str(&sw->quality_text, val, f);
+    }
     if (IS("quality", "tokens")) {
         int64_t v;
         if (mb_parse_i64(val, &v) || v < 8 || v > 65536)

@@ -27,6 +27,9 @@ static void bench_usage(FILE *f)
         "  -p, --n-prompt LIST    prompt sizes for pp tests (default 512; 0 = none)\n"
         "  -n, --n-gen LIST       generation sizes for tg tests (default 128; 0 = none)\n"
         "  -pg, --pg P,N          a pp+tg test: prefill P, then decode N (repeatable)\n"
+        "  --prompt-file F        the prompt is F's text, tokenized by the GGUF file's tokenizer:\n"
+        "                         pp (and -pg) tests run its real tokens at its real length (one\n"
+        "                         GGUF -m; not with -p; -pg P must then be the token count)\n"
         "  -d, --n-depth LIST     tokens already in the KV cache, filled once per cell (default 0)\n"
         "  -t, --threads LIST     thread counts (default: all %ld cores)\n"
         "  -r, --repetitions N    repetitions per cell, at least (default 5)\n"
@@ -129,7 +132,9 @@ int cmd_bench(int argc, char **argv)
     uint64_t seed = CLI_DEFAULT_SEED;
     int busy_ms = 0;
     char **pg_argv = NULL;
-    const char *kernel = NULL, *db_path = db_default_path();
+    const char *kernel = NULL, *db_path = db_default_path(), *prompt_file = NULL;
+    int32_t *prompt = NULL;
+    size_t n_prompt_tok = 0;
     int rc = MB_EXIT_OK;
     bench_cell_t *cells = NULL;
     bench_engine_t *eng = NULL;
@@ -139,13 +144,15 @@ int cmd_bench(int argc, char **argv)
     char *cmdline = NULL;
 
     enum { OPT_PG = 1000, OPT_NO_WARMUP, OPT_NO_DB, OPT_NO_ROOFLINE, OPT_MAX_REPS, OPT_CV_TARGET,
-           OPT_DELAY, OPT_SEED, OPT_KERNEL, OPT_DB, OPT_SUSTAINED, OPT_BUSY, OPT_PAIRED };
+           OPT_DELAY, OPT_SEED, OPT_KERNEL, OPT_DB, OPT_SUSTAINED, OPT_BUSY, OPT_PAIRED,
+           OPT_PROMPT_FILE };
     static const struct option longopts[] = {
         {"model", required_argument, NULL, 'm'},
         {"quant", required_argument, NULL, 'q'},
         {"n-prompt", required_argument, NULL, 'p'},
         {"n-gen", required_argument, NULL, 'n'},
         {"pg", required_argument, NULL, OPT_PG},
+        {"prompt-file", required_argument, NULL, OPT_PROMPT_FILE},
         {"n-depth", required_argument, NULL, 'd'},
         {"threads", required_argument, NULL, 't'},
         {"repetitions", required_argument, NULL, 'r'},
@@ -211,6 +218,7 @@ int cmd_bench(int argc, char **argv)
             if ((rc = parse_ints("-p", v, 0, &prompts)))
                 goto out;
             break;
+        case OPT_PROMPT_FILE: prompt_file = v; break;
         case 'n':
             if ((rc = parse_ints("-n", v, 0, &gens)))
                 goto out;
@@ -329,6 +337,34 @@ int cmd_bench(int argc, char **argv)
     if (!recipes && mb_split_csv(all_files ? "file" : "Q4_0", &recipes, &n_recipes)) {
         rc = cli_fail("bench", MB_ENOMEM);
         goto out;
+    }
+    if (prompt_file) {
+        /* the real prompt: tokenized by the one GGUF file's own tokenizer */
+        if (prompts.n) {
+            rc = cli_usage_error("bench", "--prompt-file sets the prompt: drop -p");
+            goto out;
+        }
+        if (n_models != 1 || !all_files) {
+            rc = cli_usage_error("bench", "--prompt-file needs exactly one GGUF file with -m: "
+                                 "catalog models have synthetic weights and no tokenizer");
+            goto out;
+        }
+        int erc = bench_prompt_tokens(models[0], prompt_file, &prompt, &n_prompt_tok);
+        if (erc) {
+            rc = cli_fail("bench", erc);
+            goto out;
+        }
+        char np[24];
+        snprintf(np, sizeof np, "%zu", n_prompt_tok);
+        if ((rc = parse_ints("-p", np, 0, &prompts)))
+            goto out;
+        for (size_t i = 0; i + 1 < pgs.n; i += 2)
+            if ((size_t)pgs.v[i] != n_prompt_tok) {
+                rc = cli_usage_error("bench", "--prompt-file %s is %zu tokens: use -pg %zu,N",
+                                     prompt_file, n_prompt_tok, n_prompt_tok);
+                goto out;
+            }
+        MB_INFO("prompt: %s, %zu tokens", prompt_file, n_prompt_tok);
     }
     if (!prompts.n && parse_ints("-p", "512", 0, &prompts))
         goto out;
@@ -468,6 +504,7 @@ int cmd_bench(int argc, char **argv)
         .backend = &backend, .sink = no_db ? NULL : &sink, .sensors = have_sensors ? &sensors : NULL,
         .on_result = on_result, .on_result_ctx = &so, .progress = BENCH_PROGRESS_AUTO,
         .ceilings = have_ceil ? &ceil : NULL, .meter = paired ? &bm : NULL,
+        .prompt = prompt, .n_prompt_tokens = (int)n_prompt_tok,
     };
     bench_run_summary_t sum;
     erc = bench_run(&ro, &sum);
@@ -495,5 +532,6 @@ out:
     free(threads.v);
     free(pgs.v);
     free(pg_argv);
+    free(prompt);
     return rc;
 }

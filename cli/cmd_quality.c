@@ -13,6 +13,7 @@
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 static void quality_help(void)
@@ -314,6 +315,11 @@ int cmd_quality(int argc, char **argv)
             return cli_usage_error("quality", "--text needs -m FILE.gguf");
         if (recipes_arg)
             return cli_usage_error("quality", "--text measures the file as it is: drop -q");
+        size_t ml = strlen(model);
+        if (!strchr(model, '/') && !(ml > 5 && !strcasecmp(model + ml - 5, ".gguf")))
+            return cli_usage_error("quality", "--text needs a GGUF file with -m, not '%s': catalog "
+                                   "models have synthetic weights and no tokenizer (use -q for "
+                                   "their sampled quality)", model);
         if (threads == 0) {
             long nc = sysconf(_SC_NPROCESSORS_ONLN);
             threads = nc > 0 ? (int)MB_MIN(nc, 256) : 1;

@@ -118,8 +118,87 @@ static int quality_in_child(bench_engine_t *eng, const bench_sweep_t *sw, const 
     return MB_OK;
 }
 
+/* [quality] text: quality --text of one GGUF-file model, in a child process
+ * like the sampled measure (the result is a plain struct over the pipe). */
+typedef struct {
+    bench_ppl_text_t t;
+    char err[512];
+} text_msg_t;
+
+static int text_in_child(const bench_sweep_t *sw, const char *model, text_msg_t *t)
+{
+    int fds[2];
+    if (pipe(fds))
+        return mb_err_set(MB_EIO, "cannot create a pipe: %s", strerror(errno));
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid < 0) {
+        close(fds[0]);
+        close(fds[1]);
+        return mb_err_set(MB_ECHILD, "cannot fork: %s", strerror(errno));
+    }
+    if (pid == 0) {
+        close(fds[0]);
+        bench_ppl_text_opts_t o = {.model = model, .corpus = sw->quality_text, .n_ctx = 512,
+                                   .n_threads = sw->threads[sw->n_threads - 1]};
+        int rc = bench_ppl_text(&o, &t->t);
+        if (rc)
+            snprintf(t->err, sizeof t->err, "%s", mb_err_msg());
+        ssize_t w = write(fds[1], t, sizeof *t);
+        _exit(w == (ssize_t)sizeof *t && !rc ? 0 : 1);
+    }
+    close(fds[1]);
+    size_t got = 0;
+    while (got < sizeof *t) {
+        ssize_t k = read(fds[0], (char *)t + got, sizeof *t - got);
+        if (k < 0 && errno == EINTR)
+            continue;
+        if (k <= 0)
+            break;
+        got += (size_t)k;
+    }
+    close(fds[0]);
+    int st;
+    while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+        ;
+    if (WIFSIGNALED(st))
+        return mb_err_set(MB_ECHILD, "quality --text of %s: killed by signal %d", model, WTERMSIG(st));
+    if (got != sizeof *t || WEXITSTATUS(st))
+        return mb_err_set(MB_ECHILD, "quality --text of %s on %s: %s", model, sw->quality_text,
+                          got == sizeof *t ? t->err : "the measuring process exited without a result");
+    return MB_OK;
+}
+
+static void run_quality_text(const bench_sweep_t *sw, bench_store_t *store)
+{
+    for (size_t m = 0; m < sw->n_models; m++) {
+        size_t len = strlen(sw->models[m]);
+        bool file = strchr(sw->models[m], '/') || (len > 5 && !strcasecmp(sw->models[m] + len - 5, ".gguf"));
+        if (!file || (store && bench_store_quality_done(store, sw->models[m], "file")))
+            continue;
+        text_msg_t *t = calloc(1, sizeof *t);
+        if (!t) {
+            MB_ERROR("out of memory");
+            return;
+        }
+        int rc = text_in_child(sw, sw->models[m], t);
+        if (rc) {
+            MB_WARN("%s", mb_err_msg());
+        } else {
+            fprintf(stderr, "mobench: quality %s on %s: PPL %.4f +/- %.5f (%d windows of %d)\n",
+                    sw->models[m], sw->quality_text, t->t.r.ppl, t->t.r.ppl_err, t->t.r.n_chunks,
+                    t->t.r.n_ctx);
+            if (store && (rc = bench_store_quality_text(store, sw->models[m], &t->t)))
+                MB_ERROR("cannot store the quality of %s: %s", sw->models[m], mb_err_msg());
+        }
+        free(t);
+    }
+}
+
 static void run_quality(bench_engine_t *eng, const bench_sweep_t *sw, bench_store_t *store)
 {
+    if (sw->quality_text)
+        run_quality_text(sw, store);
     const char *todo[64];
     bench_quality_t q[64];
     for (size_t m = 0; m < sw->n_models; m++) {

@@ -11,6 +11,7 @@ void reports_cell_init(reports_cell_t *c)
     strcpy(c->status, "ok");
     c->median_ts = c->ci_lo_ts = c->ci_hi_ts = c->cv = NAN;
     c->ttft_ms = c->decode_ts = c->kld = c->ppl_delta = c->temp_max_c = c->roofline_pct = NAN;
+    c->text_ppl = c->text_ppl_err = NAN;
 }
 
 void reports_device_init(reports_device_t *dev)
@@ -29,6 +30,7 @@ void reports_data_free(reports_data_t *d)
     free(d->devices);
     free(d->runs);
     free(d->sensors);
+    free(d->textq);
     memset(d, 0, sizeof *d);
 }
 
@@ -96,6 +98,15 @@ int reports_data_add_sensor(reports_data_t *d, const reports_sensor_t *s)
     if (rc)
         return rc;
     d->sensors[d->n_sensors++] = *s;
+    return 0;
+}
+
+int reports_data_add_textq(reports_data_t *d, const reports_textq_t *q)
+{
+    int rc = grow((void **)&d->textq, d->n_textq, sizeof *d->textq);
+    if (rc)
+        return rc;
+    d->textq[d->n_textq++] = *q;
     return 0;
 }
 

@@ -243,10 +243,28 @@ int reports_data_load(const char *db_path, const reports_filter_t *rf, reports_d
          * oldest first) */
         while (hit && hit + 1 < q + n_q && !cmp_quality(hit + 1, &key))
             hit++;
-        if (hit) {
+        if (hit && !hit->corpus_sha256) {
             c.kld = hit->mean_kld;
             copy(c.kld_ref, sizeof c.kld_ref, hit->ref_recipe);
             c.ppl_delta = isfinite(hit->ppl_ratio) ? hit->ppl_ratio - 1.0 : NAN;
+        }
+        /* real-text quality of the same file, from any run: its KLD against
+         * the base on real text replaces the sampled one (docs/RECOMMEND.md) */
+        const db_quality_t *tq = NULL;
+        for (size_t k = 0; x->weights_sha256 && k < n_q; k++)
+            if (q[k].corpus_sha256 && q[k].model_sha256 &&
+                !strcmp(q[k].model_sha256, x->weights_sha256) && (!tq || q[k].created >= tq->created))
+                tq = &q[k];
+        if (tq) {
+            c.text_ppl = tq->ppl;
+            c.text_ppl_err = tq->ppl_err;
+            snprintf(c.text_corpus, sizeof c.text_corpus, "%.12s", tq->corpus_sha256);
+            c.text_n_ctx = tq->n_ctx;
+            if (isfinite(tq->mean_kld)) {
+                c.kld = tq->mean_kld;
+                copy(c.kld_ref, sizeof c.kld_ref, "text");
+                c.ppl_delta = isfinite(tq->ppl_ratio) ? tq->ppl_ratio - 1.0 : NAN;
+            }
         }
         db_rep_t *reps = NULL;
         size_t n_reps = 0;
@@ -270,6 +288,31 @@ int reports_data_load(const char *db_path, const reports_filter_t *rf, reports_d
         if (c.samples_ts != stack)
             free(c.samples_ts);
         if (rc)
+            goto err;
+    }
+    for (size_t i = 0; i < n_q; i++) {
+        if (!q[i].corpus_sha256)
+            continue;
+        reports_textq_t t;
+        memset(&t, 0, sizeof t);
+        copy(t.run_id, sizeof t.run_id, q[i].run_uuid);
+        copy(t.model, sizeof t.model, q[i].model);
+        copy(t.model_sha, sizeof t.model_sha, q[i].model_sha256);
+        copy(t.base_sha, sizeof t.base_sha, q[i].base_sha256);
+        copy(t.corpus_sha, sizeof t.corpus_sha, q[i].corpus_sha256);
+        copy(t.weights, sizeof t.weights, db_weights_name(q[i].weights));
+        t.corpus_tokens = q[i].corpus_tokens;
+        t.n_ctx = q[i].n_ctx;
+        t.n_chunks = q[i].n_chunks;
+        t.ppl = q[i].ppl;
+        t.ppl_err = q[i].ppl_err;
+        t.kld = q[i].mean_kld;
+        t.kld_err = q[i].kld_err;
+        t.kld_p99 = q[i].p99_kld;
+        t.top1 = q[i].top1_agree;
+        t.ppl_ratio = q[i].ppl_ratio;
+        t.t = q[i].created;
+        if ((rc = reports_data_add_textq(d, &t)))
             goto err;
     }
     for (size_t i = 0; i < d->n_runs; i++) {

@@ -74,6 +74,7 @@ int reports_candidates_build(const reports_data_t *d, reports_candidate_t **out,
             snprintf(k->device_name, sizeof k->device_name, "%s",
                      dev && dev->name[0] ? dev->name : c->device_id);
             k->tg_ts = k->pp_ts = k->ttft_s = k->kld = k->ppl_delta = NAN;
+            k->text_ppl = k->text_ppl_err = NAN;
             k->t = -1;
         }
         /* the newest cell wins for each figure; older runs fill gaps */
@@ -101,6 +102,12 @@ int reports_candidates_build(const reports_data_t *d, reports_candidate_t **out,
         }
         if (isfinite(c->ppl_delta) && (newer || !isfinite(k->ppl_delta)))
             k->ppl_delta = c->ppl_delta;
+        if (isfinite(c->text_ppl) && (newer || !isfinite(k->text_ppl))) {
+            k->text_ppl = c->text_ppl;
+            k->text_ppl_err = c->text_ppl_err;
+            snprintf(k->text_corpus, sizeof k->text_corpus, "%s", c->text_corpus);
+            k->text_n_ctx = c->text_n_ctx;
+        }
         k->model_bytes = MB_MAX(k->model_bytes, c->model_bytes);
         k->n_params = MB_MAX(k->n_params, c->n_params);
         if (c->kv_bytes_per_token)
@@ -189,6 +196,16 @@ static int cmp_low(double a, double b)
     return a < b ? -1 : 1;
 }
 
+/* Real-text perplexity orders two candidates only when both were measured on
+ * the same corpus and context (otherwise the figures do not compare). */
+static int cmp_text_ppl(const reports_candidate_t *a, const reports_candidate_t *b)
+{
+    if (!isfinite(a->text_ppl) || !isfinite(b->text_ppl) || a->text_n_ctx != b->text_n_ctx ||
+        strcmp(a->text_corpus, b->text_corpus))
+        return 0;
+    return cmp_low(a->text_ppl, b->text_ppl);
+}
+
 static int cmp_pick(const void *pa, const void *pb)
 {
     const reports_pick_t *a = pa, *b = pb;
@@ -200,6 +217,8 @@ static int cmp_pick(const void *pa, const void *pb)
     switch (g_rank) {
     case REPORTS_RANK_QUALITY:
         r = cmp_low(a->c->kld, b->c->kld);
+        if (!r)
+            r = cmp_text_ppl(a->c, b->c);
         if (!r)
             r = cmp_low(-a->tg_ts, -b->tg_ts);
         break;

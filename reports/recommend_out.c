@@ -178,6 +178,8 @@ static void json_pick(mb_json_t *j, const reports_pick_t *p)
     mb_json_key(j, "ttft_s"); reports_json_num(j, p->ttft_s);
     mb_json_key(j, "ttft_derived"); mb_json_bool(j, p->ttft_derived);
     mb_json_key(j, "kld"); reports_json_num(j, p->c->kld);
+    mb_json_key(j, "kld_ref"); mb_json_str(j, p->c->kld_ref[0] ? p->c->kld_ref : NULL);
+    mb_json_key(j, "ppl_text"); reports_json_num(j, p->c->text_ppl);
     mb_json_key(j, "ok"); mb_json_bool(j, p->ok);
     mb_json_key(j, "reason"); mb_json_str(j, p->ok ? NULL : p->reason);
     mb_json_key(j, "speed_on_class"); mb_json_bool(j, p->speed_on_class);

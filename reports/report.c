@@ -135,7 +135,7 @@ static void section_results(FILE *f, const reports_data_t *d)
     fputs("<div class=\"tw\"><table>\n<tr><th>run</th><th>model</th><th>recipe</th>"
           "<th>weights</th><th>test</th><th>threads</th><th>kernel</th><th>t/s median</th>"
           "<th>95% CI</th><th>CV %</th><th>reps</th><th>TTFT ms</th><th>peak RSS</th>"
-          "<th>KLD</th><th>throttled</th><th>status</th></tr>\n", f);
+          "<th>KLD</th><th>PPL (text)</th><th>throttled</th><th>status</th></tr>\n", f);
     for (size_t i = 0; i < d->n_cells; i++) {
         const reports_cell_t *c = &d->cells[i];
         char id[16], ci[64];
@@ -160,6 +160,7 @@ static void section_results(FILE *f, const reports_data_t *d)
         tdn(f, 1, c->ttft_ms);
         tdb(f, c->peak_rss);
         tdn(f, 4, c->kld);
+        tdn(f, 3, c->text_ppl);
         fprintf(f, "<td class=\"n\">%d</td>", c->throttled_reps);
         if (!strcmp(c->status, "ok")) {
             td(f, "ok");
@@ -183,6 +184,55 @@ static bool file_nonempty(const char *dir, const char *name, const char *ext)
     snprintf(path, sizeof path, "%.4000s/%.32s%.8s", dir, name, ext);
     struct stat st;
     return stat(path, &st) == 0 && st.st_size > 0;
+}
+
+/* Real-text quality (quality --text) with the speed measured on the same
+ * file (cells whose weights sha256 is the result's model sha256). */
+static void section_text_quality(FILE *f, const reports_data_t *d)
+{
+    if (!d->n_textq)
+        return;
+    fprintf(f, "<h2 id=\"text-quality\">Quality on real text (%zu result%s)</h2>\n"
+               "<p>Perplexity (and KLD against the base file) as llama-perplexity computes it "
+               "(docs/QUALITY.md), next to the best prefill and decode rates measured on the "
+               "same file. Perplexities compare only on the same corpus and context.</p>\n",
+            d->n_textq, d->n_textq == 1 ? "" : "s");
+    fputs("<div class=\"tw\"><table>\n<tr><th>model</th><th>weights</th><th>file sha256</th>"
+          "<th>corpus sha256</th><th>ctx</th><th>windows</th><th>PPL</th><th>+-</th>"
+          "<th>KLD vs base</th><th>top-1</th><th>PPL ratio</th><th>pp t/s</th>"
+          "<th>tg t/s</th></tr>\n", f);
+    for (size_t i = 0; i < d->n_textq; i++) {
+        const reports_textq_t *q = &d->textq[i];
+        double pp = NAN, tg = NAN;
+        for (size_t k = 0; k < d->n_cells; k++) {
+            const reports_cell_t *c = &d->cells[k];
+            if (strcmp(c->weights_sha, q->model_sha) || strcmp(c->status, "ok"))
+                continue;
+            double m = isfinite(c->median_ts) ? c->median_ts : reports_median(c->samples_ts, c->n_samples);
+            if (c->kind == REPORTS_TEST_PP && !(m <= pp))
+                pp = m;
+            if (c->kind == REPORTS_TEST_TG && !(m <= tg))
+                tg = m;
+        }
+        char ms[16], cs[16];
+        snprintf(ms, sizeof ms, "%.12s", q->model_sha);
+        snprintf(cs, sizeof cs, "%.12s", q->corpus_sha);
+        fputs("<tr>", f);
+        td(f, q->model);
+        td(f, q->weights);
+        td(f, ms);
+        td(f, cs);
+        fprintf(f, "<td class=\"n\">%d</td><td class=\"n\">%d</td>", q->n_ctx, q->n_chunks);
+        tdn(f, 4, q->ppl);
+        tdn(f, 4, q->ppl_err);
+        tdn(f, 5, q->kld);
+        tdn(f, 3, q->top1);
+        tdn(f, 4, q->ppl_ratio);
+        tdn(f, 1, pp);
+        tdn(f, 1, tg);
+        fputs("</tr>\n", f);
+    }
+    fputs("</table></div>\n", f);
 }
 
 static void section_charts(FILE *f, const reports_chart_t *ch, int n, bool gnuplot_missing,
@@ -294,6 +344,7 @@ int reports_report_write(const reports_data_t *d, const reports_classes_t *cl,
     section_runs(f, d);
     section_charts(f, charts, n, st->gnuplot_missing, gp_err);
     section_results(f, d);
+    section_text_quality(f, d);
     fputs("<div id=\"recommend\"></div>\n", f);
     reports_rec_opts_t ro;
     reports_rec_opts_default(&ro);
@@ -330,18 +381,19 @@ int reports_summary_write(const reports_data_t *d, const reports_classes_t *cl, 
     fprintf(f, "\n%s (%zu cells, %zu runs)\n\n", dev->name[0] ? dev->name : dev->id, d->n_cells,
             d->n_runs);
     reports_doc_t doc = {.f = f, .fmt = REPORTS_FMT_MD};
-    reports_doc_table(&doc, "model|recipe|weights|prefill t/s|decode t/s|resident (4096 ctx)|KLD");
+    reports_doc_table(&doc, "model|recipe|weights|prefill t/s|decode t/s|resident (4096 ctx)|KLD|PPL (text)");
     for (size_t i = 0; i < n; i++) {
         const reports_candidate_t *c = &cs[i];
         if (strcmp(c->device_id, dev->id))
             continue;
-        char pp[32], tg[32], res[32], kld[32];
+        char pp[32], tg[32], res[32], kld[32], ppl[48];
         reports_fmt_num(pp, sizeof pp, 1, c->pp_ts);
         reports_fmt_num(tg, sizeof tg, 1, c->tg_ts);
         reports_fmt_bytes(reports_candidate_resident(cl, c, 4096), res, sizeof res);
         reports_fmt_num(kld, sizeof kld, 4, c->kld);
-        const char *row[] = {c->model, c->recipe, c->weights, pp, tg, res, kld};
-        reports_doc_row(&doc, 7, row);
+        reports_fmt_num(ppl, sizeof ppl, 3, c->text_ppl);
+        const char *row[] = {c->model, c->recipe, c->weights, pp, tg, res, kld, ppl};
+        reports_doc_row(&doc, 8, row);
     }
     reports_doc_table_end(&doc);
     free(cs);

@@ -83,6 +83,11 @@ typedef struct {
                            * F32 forward pass) or a recipe such as "F16"; "" = none */
     int throttled_reps;
     double temp_max_c;    /* NaN = no sensor */
+    /* Perplexity on real text of this cell's file (the newest quality
+     * --text row whose model_sha256 is weights_sha; docs/QUALITY.md). */
+    double text_ppl, text_ppl_err; /* NaN = none */
+    char text_corpus[13];          /* corpus sha256 prefix, with -c: "786dbf894537" */
+    int text_n_ctx;
 } reports_cell_t;
 
 typedef struct {
@@ -93,11 +98,25 @@ typedef struct {
     double ts;            /* tokens/s of the window, NaN if none */
 } reports_sensor_t;
 
+/* One `mobench quality --text` result (docs/QUALITY.md). */
+typedef struct {
+    char run_id[64];
+    char model[256];
+    char model_sha[65], base_sha[65], corpus_sha[65];
+    char weights[16];
+    int64_t corpus_tokens;
+    int n_ctx, n_chunks;
+    double ppl, ppl_err;
+    double kld, kld_err, kld_p99, top1, ppl_ratio; /* NaN without --kl-base */
+    double t;             /* created, unix seconds */
+} reports_textq_t;
+
 typedef struct {
     reports_device_t *devices; size_t n_devices;
     reports_run_t *runs;       size_t n_runs;      /* ascending t_start */
     reports_cell_t *cells;     size_t n_cells;
     reports_sensor_t *sensors; size_t n_sensors;
+    reports_textq_t *textq;    size_t n_textq;     /* by run, model, time */
 } reports_data_t;
 
 /* Frees the arrays and every cell's samples; the struct itself is zeroed. */
@@ -107,6 +126,7 @@ int reports_data_add_cell(reports_data_t *d, const reports_cell_t *c);
 int reports_data_add_device(reports_data_t *d, const reports_device_t *dev);
 int reports_data_add_run(reports_data_t *d, const reports_run_t *r);
 int reports_data_add_sensor(reports_data_t *d, const reports_sensor_t *s);
+int reports_data_add_textq(reports_data_t *d, const reports_textq_t *q);
 /* A cell with every number NaN/0 and status "ok". */
 void reports_cell_init(reports_cell_t *c);
 void reports_device_init(reports_device_t *dev);
@@ -284,7 +304,10 @@ typedef struct {
     double tg_ts, pp_ts, ttft_s; /* NaN = not measured */
     double t;             /* start of the newest cell behind the figures */
     double kld, ppl_delta;
-    char kld_ref[16];     /* what kld is measured against ("F32", "F16"); "" = none */
+    char kld_ref[16];     /* what kld is measured against ("F32", "F16", "text"); "" = none */
+    double text_ppl, text_ppl_err; /* real-text perplexity of the file; NaN = none */
+    char text_corpus[13];
+    int text_n_ctx;
     int pp_tokens;        /* prompt size behind pp_ts */
     int ttft_tokens;      /* prompt size behind ttft_s */
 } reports_candidate_t;

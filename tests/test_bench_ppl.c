@@ -330,3 +330,77 @@ Test(bench_ppl, corpus_checks)
     const char *good = "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80\n";
     cr_assert_eq(bench_corpus_check("c", good, strlen(good)), MB_OK, "%s", mb_err_msg());
 }
+
+/* bench --prompt-file: pp and pg tests evaluate the given ids, not seeded ones */
+typedef struct {
+    uint64_t now;
+    int pos;
+    int32_t seen[64];
+    int n_seen, prompts;
+} pw_t;
+
+static uint64_t pw_now(void *ctx) { return ((pw_t *)ctx)->now += 1000; }
+
+static int pw_eval(void *impl, const int32_t *tokens, int n, bool logits)
+{
+    (void)logits;
+    pw_t *p = impl;
+    if (n > 1) {
+        cr_assert_leq(n, 64);
+        memcpy(p->seen, tokens, (size_t)n * sizeof *tokens);
+        p->n_seen = n;
+        p->prompts++;
+    }
+    p->pos += n;
+    return 0;
+}
+static int pw_reset(void *impl) { ((pw_t *)impl)->pos = 0; return 0; }
+static int pw_truncate(void *impl, int n) { ((pw_t *)impl)->pos = n; return 0; }
+
+Test(bench_ppl, prompt_ids_are_the_ones_given)
+{
+    int32_t prompt[12];
+    for (int i = 0; i < 12; i++)
+        prompt[i] = 100 + 7 * i;
+    bench_test_t tests[2] = {{BENCH_TEST_PP, 12, 0, 0}, {BENCH_TEST_PG, 12, 3, 0}};
+    for (int k = 0; k < 2; k++) {
+        pw_t p = {0};
+        bench_cell_t cell = {.model = "fake", .recipe = "file", .test = tests[k], .n_threads = 1};
+        bench_result_t r;
+        bench_result_init(&r, &cell);
+        bench_clock_t clk = {&p, pw_now};
+        bench_measure_opts_t o = {.reps = {.min_reps = 2, .max_reps = 2}, .warmup = true,
+                                  .seed = 1, .clock = &clk, .prompt = prompt,
+                                  .n_prompt_tokens = 12};
+        bench_workload_t w = {&p, 64, 1000, pw_eval, pw_reset, pw_truncate, NULL};
+        cr_assert_eq(bench_cell_measure(&o, &w, &r), MB_OK, "%s", mb_err_msg());
+        cr_assert_eq(r.status, BENCH_CELL_OK);
+        cr_assert_eq(p.prompts, 3, "warm-up and two reps");
+        cr_assert_eq(p.n_seen, 12);
+        cr_assert_eq(memcmp(p.seen, prompt, sizeof prompt), 0);
+        bench_result_clear(&r);
+    }
+}
+
+/* [quality] text = FILE in sweep files */
+Test(bench_ppl, sweep_text_key)
+{
+    const char *base = "[models]\nnames = /x/a.gguf\nrecipes = file\n[tests]\npp = 16\n"
+                       "[quality]\nenabled = true\n";
+    char text[512], corpus[256];
+    snprintf(corpus, sizeof corpus, "/tmp/mb_test_ppl_sweep_%d.txt", (int)getpid());
+    FILE *f = fopen(corpus, "w");
+    fputs("t3t4t5", f);
+    fclose(f);
+    snprintf(text, sizeof text, "%stext = %s\n", base, corpus);
+    bench_sweep_t *sw = NULL;
+    cr_assert_eq(bench_sweep_parse(text, "s.ini", NULL, &sw), MB_OK, "%s", mb_err_msg());
+    cr_assert_str_eq(sw->quality_text, corpus);
+    bench_sweep_free(sw);
+    unlink(corpus);
+    cr_assert_eq(bench_sweep_parse(text, "s.ini", NULL, &sw), MB_EFORMAT);
+    cr_assert(strstr(mb_err_msg(), "s.ini:8: text: cannot read the corpus"), "%s", mb_err_msg());
+    cr_assert_eq(bench_sweep_parse(base, "s.ini", NULL, &sw), MB_OK);
+    cr_assert_null(sw->quality_text);
+    bench_sweep_free(sw);
+}

@@ -242,6 +242,12 @@ Test(bench_ppl_peer, bad_input_is_refused_and_nothing_stored)
     refused(args, corpus_path, db, "another base model");
     snprintf(args, sizeof args, "%s --kl-base-logits %s.absent", m, klb);
     refused(args, corpus_path, db, "give --kl-base");
+    /* a catalog model: a usage error (exit 2) */
+    snprintf(cmd, sizeof cmd, "%s quality -m tiny-llama --text %s --db %s >/dev/null 2>&1", MB_BIN,
+             corpus_path, db);
+    int st = system(cmd);
+    cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 2, "status %d", st);
+    cr_assert(access(db, F_OK) != 0);
     unlink(klb);
 }
 
@@ -277,4 +283,73 @@ Test(bench_ppl_peer, kld_q8_0_vs_f16)
     cr_assert(num(v, "kld_mean") < 1e-5, "self KLD %.3g", num(v, "kld_mean"));
     mb_jv_free(v);
     unlink(klb);
+}
+
+/* A stored real-text result is shown by report next to the speed of the same
+ * file, and recommend carries it (its KLD against the base replaces none). */
+Test(bench_ppl_peer, report_and_recommend_show_it)
+{
+    if (access(PEER "/tiny-llama-Q8_0.gguf", R_OK))
+        cr_skip("../shared/fixtures/gguf-peer not available");
+    char db[256], dir[256], cmd[2048];
+    snprintf(db, sizeof db, "/tmp/mb_test_ppl_peer_%d_r.db", (int)getpid());
+    snprintf(dir, sizeof dir, "/tmp/mb_test_ppl_peer_%d_rep", (int)getpid());
+    unlink(db);
+    snprintf(cmd, sizeof cmd, "%s bench -m %s/tiny-llama-Q8_0.gguf -p 16 -n 4 -t 2 -r 1 --db %s "
+             ">/dev/null 2>&1 && %s quality -m %s/tiny-llama-Q8_0.gguf --text %s -c %d -t 2 "
+             "--kl-base %s/tiny-llama-F16.gguf --db %s >/dev/null 2>&1", MB_BIN, PEER, db, MB_BIN,
+             PEER, corpus_path, N_CTX, PEER, db);
+    cr_assert_eq(system(cmd), 0, "%s", cmd);
+    snprintf(cmd, sizeof cmd, "%s report --db %s --out %s --gnuplot '' 2>/dev/null", MB_BIN, db, dir);
+    FILE *p = popen(cmd, "r");
+    static char out[1 << 16];
+    size_t n = fread(out, 1, sizeof out - 1, p);
+    out[n] = '\0';
+    cr_assert_eq(pclose(p), 0, "%s", out);
+    cr_assert(strstr(out, "|PPL (text)|") || strstr(out, "| PPL (text) |"), "%s", out);
+    char html[512], *h = NULL;
+    size_t hl = 0;
+    snprintf(html, sizeof html, "%s/index.html", dir);
+    cr_assert_eq(mb_file_read(html, 0, &h, &hl), MB_OK);
+    cr_assert(strstr(h, "Quality on real text (1 result)"), "no real-text section");
+    free(h);
+    snprintf(cmd, sizeof cmd, "%s recommend --db %s -o json 2>/dev/null", MB_BIN, db);
+    p = popen(cmd, "r");
+    n = fread(out, 1, sizeof out - 1, p);
+    out[n] = '\0';
+    cr_assert_eq(pclose(p), 0, "%s", out);
+    cr_assert(strstr(out, "\"kld_ref\": \"text\"") && strstr(out, "\"ppl_text\": "), "%s", out);
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    cr_assert_eq(system(cmd), 0);
+    unlink(db);
+}
+
+/* bench --prompt-file: the pp test runs at the prompt's real token count;
+ * a catalog model (synthetic weights, no tokenizer) is a usage error. */
+Test(bench_ppl_peer, bench_prompt_file)
+{
+    if (access(PEER "/tiny-llama-Q8_0.gguf", R_OK))
+        cr_skip("../shared/fixtures/gguf-peer not available");
+    char cmd[2048], out[1 << 14];
+    /* 100 pieces: BOS, three <unk> for the leading space, then the pieces */
+    FILE *f = fopen(corpus_path, "w");
+    for (int i = 0; i < 100; i++)
+        fprintf(f, "t%d", 300 + i);
+    fclose(f);
+    snprintf(cmd, sizeof cmd, "%s bench -m %s/tiny-llama-Q8_0.gguf --prompt-file %s -n 0 -t 2 -r 1 "
+             "--no-db -o json 2>/dev/null", MB_BIN, PEER, corpus_path);
+    FILE *p = popen(cmd, "r");
+    size_t n = fread(out, 1, sizeof out - 1, p);
+    out[n] = '\0';
+    cr_assert_eq(pclose(p), 0, "%s", out);
+    cr_assert(strstr(out, "\"n_prompt\":104") || strstr(out, "\"n_prompt\": 104"), "%s", out);
+    snprintf(cmd, sizeof cmd, "%s bench -m tiny-llama --prompt-file %s --no-db >/dev/null 2>&1",
+             MB_BIN, corpus_path);
+    int st = system(cmd);
+    cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 2, "status %d", st);
+    snprintf(cmd, sizeof cmd, "%s bench -m %s/tiny-llama-Q8_0.gguf --prompt-file %s -p 64 --no-db "
+             ">/dev/null 2>&1", MB_BIN, PEER, corpus_path);
+    st = system(cmd);
+    cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 2, "status %d", st);
+    make_corpus(700);
 }

@@ -248,8 +248,9 @@ int bench_pins_resolve(bench_pin_t *pins, size_t n, const probes_device_t *dev, 
         if (!bench_cpuset_empty(&out)) {
             char kept[300];
             bench_cpuset_hex(&in, kept, sizeof kept);
-            MB_WARN("%s: CPU%s %s not online (online: %s); pinning to %s", at,
-                    bench_cpuset_count(&out) == 1 ? " is" : "s are", off, on, kept);
+            MB_WARN("%s: CPU%s %s %s not online (online: %s); pinning to %s", at,
+                    bench_cpuset_count(&out) == 1 ? "" : "s", off,
+                    bench_cpuset_count(&out) == 1 ? "is" : "are", on, kept);
         }
         p->cpus = in;
     }

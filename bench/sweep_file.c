@@ -177,17 +177,22 @@ static int set_pins(bench_sweep_t *sw, const mb_ini_entry_t *e)
         pins[i].line = e->line;
         if (cl) {
             if (bench_cluster_check(parts[i]))
-                rc = mb_err_set(MB_EFORMAT, "%s:%d: clusters: %s", sw->path, e->line, mb_err_msg());
+                rc = MB_EFORMAT;
             else
                 snprintf(pins[i].cluster, sizeof pins[i].cluster, "%s", parts[i]);
         } else if (bench_cpuset_parse_hex(parts[i], &pins[i].cpus)) {
-            rc = mb_err_set(MB_EFORMAT, "%s:%d: cpu_mask: %s", sw->path, e->line, mb_err_msg());
+            rc = MB_EFORMAT;
         } else if (bench_cpuset_empty(&pins[i].cpus)) {
             rc = mb_err_set(MB_EFORMAT, "%s:%d: cpu_mask: '%s' names no CPU; expected a mask such as "
                             "0x0f (leave the key out for no pinning)", sw->path, e->line, parts[i]);
         }
     }
     mb_strv_free(parts, np);
+    if (rc == MB_EFORMAT && !strstr(mb_err_msg(), sw->path)) {
+        char msg[1024]; /* the parser's message, under FILE:LINE */
+        snprintf(msg, sizeof msg, "%s", mb_err_msg());
+        rc = mb_err_set(MB_EFORMAT, "%s:%d: %s: %s", sw->path, e->line, e->key, msg);
+    }
     if (rc) {
         free(pins);
         return rc;

@@ -346,7 +346,8 @@ static int cell_pool(const bench_cell_t *cell, engine_pool_t **out)
         char what[400], msg[1024];
         bench_cell_pin_label(cell, what, sizeof what);
         snprintf(msg, sizeof msg, "%s", mb_err_msg());
-        return mb_err_set(rc, "pinning %d threads (%s): %s", cell->n_threads, what, msg);
+        return mb_err_set(rc, "pinning the cell's %d thread%s (%s): %s", cell->n_threads,
+                          cell->n_threads == 1 ? "" : "s", what, msg);
     }
     return rc;
 }

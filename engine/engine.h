@@ -162,8 +162,9 @@ typedef struct {
 } engine_pin_t;
 int engine_pool_create_pinned(int n_threads, const engine_pin_t *pin, engine_pool_t **out);
 /* The CPUs thread ith (0 = the caller) was seen running on, sampled with
- * sched_getcpu() as it enters each run: bit c of bits[c / 64], words beyond
- * n_words dropped. Read between runs. */
+ * sched_getcpu() each time it wakes for a run (a claimed run it does not get
+ * into counts: it ran there): bit c of bits[c / 64], words beyond n_words
+ * dropped. */
 int engine_pool_cpus_seen(const engine_pool_t *pool, int ith, uint64_t *bits, int n_words);
 void engine_pool_run(engine_pool_t *pool, engine_task_fn fn, void *arg);
 /* NULL pool: runs fn(arg, 0, 1) on the caller. */

@@ -40,7 +40,9 @@ typedef struct {
     struct engine_pool *pool;
     int ith;
     int last_cpu;                    /* the CPU sched_getcpu gave at the last run */
-    uint64_t seen[ENGINE_CPU_WORDS]; /* every CPU it gave: bit c of seen[c / 64] */
+    /* every CPU it gave: bit c of seen[c / 64]; atomic, since a worker that
+     * woke for a claimed run it did not get into writes while the caller reads */
+    _Atomic uint64_t seen[ENGINE_CPU_WORDS];
 } pool_worker_t;
 
 /* The entry word of a run: generation << 32 | plain bit | closed bit |
@@ -65,7 +67,7 @@ struct engine_pool {
     pool_worker_t *workers; /* n_threads - 1 entries */
     /* Thread 0 (the caller): where it ran, and its affinity before pinning. */
     _Alignas(MB_CACHE_LINE) int last_cpu0;
-    uint64_t seen0[ENGINE_CPU_WORDS];
+    _Atomic uint64_t seen0[ENGINE_CPU_WORDS];
     bool pinned;
     pthread_t creator;
     cpu_set_t saved;
@@ -73,12 +75,12 @@ struct engine_pool {
 
 /* Notes the CPU this thread runs on now. sched_getcpu is a vDSO call (or an
  * rseq read): cheap next to a run, and only a changed CPU writes the set. */
-static inline void pool_note_cpu(int *last, uint64_t *seen)
+static inline void pool_note_cpu(int *last, _Atomic uint64_t *seen)
 {
     int c = sched_getcpu();
     if (c != *last && c >= 0 && c < ENGINE_MAX_CPUS) {
         *last = c;
-        seen[c >> 6] |= (uint64_t)1 << (c & 63);
+        atomic_fetch_or_explicit(&seen[c >> 6], (uint64_t)1 << (c & 63), memory_order_relaxed);
     }
 }
 
@@ -160,6 +162,9 @@ static void *pool_worker_main(void *p)
         seen = g;
         if (atomic_load_explicit(&pool->stop, memory_order_acquire))
             break;
+        /* Where it runs, noted at every run it wakes for (a claimed run may
+         * close before it gets in: it still ran here). */
+        pool_note_cpu(&w->last_cpu, w->seen);
         uint64_t e = atomic_load_explicit(&pool->entry, memory_order_acquire);
         /* Another generation: run g was a claimed run that closed without
          * this worker (a plain run cannot end without it) and a newer run
@@ -180,7 +185,6 @@ static void *pool_worker_main(void *p)
             if (!in)
                 continue;
         }
-        pool_note_cpu(&w->last_cpu, w->seen);
         pool->fn(pool->arg, w->ith, pool->n_threads);
         atomic_fetch_add_explicit(&pool->n_done, 1, memory_order_release);
     }
@@ -348,9 +352,9 @@ int engine_pool_cpus_seen(const engine_pool_t *pool, int ith, uint64_t *bits, in
     if (!pool || !bits || n_words < 0 || ith < 0 || ith >= pool->n_threads)
         return mb_err_set(MB_EINVAL, "engine_pool_cpus_seen: no thread %d in a pool of %d", ith,
                           pool ? pool->n_threads : 0);
-    const uint64_t *s = ith ? pool->workers[ith - 1].seen : pool->seen0;
+    const _Atomic uint64_t *s = ith ? pool->workers[ith - 1].seen : pool->seen0;
     for (int i = 0; i < n_words; i++)
-        bits[i] = i < ENGINE_CPU_WORDS ? s[i] : 0;
+        bits[i] = i < ENGINE_CPU_WORDS ? atomic_load_explicit(&s[i], memory_order_relaxed) : 0;
     return MB_OK;
 }
 

@@ -20,7 +20,7 @@ static void bench_usage(FILE *f)
         "usage: mobench bench -m MODEL[,MODEL...] [options]\n\n"
         "Prefill and decode speed of catalog models (synthetic weights, seeded, real shapes,\n"
         "built once into the models cache) at each quant recipe, or of GGUF files, llama-bench\n"
-        "style: one row per model x recipe x threads x depth x test.\n\n"
+        "style: one row per model x recipe x threads x CPUs (-C, --cluster) x depth x test.\n\n"
         "options (lists are comma-separated; every combination runs):\n"
         "  -m, --model LIST       catalog names ('mobench models list') or GGUF file paths\n"
         "  -q, --quant LIST       quant recipes (default Q4_0, or 'file' when -m names only GGUF files), e.g. Q4_0,Q4_K_M\n"

@@ -22,7 +22,7 @@ static void sweep_usage(FILE *f)
         "usage: mobench sweep FILE [--resume [RUN]] [--dry-run] [--db FILE] [--no-db] [--no-roofline]\n"
         "                          [--roofline-paired] [--busy-timeout MS] [--progress MODE]\n"
         "                          [-C LIST | --cluster LIST] [--cpu-strict LIST]\n\n"
-        "Runs every cell of a sweep file (models x recipes x threads x depths x tests; format:\n"
+        "Runs every cell of a sweep file (models x recipes x threads x CPUs x depths x tests; format:\n"
         "docs/SWEEP.md, examples sweeps/quick.ini and sweeps/nightly.ini). Each cell runs in a\n"
         "child process: a crash, an OOM kill or a time-out is stored as a row with the reason\n"
         "and the sweep goes on. Ctrl-C stores the running cell as interrupted and ends the run.\n\n"

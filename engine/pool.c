@@ -142,6 +142,9 @@ static void *pool_worker_main(void *p)
     pool_worker_t *w = p;
     struct engine_pool *pool = w->pool;
     pool_set_ftz();
+    /* Where it runs from the start: a worker that never wakes for a run of
+     * the cell (the caller finished every claimed run first) still says. */
+    pool_note_cpu(&w->last_cpu, w->seen);
     uint32_t seen = 0;
     for (;;) {
         uint32_t g;
@@ -224,20 +227,30 @@ static void pool_pin_set(const engine_pin_t *pin, int ith, cpu_set_t *set)
             CPU_SET(pin->cpus[i], set);
 }
 
-/* Pins thread tid (pool thread ith) and reads its affinity back: the kernel
- * narrows a set to the CPUs it allows without saying so. */
-static int pool_pin_thread(pthread_t tid, int ith, int n_threads, const engine_pin_t *pin)
+static int pool_pin_error(int ith, int n_threads, const engine_pin_t *pin, int rc)
+{
+    cpu_set_t want;
+    char ws[256];
+    pool_pin_set(pin, ith, &want);
+    pool_set_text(&want, ws, sizeof ws);
+    return mb_err_set(MB_EINVAL, "cannot pin thread %d of %d to CPU %s: %s; the CPUs must be "
+                      "online and allowed to this process (Cpus_allowed_list in "
+                      "/proc/self/status: a container's or Android's cpuset may exclude them)",
+                      ith, n_threads, ws, strerror(rc));
+}
+
+/* Pins thread tid (pool thread ith) unless it started pinned (set false),
+ * and reads its affinity back: the kernel narrows a set to the CPUs it
+ * allows without saying so. */
+static int pool_pin_thread(pthread_t tid, int ith, int n_threads, const engine_pin_t *pin, bool set)
 {
     cpu_set_t want, got;
     pool_pin_set(pin, ith, &want);
     char ws[256], gs[256];
     pool_set_text(&want, ws, sizeof ws);
-    int rc = pthread_setaffinity_np(tid, sizeof want, &want);
+    int rc = set ? pthread_setaffinity_np(tid, sizeof want, &want) : 0;
     if (rc)
-        return mb_err_set(MB_EINVAL, "cannot pin thread %d of %d to CPU %s: %s; the CPUs must be "
-                          "online and allowed to this process (Cpus_allowed_list in "
-                          "/proc/self/status: a container's or Android's cpuset may exclude them)",
-                          ith, n_threads, ws, strerror(rc));
+        return pool_pin_error(ith, n_threads, pin, rc);
     CPU_ZERO(&got);
     if ((rc = pthread_getaffinity_np(tid, sizeof got, &got)))
         return mb_err_set(MB_EINVAL, "cannot read back the affinity of thread %d of %d: %s", ith,
@@ -296,7 +309,7 @@ int engine_pool_create_pinned(int n_threads, const engine_pin_t *pin, engine_poo
             return mb_err_set(MB_EINVAL, "cannot read this thread's affinity: %s", strerror(rc));
         }
         pool->pinned = true;
-        if ((rc = pool_pin_thread(pool->creator, 0, n_threads, pin))) {
+        if ((rc = pool_pin_thread(pool->creator, 0, n_threads, pin, true))) {
             engine_pool_destroy(pool);
             return rc;
         }
@@ -315,14 +328,27 @@ int engine_pool_create_pinned(int n_threads, const engine_pin_t *pin, engine_poo
         w->pool = pool;
         w->ith = i;
         w->last_cpu = -1;
-        int rc = pthread_create(&w->tid, NULL, pool_worker_main, w);
+        /* A pinned worker starts on its CPUs: the first CPU it notes is one of them. */
+        pthread_attr_t attr;
+        int rc = pthread_attr_init(&attr);
+        cpu_set_t set;
+        if (!rc && pin) {
+            pool_pin_set(pin, i, &set);
+            rc = pthread_attr_setaffinity_np(&attr, sizeof set, &set);
+        }
+        if (!rc) {
+            rc = pthread_create(&w->tid, &attr, pool_worker_main, w);
+            pthread_attr_destroy(&attr);
+        }
         if (rc) {
             engine_pool_destroy(pool);
+            if (pin && rc == EINVAL)
+                return pool_pin_error(i, n_threads, pin, rc);
             return mb_err_set(MB_ENOMEM, "cannot start pool thread %d of %d: %s", i, n_threads,
                               strerror(rc));
         }
         pool->n_threads = i + 1; /* destroy joins only started threads */
-        if (pin && (rc = pool_pin_thread(w->tid, i, n_threads, pin))) {
+        if (pin && (rc = pool_pin_thread(w->tid, i, n_threads, pin, false))) {
             engine_pool_destroy(pool);
             return rc;
         }

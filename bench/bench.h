@@ -21,11 +21,13 @@
  *   9. output formats                 bench/output.c
  *  10. roofline                       bench/roofline.c
  *  11. perplexity and KLD on text     bench/ppl.c, bench/ppl_engine.c
+ *  12. CPU sets and pinning           bench/pin.c
  */
 #ifndef BENCH_H
 #define BENCH_H
 
 #include "mb.h"
+#include "probes.h"
 
 /* The seed of the synthetic weights and token ids when none is given: the
  * same for every command (bench, sweep files, models build, quality), so a
@@ -125,6 +127,9 @@ typedef struct {
      * engine cannot: the depth is then refilled (untimed) before each rep. */
     int (*truncate)(void *impl, int n_pos);
     void (*close)(void *impl);
+    /* The CPUs each thread ran on so far, "t0:0 t1:0-1" (section 12's
+     * format). May be NULL. */
+    void (*cpus_ran)(void *impl, char *buf, size_t len);
 } bench_workload_t;
 
 /* Sensor readings summarized over a time window. NAN / 0 samples = none. */
@@ -205,6 +210,12 @@ void bench_sustained_summarize(bench_sustained_t *s);
  * one) the rate over the whole run. */
 double bench_sustained_decode_ts(const bench_sustained_t *s);
 
+/* A set of CPUs (bit c of bits[c / 64]), up to glibc's CPU_SETSIZE. */
+#define BENCH_MAX_CPUS 1024
+typedef struct {
+    uint64_t bits[BENCH_MAX_CPUS / 64];
+} bench_cpuset_t;
+
 /* ==== 4. cells and results ================================================= */
 typedef enum {
     BENCH_CELL_OK, BENCH_CELL_SKIPPED, BENCH_CELL_FAILED, BENCH_CELL_OOM, BENCH_CELL_TIMEOUT,
@@ -220,8 +231,14 @@ typedef struct {
     int n_threads;
     int n_ctx;       /* cache positions; 0 = what the test needs */
     int index;       /* position in the run, 0-based */
+    /* Pinning (-C, --cluster, --cpu-strict; section 12): the CPUs the cell's
+     * threads run on, empty = not pinned (the process's own affinity). */
+    bench_cpuset_t cpus;
+    bool cpu_strict;  /* thread i on the i-th CPU of cpus alone (round-robin) */
+    char cluster[16]; /* "big", "mid", "little", "all" when cpus came from --cluster */
 } bench_cell_t;
-/* "qwen3-0.6b/Q4_0/pp512@d0/t2": the identity --resume matches on. */
+/* "qwen3-0.6b/Q4_0/pp512@d0/t2": the identity --resume matches on; a
+ * pinned cell adds "/cpu=big" or "/cpu=0x3", and ",strict". */
 void bench_cell_key(const bench_cell_t *c, char *buf, size_t len);
 
 /* What the backend knows about a cell's model before and after loading. */
@@ -264,6 +281,7 @@ typedef struct {
     bench_sample_t *samples; /* sensor series of the cell */
     size_t n_samples;
     bench_sustained_t sustained; /* n_windows > 0 in sustained mode */
+    char cpus_ran[1024];     /* per thread the CPUs it was seen on, "t0:0 t1:1" ("" unknown) */
 } bench_result_t;
 
 void bench_result_init(bench_result_t *r, const bench_cell_t *cell);
@@ -374,6 +392,10 @@ typedef struct {
     size_t n_depths;
     int *threads;     /* [tests] threads (default: all cores) */
     size_t n_threads;
+    struct bench_pin *pins; /* [tests] clusters or cpu_mask (default: one, not pinned) */
+    size_t n_pins;
+    bool *stricts;    /* [tests] cpu_strict (default: 0) */
+    size_t n_stricts;
     bench_reps_policy_t reps; /* [reps] min, max, cv_target */
     bool warmup;      /* [reps] warmup (true) */
     double cell_time_s;  /* [limits] cell_time: a cell running longer is killed (600 s) */
@@ -392,7 +414,7 @@ int bench_sweep_load(const char *path, const bench_names_t *names, bench_sweep_t
 int bench_sweep_parse(const char *text, const char *name, const bench_names_t *names,
                       bench_sweep_t **out);
 void bench_sweep_free(bench_sweep_t *sw);
-/* Number of cells: models x recipes x tests x depths x threads. */
+/* Number of cells: models x recipes x tests x depths x threads x pins x stricts. */
 size_t bench_sweep_n_cells(const bench_sweep_t *sw);
 
 /* ==== 6. runner ============================================================ */
@@ -474,8 +496,9 @@ typedef struct {
  * child of cell index N crash with SIGSEGV. */
 int bench_run(const bench_run_opts_t *o, bench_run_summary_t *sum);
 
-/* Cells of a sweep: models x recipes x threads x depths x tests, in that
- * nesting (a model's cells run together). free(*out). */
+/* Cells of a sweep: models x recipes x threads x pins x stricts x depths x
+ * tests, in that nesting (a model's cells run together). Resolve the pins
+ * (bench_pins_resolve) first. free(*out). */
 int bench_sweep_cells(const bench_sweep_t *sw, bench_cell_t **out, size_t *n);
 /* MemAvailable from /proc/meminfo (under MOBENCH_SYSFS_ROOT if set). */
 int bench_mem_available(uint64_t *bytes);
@@ -708,5 +731,51 @@ int bench_prompt_tokens(const char *gguf, const char *path, int32_t **ids, size_
 /* Stores a real-text result in the store's current run (recipe "file",
  * ref_recipe "file" with KLD, "" without; model as given). */
 int bench_store_quality_text(bench_store_t *s, const char *model, const bench_ppl_text_t *t);
+
+/* ==== 12. CPU sets and pinning (bench/pin.c, docs/OUTPUT.md cpu_mask) =====
+ * llama-bench's -C/--cpu-mask and --cpu-strict, and --cluster resolved from
+ * the probe's clusters. The engine gets a plain CPU list (engine_pin_t); the
+ * cluster names are ours. */
+bool bench_cpuset_empty(const bench_cpuset_t *s);
+int bench_cpuset_count(const bench_cpuset_t *s);
+bool bench_cpuset_has(const bench_cpuset_t *s, int cpu);
+void bench_cpuset_add(bench_cpuset_t *s, int cpu); /* cpu outside 0..BENCH_MAX_CPUS-1: ignored */
+/* A hex mask, llama-bench's -C: "0x0f", "0XF", "ff00000000" (bit c = CPU c).
+ * MB_EINVAL with a message: empty, not hex, a CPU beyond BENCH_MAX_CPUS.
+ * "0x0" parses to the empty set (llama-bench's "no mask"). */
+int bench_cpuset_parse_hex(const char *s, bench_cpuset_t *out);
+/* "0xf0" (lowercase, no leading zeros; "0x0" for the empty set). */
+void bench_cpuset_hex(const bench_cpuset_t *s, char *buf, size_t len);
+/* "0-3,8" ("" for the empty set). */
+void bench_cpuset_list(const bench_cpuset_t *s, char *buf, size_t len);
+/* Up to max CPU numbers of s, ascending; returns the count. */
+int bench_cpuset_cpus(const bench_cpuset_t *s, int *cpus, int max);
+/* The online CPUs of a probed device (its per-core records). */
+void bench_cpuset_online(const probes_device_t *dev, bench_cpuset_t *out);
+
+/* One pinning choice: a cluster name or a mask. */
+typedef struct bench_pin {
+    char cluster[16];    /* "big", "mid", "little", "all"; "" = the mask below */
+    bench_cpuset_t cpus; /* the mask (empty with no cluster: not pinned); a
+                            cluster's CPUs once resolved */
+    int line;            /* the sweep file line it came from; 0: the command line */
+} bench_pin_t;
+/* Is name one of big, mid, little, all? MB_EINVAL (message listing them) otherwise. */
+int bench_cluster_check(const char *name);
+/* The CPUs of a cluster role on a device: clusters sorted from the smallest
+ * core up; with two, the first is little and the second big; with three or
+ * more, the first little, the last big, the ones between mid (x86 hybrid:
+ * efficiency = little, performance = big). "all": every online CPU. A role
+ * this device lacks is MB_ENOENT, the message naming the clusters present. */
+int bench_cluster_cpus(const probes_device_t *dev, const char *role, bench_cpuset_t *out);
+/* Resolves each pin against the device: a cluster to its CPUs; a mask is
+ * narrowed to the online CPUs (a warning names those left out), and one
+ * naming no online CPU is MB_EINVAL naming the online CPUs. Messages start
+ * "FILE:LINE: clusters" for pins from sweep file `file` (line > 0), else
+ * "--cluster big" / "-C 0x3". */
+int bench_pins_resolve(bench_pin_t *pins, size_t n, const probes_device_t *dev, const char *file);
+/* The cell's pinning for messages and the md table: "-" (not pinned), "big",
+ * "0x3", with " strict". */
+void bench_cell_pin_label(const bench_cell_t *c, char *buf, size_t len);
 
 #endif /* BENCH_H */

@@ -10,7 +10,7 @@
 #include <string.h>
 #include <time.h>
 
-typedef enum { K_STR, K_INT, K_NUM, K_ARR } kind_t;
+typedef enum { K_STR, K_INT, K_NUM, K_ARR, K_BOOL } kind_t; /* BOOL: i is 0/1 */
 
 typedef struct {
     const char *name;
@@ -20,7 +20,8 @@ typedef struct {
 static const coldef_t cols[] = {
     /* llama-bench */
     {"build_commit", K_STR}, {"cpu_info", K_STR}, {"model_filename", K_STR}, {"model_type", K_STR},
-    {"model_size", K_INT}, {"model_n_params", K_INT}, {"n_threads", K_INT}, {"type_k", K_STR},
+    {"model_size", K_INT}, {"model_n_params", K_INT}, {"n_threads", K_INT}, {"cpu_mask", K_STR},
+    {"cpu_strict", K_BOOL}, {"type_k", K_STR},
     {"type_v", K_STR}, {"n_prompt", K_INT}, {"n_gen", K_INT}, {"n_depth", K_INT}, {"test_time", K_STR},
     {"avg_ns", K_INT}, {"stddev_ns", K_INT}, {"avg_ts", K_NUM}, {"stddev_ts", K_NUM},
     {"samples_ns", K_ARR}, {"samples_ts", K_ARR},
@@ -29,7 +30,8 @@ static const coldef_t cols[] = {
     {"n_reps", K_INT}, {"stop", K_STR}, {"median_ts", K_NUM}, {"min_ts", K_NUM}, {"max_ts", K_NUM},
     {"ci95_ts", K_NUM}, {"cv", K_NUM}, {"ttft_ms", K_NUM}, {"decode_ts", K_NUM},
     {"lat_p50_ms", K_NUM}, {"lat_p90_ms", K_NUM}, {"lat_p99_ms", K_NUM}, {"peak_rss", K_INT},
-    {"roofline_pct", K_NUM}, {"kernel", K_STR}, {"weights", K_STR}, {"throttled_reps", K_INT},
+    {"roofline_pct", K_NUM}, {"kernel", K_STR}, {"weights", K_STR}, {"cluster", K_STR},
+    {"cpus_ran", K_STR}, {"throttled_reps", K_INT},
     {"temp_min_c", K_NUM}, {"temp_mean_c", K_NUM}, {"temp_max_c", K_NUM},
     {"freq_min_mhz", K_NUM}, {"freq_mean_mhz", K_NUM}, {"freq_max_mhz", K_NUM},
     {"energy_j", K_NUM}, {"burst_ts", K_NUM},
@@ -43,7 +45,7 @@ static const coldef_t cols[] = {
 #define NCOLS ((int)MB_ARRAY_LEN(cols))
 
 typedef struct {
-    char s[600];
+    char s[1100]; /* cpus_ran: up to 1024 */
     int64_t i;   /* INT; INT64_MIN = null */
     double d;    /* NUM; NAN = null */
     double *arr; /* ARR (owned) */
@@ -121,6 +123,10 @@ static void values(const bench_out_t *o, const bench_result_t *r, val_t *v)
     if (in->model_size) I(in->model_size); else k++;
     if (in->n_params) I(in->n_params); else k++;
     I(c->n_threads);
+    char hex[300];
+    bench_cpuset_hex(&c->cpus, hex, sizeof hex); /* "0x0": not pinned, as llama-bench */
+    S("%s", hex);
+    I(c->cpu_strict);
     S("f16");
     S("f16");
     I(c->test.n_prompt);
@@ -184,6 +190,8 @@ static void values(const bench_out_t *o, const bench_result_t *r, val_t *v)
     D(r->roofline_pct);
     S("%s", in->kernel);
     S("%s", in->weights);
+    S("%s", c->cluster);
+    S("%s", r->cpus_ran);
     I(r->throttled_reps);
     /* The cell's sensor summary over its reps: lowest minimum, mean of the
      * reps' means (weighted by their samples), highest maximum. */
@@ -269,13 +277,13 @@ int bench_out_begin(FILE *f, bench_out_fmt_t fmt, const char *cpu_info, bench_ou
     snprintf(o->cpu, sizeof o->cpu, "%s", cpu_info ? cpu_info : "");
     switch (fmt) {
     case BENCH_OUT_MD:
-        fprintf(f, "| %-28s | %10s | %8s | %-8s | %7s | %-18s | %20s | %10s | %6s | %9s | %10s | %-10s | %-4s |\n",
-                "model", "size", "params", "kernel", "threads", "test", "t/s", "median t/s", "cv",
+        fprintf(f, "| %-28s | %10s | %8s | %-8s | %7s | %-12s | %-18s | %20s | %10s | %6s | %9s | %10s | %-10s | %-4s |\n",
+                "model", "size", "params", "kernel", "threads", "cpus", "test", "t/s", "median t/s", "cv",
                 "ttft ms", "peak RSS", "stop", "note");
     {
         /* column widths and right alignment, as in the header above */
-        static const int w[] = {28, 10, 8, 8, 7, 18, 20, 10, 6, 9, 10, 10, 4};
-        static const bool right[] = {0, 1, 1, 0, 1, 0, 1, 1, 1, 1, 1, 0, 0};
+        static const int w[] = {28, 10, 8, 8, 7, 12, 18, 20, 10, 6, 9, 10, 10, 4};
+        static const bool right[] = {0, 1, 1, 0, 1, 0, 0, 1, 1, 1, 1, 1, 0, 0};
         fputc('|', f);
         for (size_t c = 0; c < MB_ARRAY_LEN(w); c++) {
             fputc(' ', f);
@@ -298,7 +306,8 @@ int bench_out_begin(FILE *f, bench_out_fmt_t fmt, const char *cpu_info, bench_ou
         fprintf(f, "CREATE TABLE IF NOT EXISTS test (\n");
         for (int i = 0; i < NCOLS; i++)
             fprintf(f, "  %s %s%s\n", cols[i].name,
-                    cols[i].kind == K_INT ? "INTEGER" : cols[i].kind == K_NUM ? "REAL" : "TEXT",
+                    cols[i].kind == K_INT || cols[i].kind == K_BOOL ? "INTEGER"
+                    : cols[i].kind == K_NUM ? "REAL" : "TEXT",
                     i + 1 < NCOLS ? "," : "");
         fprintf(f, ");\n\n");
         break;
@@ -428,8 +437,10 @@ static void md_row(bench_out_t *o, const bench_result_t *r)
     if (n)
         snprintf(note, sizeof note, "[%zu]", n);
     /* "±" is 2 bytes, 1 column: widen its field by one byte. */
-    fprintf(f, "| %-28s | %10s | %8s | %-8s | %7d | %-18s | %*s | %10s | %6s | %9s | %10s | %-10s | %-4s |\n",
-            model, size, params, kernel, r->cell.n_threads, label,
+    char cpus[320];
+    bench_cell_pin_label(&r->cell, cpus, sizeof cpus);
+    fprintf(f, "| %-28s | %10s | %8s | %-8s | %7d | %-12s | %-18s | %*s | %10s | %6s | %9s | %10s | %-10s | %-4s |\n",
+            model, size, params, kernel, r->cell.n_threads, cpus, label,
             ok ? 21 : 20, ts, med, cv, ttft, rss,
             ok ? (r->sustained.n_windows ? "sustained" : bench_stop_name(r->stop)) : "-", note);
 }
@@ -454,7 +465,8 @@ void bench_out_row(bench_out_t *o, const bench_result_t *r)
                 fputc(',', f);
             switch (cols[i].kind) {
             case K_STR: csv_str(f, v[i].s); break;
-            case K_INT: if (v[i].i != INT64_MIN) fprintf(f, "%lld", (long long)v[i].i); break;
+            case K_INT:
+            case K_BOOL: if (v[i].i != INT64_MIN) fprintf(f, "%lld", (long long)v[i].i); break;
             case K_NUM: if (isfinite(v[i].d)) fprintf(f, "%.6f", v[i].d); break;
             case K_ARR: fputc('"', f); arr_text(f, &v[i], " ", !strcmp(cols[i].name, "samples_ns")); fputc('"', f); break;
             }
@@ -473,6 +485,7 @@ void bench_out_row(bench_out_t *o, const bench_result_t *r)
             switch (cols[i].kind) {
             case K_STR: mb_json_str(&j, v[i].s); break;
             case K_INT: if (v[i].i == INT64_MIN) mb_json_null(&j); else mb_json_int(&j, v[i].i); break;
+            case K_BOOL: if (v[i].i == INT64_MIN) mb_json_null(&j); else mb_json_bool(&j, v[i].i != 0); break;
             case K_NUM: mb_json_num(&j, v[i].d); break;
             case K_ARR:
                 mb_json_arr_begin(&j);
@@ -497,7 +510,8 @@ void bench_out_row(bench_out_t *o, const bench_result_t *r)
                 fprintf(f, ", ");
             switch (cols[i].kind) {
             case K_STR: sql_str(f, v[i].s); break;
-            case K_INT: if (v[i].i == INT64_MIN) fprintf(f, "NULL"); else fprintf(f, "%lld", (long long)v[i].i); break;
+            case K_INT:
+            case K_BOOL: if (v[i].i == INT64_MIN) fprintf(f, "NULL"); else fprintf(f, "%lld", (long long)v[i].i); break;
             case K_NUM: if (isfinite(v[i].d)) fprintf(f, "%.6f", v[i].d); else fprintf(f, "NULL"); break;
             case K_ARR: fputc('\'', f); arr_text(f, &v[i], " ", !strcmp(cols[i].name, "samples_ns")); fputc('\'', f); break;
             }

@@ -22,6 +22,14 @@ const char *bench_status_name(bench_status_t s)
 void bench_cell_key(const bench_cell_t *c, char *buf, size_t len)
 {
     const bench_test_t *t = &c->test;
+    char pin[320] = "";
+    if (!bench_cpuset_empty(&c->cpus)) {
+        /* Only pinned cells say so: the keys of earlier, unpinned cells stay. */
+        char hex[300];
+        bench_cpuset_hex(&c->cpus, hex, sizeof hex);
+        snprintf(pin, sizeof pin, "/cpu=%s%s", c->cluster[0] ? c->cluster : hex,
+                 c->cpu_strict ? ",strict" : "");
+    }
     switch (t->kind) {
     case BENCH_TEST_PP:
         snprintf(buf, len, "%s/%s/pp%d@d%d/t%d", c->model, c->recipe, t->n_prompt, t->n_depth, c->n_threads);
@@ -34,6 +42,9 @@ void bench_cell_key(const bench_cell_t *c, char *buf, size_t len)
                  t->n_depth, c->n_threads);
         break;
     }
+    size_t n = strlen(buf);
+    if (pin[0] && n + 1 < len)
+        snprintf(buf + n, len - n, "%s", pin);
 }
 
 void bench_result_init(bench_result_t *r, const bench_cell_t *cell)
@@ -122,6 +133,7 @@ int bench_result_write_json(FILE *f, const bench_result_t *r)
     mb_json_key(&j, "roofline_pct"); mb_json_num(&j, r->roofline_pct);
     mb_json_key(&j, "started"); mb_json_num(&j, r->started);
     mb_json_key(&j, "ended"); mb_json_num(&j, r->ended);
+    mb_json_key(&j, "cpus_ran"); mb_json_str(&j, r->cpus_ran);
     mb_json_key(&j, "reps"); mb_json_arr_begin(&j);
     for (size_t i = 0; i < r->n_reps; i++) {
         const bench_rep_t *p = &r->reps[i];
@@ -237,6 +249,7 @@ int bench_result_read_json(const char *text, size_t len, bench_result_t *r)
     r->roofline_pct = num(doc, "roofline_pct");
     r->started = num(doc, "started");
     r->ended = num(doc, "ended");
+    str(doc, "cpus_ran", r->cpus_ran, sizeof r->cpus_ran);
 
     const mb_jv_t *reps = mb_jv_get(doc, "reps");
     size_t n = reps && reps->kind == MB_JV_ARR ? reps->n : 0;

@@ -28,25 +28,36 @@ int bench_sweep_cells(const bench_sweep_t *sw, bench_cell_t **out, size_t *n)
     bench_cell_t *c = calloc(total, sizeof *c);
     if (!c)
         return mb_err_set(MB_ENOMEM, "out of memory for %zu cells", total);
+    for (size_t p = 0; p < sw->n_pins; p++)
+        if (sw->pins[p].cluster[0] && bench_cpuset_empty(&sw->pins[p].cpus)) {
+            free(c);
+            return mb_err_set(MB_EINVAL, "%s: cluster '%s' not resolved against the device "
+                              "(bench_pins_resolve)", sw->path, sw->pins[p].cluster);
+        }
     size_t k = 0;
     for (size_t m = 0; m < sw->n_models; m++)
         for (size_t r = 0; r < sw->n_recipes; r++)
             for (size_t t = 0; t < sw->n_threads; t++)
-                for (size_t d = 0; d < sw->n_depths; d++)
-                    for (size_t x = 0; x < sw->n_tests; x++, k++) {
-                        if (strlen(sw->models[m]) >= sizeof c[k].model ||
-                            strlen(sw->recipes[r]) >= sizeof c[k].recipe) {
-                            free(c);
-                            return mb_err_set(MB_EINVAL, "%s: model or recipe name too long: '%s'",
-                                              sw->path, sw->models[m]);
-                        }
-                        strcpy(c[k].model, sw->models[m]);
-                        strcpy(c[k].recipe, sw->recipes[r]);
-                        c[k].test = sw->tests[x];
-                        c[k].test.n_depth = sw->depths[d];
-                        c[k].n_threads = sw->threads[t];
-                        c[k].index = (int)k;
-                    }
+                for (size_t p = 0; p < sw->n_pins; p++)
+                    for (size_t s = 0; s < sw->n_stricts; s++)
+                        for (size_t d = 0; d < sw->n_depths; d++)
+                            for (size_t x = 0; x < sw->n_tests; x++, k++) {
+                                if (strlen(sw->models[m]) >= sizeof c[k].model ||
+                                    strlen(sw->recipes[r]) >= sizeof c[k].recipe) {
+                                    free(c);
+                                    return mb_err_set(MB_EINVAL, "%s: model or recipe name too long: '%s'",
+                                                      sw->path, sw->models[m]);
+                                }
+                                strcpy(c[k].model, sw->models[m]);
+                                strcpy(c[k].recipe, sw->recipes[r]);
+                                c[k].test = sw->tests[x];
+                                c[k].test.n_depth = sw->depths[d];
+                                c[k].n_threads = sw->threads[t];
+                                c[k].cpus = sw->pins[p].cpus;
+                                c[k].cpu_strict = sw->stricts[s] && !bench_cpuset_empty(&c[k].cpus);
+                                snprintf(c[k].cluster, sizeof c[k].cluster, "%s", sw->pins[p].cluster);
+                                c[k].index = (int)k;
+                            }
     *out = c;
     *n = total;
     return MB_OK;
@@ -152,6 +163,8 @@ static void child_main(const bench_run_opts_t *o, const bench_cell_t *cell, int 
                                    .ceilings = o->ceilings, .meter = o->meter,
                                    .prompt = o->prompt, .n_prompt_tokens = o->n_prompt_tokens};
         bench_cell_measure(&mo, &w, &r); /* status and reason set either way */
+        if (w.cpus_ran)
+            w.cpus_ran(w.impl, r.cpus_ran, sizeof r.cpus_ran);
         if (w.close)
             w.close(w.impl);
     }

@@ -115,6 +115,10 @@ static void db_cell_key(const db_cell_t *c, char *buf, size_t len)
     bc.test.n_gen = c->n_gen;
     bc.test.n_depth = c->n_depth;
     bc.n_threads = c->n_threads;
+    if (c->cpu_mask && bench_cpuset_parse_hex(c->cpu_mask, &bc.cpus) != MB_OK)
+        memset(&bc.cpus, 0, sizeof bc.cpus); /* not a mask we wrote: taken as not pinned */
+    bc.cpu_strict = c->cpu_strict;
+    snprintf(bc.cluster, sizeof bc.cluster, "%s", c->cluster ? c->cluster : "");
     bench_cell_key(&bc, buf, len);
 }
 
@@ -218,6 +222,12 @@ static int st_cell_commit(void *ctx, const bench_result_t *r)
     dc.roofline_pct = r->roofline_pct;
     dc.throttled_reps = r->throttled_reps;
     dc.stop_reason = ok ? (r->sustained.n_windows ? "sustained" : bench_stop_name(r->stop)) : NULL;
+    char mask[300];
+    bench_cpuset_hex(&c->cpus, mask, sizeof mask);
+    dc.cpu_mask = mask;
+    dc.cpu_strict = c->cpu_strict;
+    dc.cluster = c->cluster[0] ? c->cluster : NULL;
+    dc.cpus_ran = r->cpus_ran[0] ? r->cpus_ran : NULL;
     dc.started = r->started;
     dc.ended = r->ended;
     db_rep_t *reps = r->n_reps ? calloc(r->n_reps, sizeof *reps) : NULL;

@@ -31,6 +31,8 @@ void bench_sweep_free(bench_sweep_t *sw)
     free(sw->tests);
     free(sw->depths);
     free(sw->threads);
+    free(sw->pins);
+    free(sw->stricts);
     free(sw->quality_ref);
     free(sw->quality_text);
     free(sw);
@@ -38,7 +40,8 @@ void bench_sweep_free(bench_sweep_t *sw)
 
 size_t bench_sweep_n_cells(const bench_sweep_t *sw)
 {
-    return sw->n_models * sw->n_recipes * sw->n_tests * sw->n_depths * sw->n_threads;
+    return sw->n_models * sw->n_recipes * sw->n_tests * sw->n_depths * sw->n_threads * sw->n_pins *
+           sw->n_stricts;
 }
 
 /* The keys each section accepts (anything else is a typo worth an error). */
@@ -48,7 +51,7 @@ static const struct {
 } known[] = {
     {"sweep", "name, db, seed, kernel, busy_timeout"},
     {"models", "names, recipes"},
-    {"tests", "pp, tg, pg, depth, threads"},
+    {"tests", "pp, tg, pg, depth, threads, clusters, cpu_mask, cpu_strict"},
     {"reps", "min, max, cv_target, warmup"},
     {"limits", "cell_time, memory_headroom"},
     {"cooldown", "mode, within, max_wait, delay"},
@@ -157,6 +160,51 @@ static int set_list(char ***v, size_t *n, const char *file, const mb_ini_entry_t
     return MB_OK;
 }
 
+/* [tests] clusters / cpu_mask: the pinning axis (one pin per list item). */
+static int set_pins(bench_sweep_t *sw, const mb_ini_entry_t *e)
+{
+    char **parts;
+    size_t np;
+    int rc = mb_split_csv(e->value, &parts, &np);
+    if (rc)
+        return rc;
+    bool cl = !strcmp(e->key, "clusters");
+    if (!np)
+        rc = mb_err_set(MB_EFORMAT, "%s:%d: %s: expected %s, got nothing", sw->path, e->line, e->key,
+                        cl ? "cluster names such as 'big, little'" : "hex CPU masks such as 0x0f");
+    bench_pin_t *pins = rc ? NULL : calloc(np, sizeof *pins);
+    if (!rc && !pins)
+        rc = mb_err_set(MB_ENOMEM, "out of memory reading %s", sw->path);
+    for (size_t i = 0; !rc && i < np; i++) {
+        pins[i].line = e->line;
+        if (cl) {
+            if (bench_cluster_check(parts[i]))
+                rc = MB_EFORMAT;
+            else
+                snprintf(pins[i].cluster, sizeof pins[i].cluster, "%s", parts[i]);
+        } else if (bench_cpuset_parse_hex(parts[i], &pins[i].cpus)) {
+            rc = MB_EFORMAT;
+        } else if (bench_cpuset_empty(&pins[i].cpus)) {
+            rc = mb_err_set(MB_EFORMAT, "%s:%d: cpu_mask: '%s' names no CPU; expected a mask such as "
+                            "0x0f (leave the key out for no pinning)", sw->path, e->line, parts[i]);
+        }
+    }
+    mb_strv_free(parts, np);
+    if (rc == MB_EFORMAT && !strstr(mb_err_msg(), sw->path)) {
+        char msg[1024]; /* the parser's message, under FILE:LINE */
+        snprintf(msg, sizeof msg, "%s", mb_err_msg());
+        rc = mb_err_set(MB_EFORMAT, "%s:%d: %s: %s", sw->path, e->line, e->key, msg);
+    }
+    if (rc) {
+        free(pins);
+        return rc;
+    }
+    free(sw->pins);
+    sw->pins = pins;
+    sw->n_pins = np;
+    return MB_OK;
+}
+
 /* One entry into the sweep. */
 static int apply(bench_sweep_t *sw, const mb_ini_entry_t *e, bool *threads_set, bool *depth_set)
 {
@@ -230,6 +278,25 @@ static int apply(bench_sweep_t *sw, const mb_ini_entry_t *e, bool *threads_set, 
             *threads_set = true;
         }
         return append_ints(f, e, 1, 1024, &sw->threads, &sw->n_threads);
+    }
+    if (IS("tests", "clusters") || IS("tests", "cpu_mask"))
+        return set_pins(sw, e);
+    if (IS("tests", "cpu_strict")) {
+        int *v = NULL;
+        size_t n = 0;
+        int rc = append_ints(f, e, 0, 1, &v, &n);
+        bool *b = rc ? NULL : calloc(n, sizeof *b);
+        if (!rc && !b)
+            rc = mb_err_set(MB_ENOMEM, "out of memory reading %s", f);
+        for (size_t i = 0; !rc && i < n; i++)
+            b[i] = v[i] != 0;
+        free(v);
+        if (rc)
+            return rc;
+        free(sw->stricts);
+        sw->stricts = b;
+        sw->n_stricts = n;
+        return MB_OK;
     }
     if (IS("reps", "min") || IS("reps", "max")) {
         int64_t v;
@@ -340,7 +407,17 @@ static int from_ini(const mb_ini_t *ini, const bench_names_t *names, bench_sweep
         return mb_err_set(MB_EFORMAT, "%s: no recipes: expected 'recipes = Q4_0, Q4_K_M, ...' in [models]", f);
     if (!sw->n_tests)
         return mb_err_set(MB_EFORMAT, "%s: no tests: expected 'pp = N', 'tg = N' or 'pg = P,N' in [tests]", f);
-    const mb_ini_entry_t *e;
+    const mb_ini_entry_t *e, *ec = first_in(ini, "tests", "clusters"), *em = first_in(ini, "tests", "cpu_mask");
+    if (ec && em)
+        return mb_err_set(MB_EFORMAT, "%s:%d: clusters and cpu_mask (line %d) both given: expected one "
+                          "of them (a cluster is a mask the probe names)", f, MB_MAX(ec->line, em->line),
+                          MB_MIN(ec->line, em->line));
+    e = first_in(ini, "tests", "cpu_strict");
+    for (size_t i = 0; e && !ec && !em && i < sw->n_stricts; i++)
+        if (sw->stricts[i])
+            return mb_err_set(MB_EFORMAT, "%s:%d: cpu_strict = 1 needs CPUs to pin to: add 'clusters = "
+                              "...' or 'cpu_mask = 0x...' to [tests] (clusters = all for every CPU)",
+                              f, e->line);
     if (sw->reps.cv_target > 0 && sw->reps.max_reps < sw->reps.min_reps) {
         e = first_in(ini, "reps", "max");
         return mb_err_set(MB_EFORMAT, "%s:%d: max = %d is below min = %d: expected max >= min", f,
@@ -429,7 +506,8 @@ int bench_sweep_parse(const char *text, const char *name, const bench_names_t *n
         return safe_error(rc);
     bench_sweep_t *sw = calloc(1, sizeof *sw);
     if (!sw || !(sw->path = mb_strdup(name)) || !(sw->depths = calloc(1, sizeof(int))) ||
-        !(sw->threads = calloc(1, sizeof(int)))) {
+        !(sw->threads = calloc(1, sizeof(int))) || !(sw->pins = calloc(1, sizeof *sw->pins)) ||
+        !(sw->stricts = calloc(1, sizeof *sw->stricts))) {
         rc = mb_err_set(MB_ENOMEM, "out of memory reading %s", name);
         goto err;
     }
@@ -439,6 +517,8 @@ int bench_sweep_parse(const char *text, const char *name, const bench_names_t *n
     sw->n_threads = 1;
     sw->depths[0] = 0;
     sw->n_depths = 1;
+    sw->n_pins = 1; /* not pinned */
+    sw->n_stricts = 1;
     sw->seed = BENCH_DEFAULT_SEED;
     sw->reps = (bench_reps_policy_t){.min_reps = 5, .max_reps = 20, .cv_target = 0};
     sw->warmup = true;

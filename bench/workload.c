@@ -313,6 +313,45 @@ static int ew_truncate(void *impl, int n_pos)
     return engine_ctx_truncate(((ew_t *)impl)->ctx, n_pos);
 }
 
+/* "t0:0 t1:1": per thread the CPUs the pool saw it on. */
+static void ew_cpus_ran(void *impl, char *buf, size_t len)
+{
+    ew_t *w = impl;
+    size_t k = 0;
+    buf[0] = '\0';
+    int n = engine_pool_threads(w->pool);
+    for (int i = 0; i < n && k + 1 < len; i++) {
+        bench_cpuset_t s;
+        char list[256];
+        if (engine_pool_cpus_seen(w->pool, i, s.bits, (int)MB_ARRAY_LEN(s.bits)))
+            break;
+        bench_cpuset_list(&s, list, sizeof list);
+        int m = snprintf(buf + k, len - k, "%st%d:%s", i ? " " : "", i, list[0] ? list : "?");
+        if (m < 0 || (size_t)m >= len - k) {
+            buf[k] = '\0'; /* whole entries only */
+            break;
+        }
+        k += (size_t)m;
+    }
+}
+
+/* The cell's pool, pinned as the cell says (in the cell's child: the
+ * calling thread, which loads the model next, is pinned with it). */
+static int cell_pool(const bench_cell_t *cell, engine_pool_t **out)
+{
+    int cpus[BENCH_MAX_CPUS];
+    engine_pin_t pin = {cpus, bench_cpuset_cpus(&cell->cpus, cpus, BENCH_MAX_CPUS), cell->cpu_strict};
+    int rc = engine_pool_create_pinned(cell->n_threads, &pin, out);
+    if (rc && pin.n_cpus) {
+        char what[400], msg[1024];
+        bench_cell_pin_label(cell, what, sizeof what);
+        snprintf(msg, sizeof msg, "%s", mb_err_msg());
+        return mb_err_set(rc, "pinning the cell's %d thread%s (%s): %s", cell->n_threads,
+                          cell->n_threads == 1 ? "" : "s", what, msg);
+    }
+    return rc;
+}
+
 static void ew_close(void *impl)
 {
     ew_t *w = impl;
@@ -347,7 +386,7 @@ static int be_open(void *ctx, const bench_cell_t *cell, bench_workload_t *out, b
     if (!w)
         return mb_err_set(MB_ENOMEM, "out of memory");
     engine_ctx_params_t cp = {.n_ctx = n_ctx, .n_batch = 512};
-    if ((rc = load_file(e->path, &w->g, &w->m)) || (rc = engine_pool_create(cell->n_threads, &w->pool)) ||
+    if ((rc = cell_pool(cell, &w->pool)) || (rc = load_file(e->path, &w->g, &w->m)) ||
         (rc = engine_ctx_create(w->m, w->pool, &cp, &w->ctx)))
         goto err;
     if (!(w->logits = malloc((size_t)w->m->hp.n_vocab * sizeof *w->logits))) {
@@ -362,7 +401,8 @@ static int be_open(void *ctx, const bench_cell_t *cell, bench_workload_t *out, b
     info->scratch_bytes = mem.scratch;
     snprintf(info->kernel, sizeof info->kernel, "%s", engine_kernels_name());
     bench_roofline_info(w->m, info);
-    *out = (bench_workload_t){w, n_ctx, w->m->hp.n_vocab, ew_eval, ew_reset, ew_truncate, ew_close};
+    *out = (bench_workload_t){w, n_ctx, w->m->hp.n_vocab, ew_eval, ew_reset, ew_truncate, ew_close,
+                              ew_cpus_ran};
     return MB_OK;
 err:
     ew_close(w);

@@ -48,4 +48,36 @@ int cli_opts_error(const cli_opts_t *o, const char *cmd, int code);
  * 1 ms to 1 h. A usage error (exit code 2) otherwise. */
 int cli_parse_busy_timeout(const char *cmd, const char *v, int *ms);
 
+/* -C/--cpu-mask LIST, --cpu-strict LIST and --cluster LIST of bench and
+ * sweep (llama-bench's first two): the pinning axes, as given. */
+typedef struct {
+    bench_pin_t *pins; /* -C masks or --cluster names */
+    size_t n_pins;
+    bool *stricts;     /* --cpu-strict values */
+    size_t n_stricts;
+    bool mask_given, cluster_given;
+} cli_pins_t;
+enum { CLI_OPT_CPU_MASK = 'C', CLI_OPT_CPU_STRICT = 0x7fff0100, CLI_OPT_CLUSTER };
+#define CLI_PIN_LONGOPTS                                         \
+    {"cpu-mask", required_argument, NULL, CLI_OPT_CPU_MASK},     \
+    {"cpu-strict", required_argument, NULL, CLI_OPT_CPU_STRICT}, \
+    {"cluster", required_argument, NULL, CLI_OPT_CLUSTER}
+#define CLI_PIN_USAGE                                                                              \
+    "  -C, --cpu-mask LIST    pin the threads to the CPUs of a hex mask (llama-bench's -C: 0x0f,\n"  \
+    "                         bit i = CPU i, any number of CPUs); a list runs each mask\n"         \
+    "  --cpu-strict LIST      0 (default): each thread may run on any CPU of the mask; 1: thread\n" \
+    "                         i on the i-th CPU of the mask alone, wrapping round-robin when\n"    \
+    "                         there are more threads than CPUs (llama-bench's --cpu-strict)\n"    \
+    "  --cluster LIST         pin to the probe's clusters: big, mid, little, or all (every\n"      \
+    "                         online CPU); not with -C ('mobench probe' lists the clusters)\n"
+/* Takes one of the options above (opt: its val); a usage error (exit code
+ * 2) for a bad value. */
+int cli_pins_option(const char *cmd, int opt, const char *v, cli_pins_t *p);
+/* After the options: checks the combination (-C with --cluster, strict
+ * without CPUs), resolves clusters and masks against this device's probe
+ * (MOBENCH_SYSFS_ROOT applies), and fills the defaults (one unpinned pin,
+ * strict 0) when nothing was given. Exit code 0 or 2. */
+int cli_pins_finish(const char *cmd, cli_pins_t *p);
+void cli_pins_free(cli_pins_t *p);
+
 #endif

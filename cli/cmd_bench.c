@@ -20,7 +20,7 @@ static void bench_usage(FILE *f)
         "usage: mobench bench -m MODEL[,MODEL...] [options]\n\n"
         "Prefill and decode speed of catalog models (synthetic weights, seeded, real shapes,\n"
         "built once into the models cache) at each quant recipe, or of GGUF files, llama-bench\n"
-        "style: one row per model x recipe x threads x depth x test.\n\n"
+        "style: one row per model x recipe x threads x CPUs (-C, --cluster) x depth x test.\n\n"
         "options (lists are comma-separated; every combination runs):\n"
         "  -m, --model LIST       catalog names ('mobench models list') or GGUF file paths\n"
         "  -q, --quant LIST       quant recipes (default Q4_0, or 'file' when -m names only GGUF files), e.g. Q4_0,Q4_K_M\n"
@@ -32,6 +32,7 @@ static void bench_usage(FILE *f)
         "                         GGUF -m; not with -p; -pg P must then be the token count)\n"
         "  -d, --n-depth LIST     tokens already in the KV cache, filled once per cell (default 0)\n"
         "  -t, --threads LIST     thread counts (default: all %ld cores)\n"
+        CLI_PIN_USAGE
         "  -r, --repetitions N    repetitions per cell, at least (default 5)\n"
         "  --cv-target PCT        more reps until the CV is under PCT (e.g. 2%%), up to --max-reps\n"
         "  --max-reps N           cap for --cv-target (default 20)\n"
@@ -142,6 +143,7 @@ int cmd_bench(int argc, char **argv)
     bench_store_t *store = NULL;
     bench_probe_meter_t *meter = NULL;
     char *cmdline = NULL;
+    cli_pins_t pins = {0};
 
     enum { OPT_PG = 1000, OPT_NO_WARMUP, OPT_NO_DB, OPT_NO_ROOFLINE, OPT_MAX_REPS, OPT_CV_TARGET,
            OPT_DELAY, OPT_SEED, OPT_KERNEL, OPT_DB, OPT_SUSTAINED, OPT_BUSY, OPT_PAIRED,
@@ -169,6 +171,7 @@ int cmd_bench(int argc, char **argv)
         {"no-roofline", no_argument, NULL, OPT_NO_ROOFLINE},
         {"roofline-paired", no_argument, NULL, OPT_PAIRED},
         {"busy-timeout", required_argument, NULL, OPT_BUSY},
+        CLI_PIN_LONGOPTS,
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -183,7 +186,7 @@ int cmd_bench(int argc, char **argv)
         pg_argv[i] = !strcmp(argv[i], "-pg") ? (char *)"--pg" : argv[i];
     pg_argv[argc] = NULL;
     cli_opts_t op;
-    cli_opts_init(&op, argc, pg_argv, "m:q:p:n:d:t:r:o:h", longopts);
+    cli_opts_init(&op, argc, pg_argv, "m:q:p:n:d:t:r:o:C:h", longopts);
     op.shown = argv;
     int oc;
     const char *v;
@@ -309,6 +312,12 @@ int cmd_bench(int argc, char **argv)
             if ((rc = cli_parse_busy_timeout("bench", v, &busy_ms)))
                 goto out;
             break;
+        case CLI_OPT_CPU_MASK:
+        case CLI_OPT_CPU_STRICT:
+        case CLI_OPT_CLUSTER:
+            if ((rc = cli_pins_option("bench", oc, v, &pins)))
+                goto out;
+            break;
         case CLI_OPT_OPERAND:
             rc = cli_usage_error("bench", "%s: unexpected argument (models go after -m)", v);
             goto out;
@@ -416,8 +425,11 @@ int cmd_bench(int argc, char **argv)
                              "--sustained decodes without reps: use one or the other");
         goto out;
     }
+    /* The CPUs, last of the checks: it probes the device. */
+    if ((rc = cli_pins_finish("bench", &pins)))
+        goto out;
     size_t nd = sustained > 0 ? 1 : depths.n;
-    size_t n_cells = n_models * n_recipes * threads.n * nd * n_tests;
+    size_t n_cells = n_models * n_recipes * threads.n * pins.n_pins * pins.n_stricts * nd * n_tests;
     cells = calloc(n_cells, sizeof *cells);
     if (!cells) {
         rc = cli_fail("bench", MB_ENOMEM);
@@ -427,18 +439,23 @@ int cmd_bench(int argc, char **argv)
     for (size_t m = 0; m < n_models; m++)
         for (size_t q = 0; q < n_recipes; q++)
             for (size_t t = 0; t < threads.n; t++)
-                for (size_t d = 0; d < nd; d++)
-                    for (size_t x = 0; x < n_tests; x++, k++) {
-                        bench_cell_t *c = &cells[k];
-                        snprintf(c->model, sizeof c->model, "%s", models[m]);
-                        snprintf(c->recipe, sizeof c->recipe, "%s", recipes[q]);
-                        c->test = tests[x];
-                        c->test.n_depth = sustained > 0 ? 0 : depths.v[d];
-                        c->n_threads = threads.v[t];
-                        c->index = (int)k;
-                        if (sustained > 0)
-                            c->n_ctx = bench_cell_n_ctx(c, true);
-                    }
+                for (size_t pi = 0; pi < pins.n_pins * pins.n_stricts; pi++)
+                    for (size_t d = 0; d < nd; d++)
+                        for (size_t x = 0; x < n_tests; x++, k++) {
+                            bench_cell_t *c = &cells[k];
+                            snprintf(c->model, sizeof c->model, "%s", models[m]);
+                            snprintf(c->recipe, sizeof c->recipe, "%s", recipes[q]);
+                            c->test = tests[x];
+                            c->test.n_depth = sustained > 0 ? 0 : depths.v[d];
+                            c->n_threads = threads.v[t];
+                            const bench_pin_t *pin = &pins.pins[pi / pins.n_stricts];
+                            c->cpus = pin->cpus;
+                            c->cpu_strict = pins.stricts[pi % pins.n_stricts] && !bench_cpuset_empty(&c->cpus);
+                            snprintf(c->cluster, sizeof c->cluster, "%s", pin->cluster);
+                            c->index = (int)k;
+                            if (sustained > 0)
+                                c->n_ctx = bench_cell_n_ctx(c, true);
+                        }
 
     int erc = bench_engine_create(kernel, seed, &eng);
     if (erc) {
@@ -533,5 +550,6 @@ out:
     free(pgs.v);
     free(pg_argv);
     free(prompt);
+    cli_pins_free(&pins);
     return rc;
 }

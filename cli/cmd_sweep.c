@@ -20,8 +20,9 @@ static void sweep_usage(FILE *f)
 {
     fprintf(f,
         "usage: mobench sweep FILE [--resume [RUN]] [--dry-run] [--db FILE] [--no-db] [--no-roofline]\n"
-        "                          [--roofline-paired] [--busy-timeout MS] [--progress MODE]\n\n"
-        "Runs every cell of a sweep file (models x recipes x threads x depths x tests; format:\n"
+        "                          [--roofline-paired] [--busy-timeout MS] [--progress MODE]\n"
+        "                          [-C LIST | --cluster LIST] [--cpu-strict LIST]\n\n"
+        "Runs every cell of a sweep file (models x recipes x threads x CPUs x depths x tests; format:\n"
         "docs/SWEEP.md, examples sweeps/quick.ini and sweeps/nightly.ini). Each cell runs in a\n"
         "child process: a crash, an OOM kill or a time-out is stored as a row with the reason\n"
         "and the sweep goes on. Ctrl-C stores the running cell as interrupted and ends the run.\n\n"
@@ -38,7 +39,9 @@ static void sweep_usage(FILE *f)
         "                   and stored when the device has none\n"
         "  --roofline-paired  tg and pg cells: the read bandwidth measured just before each rep;\n"
         "                   their roofline_pct is the median of the reps' own ratios (as bench)\n"
-        "  --progress MODE  auto (default: a bar on a terminal), bar, lines or off\n\n"
+        "  --progress MODE  auto (default: a bar on a terminal), bar, lines or off\n"
+        "pinning (replaces the file's [tests] clusters / cpu_mask / cpu_strict):\n"
+        CLI_PIN_USAGE "\n"
         "Exit status: 0 when the run completed (failed cells are results), 1 when it could not\n"
         "run or store, 2 on a usage error or a malformed sweep file.\n", DB_DEFAULT_PATH, DB_BUSY_TIMEOUT_MS);
 }
@@ -237,10 +240,65 @@ static bool operand_after(int argc, char **argv, int from)
             return i + 1 < argc;
         if (a[0] != '-')
             return true;
-        if (!strchr(a, '=') && (!strcmp(a, "--db") || !strcmp(a, "--progress") || !strcmp(a, "--busy-timeout")))
+        if (!strchr(a, '=') && (!strcmp(a, "--db") || !strcmp(a, "--progress") || !strcmp(a, "--busy-timeout") ||
+                                !strcmp(a, "-C") || !strcmp(a, "--cpu-mask") || !strcmp(a, "--cpu-strict") ||
+                                !strcmp(a, "--cluster")))
             i++;
     }
     return false;
+}
+
+/* The pinning axes: the command line's, when given, replace the file's;
+ * then clusters and masks are resolved against this device. Exit code. */
+static int sweep_pins(bench_sweep_t *sw, cli_pins_t *p)
+{
+    if (p->n_pins || p->n_stricts) {
+        bool keep_file_pins = !p->n_pins; /* only --cpu-strict given: the file's CPUs */
+        if (keep_file_pins) {
+            bool pinned = false;
+            for (size_t i = 0; i < sw->n_pins; i++)
+                pinned |= sw->pins[i].cluster[0] || !bench_cpuset_empty(&sw->pins[i].cpus);
+            if (pinned) {
+                p->pins = sw->pins;
+                p->n_pins = sw->n_pins;
+                sw->pins = NULL;
+                sw->n_pins = 0;
+            }
+        }
+        if (!p->n_stricts) { /* only -C or --cluster given: the file's cpu_strict */
+            p->stricts = sw->stricts;
+            p->n_stricts = sw->n_stricts;
+            sw->stricts = NULL;
+            sw->n_stricts = 0;
+        }
+        int rc = cli_pins_finish("sweep", p);
+        if (rc)
+            return rc;
+        free(sw->pins);
+        free(sw->stricts);
+        sw->pins = p->pins;
+        sw->n_pins = p->n_pins;
+        sw->stricts = p->stricts;
+        sw->n_stricts = p->n_stricts;
+        memset(p, 0, sizeof *p);
+        return MB_EXIT_OK;
+    }
+    bool pinned = false;
+    for (size_t i = 0; i < sw->n_pins; i++)
+        pinned |= sw->pins[i].cluster[0] || !bench_cpuset_empty(&sw->pins[i].cpus);
+    if (!pinned)
+        return MB_EXIT_OK;
+    probes_device_t dev;
+    probes_opts_t po = {.quiet = true};
+    int rc = probes_device_probe(&po, &dev);
+    if (!rc)
+        rc = bench_pins_resolve(sw->pins, sw->n_pins, &dev, sw->path);
+    probes_device_free(&dev);
+    if (rc) {
+        fprintf(stderr, "mobench: sweep: %s\n", mb_err_msg());
+        return rc == MB_EINVAL || rc == MB_ENOENT ? MB_EXIT_USAGE : MB_EXIT_FAIL;
+    }
+    return MB_EXIT_OK;
 }
 
 int cmd_sweep(int argc, char **argv)
@@ -259,17 +317,21 @@ int cmd_sweep(int argc, char **argv)
         {"db", required_argument, NULL, OPT_DB},
         {"progress", required_argument, NULL, OPT_PROGRESS},
         {"busy-timeout", required_argument, NULL, OPT_BUSY},
+        CLI_PIN_LONGOPTS,
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     cli_opts_t op;
-    cli_opts_init(&op, argc, argv, "h", longopts);
+    cli_opts_init(&op, argc, argv, "C:h", longopts);
+    cli_pins_t pins = {0};
+    int prc;
     int oc;
     const char *v;
     while ((oc = cli_opts_next(&op, &v)) != CLI_OPT_END) {
         switch (oc) {
         case 'h':
             sweep_usage(stdout);
+            cli_pins_free(&pins);
             return MB_EXIT_OK;
         case OPT_RESUME: {
             /* The run is optional: --resume=RUN, or the next word unless it
@@ -298,6 +360,14 @@ int cmd_sweep(int argc, char **argv)
             if (cli_parse_busy_timeout("sweep", v, &busy_ms))
                 return MB_EXIT_USAGE;
             break;
+        case CLI_OPT_CPU_MASK:
+        case CLI_OPT_CPU_STRICT:
+        case CLI_OPT_CLUSTER:
+            if ((prc = cli_pins_option("sweep", oc, v, &pins))) {
+                cli_pins_free(&pins);
+                return prc;
+            }
+            break;
         case CLI_OPT_OPERAND:
             if (file)
                 return cli_usage_error("sweep", "unexpected argument '%s' (one sweep file per run)", v);
@@ -307,6 +377,8 @@ int cmd_sweep(int argc, char **argv)
             return cli_opts_error(&op, "sweep", oc);
         }
     }
+    if (!file || (resume && no_db))
+        cli_pins_free(&pins);
     if (!file)
         return cli_usage_error("sweep", "no sweep file: mobench sweep FILE (e.g. sweeps/quick.ini)");
     if (resume && no_db)
@@ -316,9 +388,16 @@ int cmd_sweep(int argc, char **argv)
     bench_sweep_t *sw = NULL;
     int rc = bench_sweep_load(file, &names, &sw);
     if (rc) {
+        cli_pins_free(&pins);
         fprintf(stderr, "mobench: sweep: %s\n", mb_err_msg());
         return rc == MB_EFORMAT || rc == MB_ENOENT ? MB_EXIT_USAGE : MB_EXIT_FAIL;
     }
+    if ((prc = sweep_pins(sw, &pins))) {
+        cli_pins_free(&pins);
+        bench_sweep_free(sw);
+        return prc;
+    }
+    cli_pins_free(&pins);
     int ret = MB_EXIT_OK;
     bench_cell_t *cells = NULL;
     size_t n_cells = 0;

@@ -34,7 +34,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#define DB_SCHEMA_VERSION 4      /* PRAGMA user_version written by this build */
+#define DB_SCHEMA_VERSION 5      /* PRAGMA user_version written by this build */
 #define DB_UUID_LEN 37           /* 36 chars + NUL */
 #define DB_DEFAULT_PATH "./mobench.db"
 #define DB_BUSY_TIMEOUT_MS 5000
@@ -115,6 +115,10 @@ typedef struct {
     double roofline_pct;
     int throttled_reps;
     const char *stop_reason;    /* adaptive reps: "reps", "cv-target", "max-reps", ... */
+    const char *cpu_mask;       /* pinning mask, "0x3"; NULL on commit = "0x0" (not pinned) */
+    bool cpu_strict;            /* thread i on the i-th CPU of the mask */
+    const char *cluster;        /* "big", "little", ... when the mask came from --cluster; NULL */
+    const char *cpus_ran;       /* "t0:0 t1:1": CPUs each thread was seen on; NULL unknown */
     double started, ended;      /* 0 on commit: ended = now, started = ended */
     /* readers only */
     char device_uuid[DB_UUID_LEN];

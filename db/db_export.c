@@ -23,7 +23,8 @@ static const char *const EXPORT_SQL[DB_N_TABLES] = {
         "c.model_params, c.weights, c.weights_sha256, c.recipe, c.model_size, c.test, "
         "c.n_prompt, c.n_gen, c.n_depth, c.n_threads, c.kernel, c.status, c.reason, c.n, "
         "c.mean_ts, c.median_ts, c.stddev_ts, c.min_ts, c.max_ts, c.cv, c.ci95_ts, c.ttft_ms, "
-        "c.peak_rss, c.roofline_pct, c.throttled_reps, c.stop_reason, c.started, c.ended, "
+        "c.peak_rss, c.roofline_pct, c.throttled_reps, c.stop_reason, c.cpu_mask, c.cpu_strict, "
+        "c.cluster, c.cpus_ran, c.started, c.ended, "
         "r.mobench_version, r.mobench_commit FROM cells c JOIN runs r ON r.id = c.run_id "
         "JOIN devices d ON d.id = r.device_id WHERE ?1 IS NULL OR r.uuid = ?1 "
         "ORDER BY r.started, r.id, c.started, c.id",

@@ -57,11 +57,13 @@ static const step_t STEPS[] = {
     {"INSERT INTO main.cells(uuid, run_id, model, model_params, weights, weights_sha256, recipe, "
      "model_size, test, n_prompt, n_gen, n_depth, n_threads, kernel, status, reason, n, "
      "mean_ts, median_ts, stddev_ts, min_ts, max_ts, cv, ci95_ts, ttft_ms, peak_rss, started, "
-     "ended, roofline_pct, throttled_reps, stop_reason) SELECT s.uuid, " RUN_MAP("s.run_id")
+     "ended, roofline_pct, throttled_reps, stop_reason, cpu_mask, cpu_strict, cluster, cpus_ran) "
+     "SELECT s.uuid, " RUN_MAP("s.run_id")
      ", s.model, s.model_params, s.weights, s.weights_sha256, s.recipe, s.model_size, s.test, "
      "s.n_prompt, s.n_gen, s.n_depth, s.n_threads, s.kernel, s.status, s.reason, s.n, "
      "s.mean_ts, s.median_ts, s.stddev_ts, s.min_ts, s.max_ts, s.cv, s.ci95_ts, s.ttft_ms, "
-     "s.peak_rss, s.started, s.ended, s.roofline_pct, s.throttled_reps, s.stop_reason FROM "
+     "s.peak_rss, s.started, s.ended, s.roofline_pct, s.throttled_reps, s.stop_reason, "
+     "s.cpu_mask, s.cpu_strict, s.cluster, s.cpus_ran FROM "
      "mergesrc.cells s JOIN temp.merge_cell mc ON mc.src_id = s.id ORDER BY s.id",
      offsetof(db_counts_t, cells)},
     {"INSERT INTO main.reps(cell_id, idx, wall_ns, tokens_per_s, ttft_ms, lat_p50_ms, "

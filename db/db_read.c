@@ -271,6 +271,10 @@ static int cell_row(sqlite3_stmt *st, void *cb, void *ctx)
     c.roofline_pct = db_col_real(st, i++);
     c.throttled_reps = sqlite3_column_int(st, i++);
     c.stop_reason = db_col_text(st, i++);
+    c.cpu_mask = db_col_text(st, i++);
+    c.cpu_strict = sqlite3_column_int(st, i++) != 0;
+    c.cluster = db_col_text(st, i++);
+    c.cpus_ran = db_col_text(st, i++);
     c.started = db_col_real(st, i++);
     c.ended = db_col_real(st, i++);
     db_col_uuid(st, i++, c.device_uuid);
@@ -285,7 +289,8 @@ int db_cells_each(db_t *db, const db_filter_t *f, db_cell_cb cb, void *ctx)
         "c.recipe, c.model_size, c.test, c.n_prompt, c.n_gen, c.n_depth, c.n_threads, "
         "c.kernel, c.status, c.reason, c.n, c.mean_ts, c.median_ts, c.stddev_ts, c.min_ts, "
         "c.max_ts, c.cv, c.ci95_ts, c.ttft_ms, c.peak_rss, c.roofline_pct, c.throttled_reps, "
-        "c.stop_reason, c.started, c.ended, d.uuid, r.started "
+        "c.stop_reason, c.cpu_mask, c.cpu_strict, c.cluster, c.cpus_ran, c.started, c.ended, "
+        "d.uuid, r.started "
         "FROM cells c JOIN runs r ON r.id = c.run_id JOIN devices d ON d.id = r.device_id "
         "WHERE " RUN_FILTER " AND (?4 = 0 OR (?4 & (CASE c.status WHEN 'ok' THEN 1 "
         "WHEN 'skipped' THEN 2 WHEN 'failed' THEN 4 WHEN 'oom' THEN 8 WHEN 'timeout' THEN 16 "
@@ -431,6 +436,9 @@ static int push_cell(void *ctx, const db_cell_t *c)
     o->kernel = dup(c->kernel, &oom);
     o->reason = dup(c->reason, &oom);
     o->stop_reason = dup(c->stop_reason, &oom);
+    o->cpu_mask = dup(c->cpu_mask, &oom);
+    o->cluster = dup(c->cluster, &oom);
+    o->cpus_ran = dup(c->cpus_ran, &oom);
     return oom ? MB_ENOMEM : 0;
 }
 
@@ -443,6 +451,9 @@ void db_cells_free(db_cell_t *cells, size_t n)
         free((void *)cells[i].kernel);
         free((void *)cells[i].reason);
         free((void *)cells[i].stop_reason);
+        free((void *)cells[i].cpu_mask);
+        free((void *)cells[i].cluster);
+        free((void *)cells[i].cpus_ran);
     }
     free(cells);
 }

@@ -9,7 +9,7 @@
 #include <string.h>
 
 static const char SCHEMA_SQL[] =
-    "-- mobench store schema, version 4 (PRAGMA user_version = 4).\n"
+    "-- mobench store schema, version 5 (PRAGMA user_version = 5).\n"
     "-- Fresh databases get this text; older ones are upgraded by the steps in\n"
     "-- db/db_schema.c (docs/DB.md). Rows carry uuids so that databases from\n"
     "-- different devices merge without collisions; integer ids are local.\n"
@@ -74,7 +74,11 @@ static const char SCHEMA_SQL[] =
     "    ended          REAL NOT NULL,\n"
     "    roofline_pct   REAL,\n"
     "    throttled_reps INTEGER NOT NULL DEFAULT 0,\n"
-    "    stop_reason    TEXT\n"
+    "    stop_reason    TEXT,\n"
+    "    cpu_mask       TEXT NOT NULL DEFAULT '0x0',\n"
+    "    cpu_strict     INTEGER NOT NULL DEFAULT 0,\n"
+    "    cluster        TEXT,\n"
+    "    cpus_ran       TEXT\n"
     ");\n"
     "CREATE INDEX cells_run ON cells(run_id, started);\n"
     "CREATE INDEX cells_model ON cells(model, recipe, test);\n"
@@ -189,6 +193,12 @@ static const char *const MIGRATIONS[] = {
     "ALTER TABLE quality ADD COLUMN kld_p95 REAL;\n"
     "ALTER TABLE quality ADD COLUMN kld_max REAL;\n"
     "CREATE INDEX quality_model_sha ON quality(model_sha256);\n",
+    /* v4 -> v5: where a cell's threads ran (-C, --cpu-strict, --cluster);
+     * earlier cells were not pinned: mask 0x0, not strict. */
+    "ALTER TABLE cells ADD COLUMN cpu_mask TEXT NOT NULL DEFAULT '0x0';\n"
+    "ALTER TABLE cells ADD COLUMN cpu_strict INTEGER NOT NULL DEFAULT 0;\n"
+    "ALTER TABLE cells ADD COLUMN cluster TEXT;\n"
+    "ALTER TABLE cells ADD COLUMN cpus_ran TEXT;\n",
 };
 _Static_assert(sizeof MIGRATIONS / sizeof MIGRATIONS[0] == DB_SCHEMA_VERSION - 1,
                "one migration step per schema version");

@@ -153,9 +153,10 @@ static const char SQL_CELL_INSERT[] =
     "INSERT INTO cells(uuid, run_id, model, model_params, weights, weights_sha256, recipe, "
     "model_size, test, n_prompt, n_gen, n_depth, n_threads, kernel, status, reason, n, "
     "mean_ts, median_ts, stddev_ts, min_ts, max_ts, cv, ci95_ts, ttft_ms, peak_rss, started, "
-    "ended, roofline_pct, throttled_reps, stop_reason) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, "
+    "ended, roofline_pct, throttled_reps, stop_reason, cpu_mask, cpu_strict, cluster, cpus_ran) "
+    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, "
     "?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, "
-    "?26, ?27, ?28, ?29, ?30, ?31)";
+    "?26, ?27, ?28, ?29, ?30, ?31, ?32, ?33, ?34, ?35)";
 static const char SQL_REP_INSERT[] =
     "INSERT INTO reps(cell_id, idx, wall_ns, tokens_per_s, ttft_ms, lat_p50_ms, lat_p90_ms, "
     "lat_p99_ms, temp_min, temp_mean, temp_max, freq_min, freq_mean, freq_max, energy_j, "
@@ -281,6 +282,10 @@ int db_cell_commit(db_t *db, db_cell_t *c, const db_rep_t *reps, size_t n_reps,
     db_bind_real(st, 29, c->roofline_pct);
     sqlite3_bind_int(st, 30, c->throttled_reps);
     db_bind_text(st, 31, c->stop_reason);
+    sqlite3_bind_text(st, 32, c->cpu_mask && *c->cpu_mask ? c->cpu_mask : "0x0", -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int(st, 33, c->cpu_strict);
+    db_bind_text(st, 34, c->cluster && *c->cluster ? c->cluster : NULL);
+    db_bind_text(st, 35, c->cpus_ran && *c->cpus_ran ? c->cpus_ran : NULL);
     if ((err = step_done(db, st, what)))
         goto err;
     int64_t cid = sqlite3_last_insert_rowid(db->h);

@@ -1,4 +1,4 @@
--- mobench store schema, version 4 (PRAGMA user_version = 4).
+-- mobench store schema, version 5 (PRAGMA user_version = 5).
 -- Fresh databases get this text; older ones are upgraded by the steps in
 -- db/db_schema.c (docs/DB.md). Rows carry uuids so that databases from
 -- different devices merge without collisions; integer ids are local.
@@ -63,7 +63,11 @@ CREATE TABLE cells (
     ended          REAL NOT NULL,
     roofline_pct   REAL,
     throttled_reps INTEGER NOT NULL DEFAULT 0,
-    stop_reason    TEXT
+    stop_reason    TEXT,
+    cpu_mask       TEXT NOT NULL DEFAULT '0x0',
+    cpu_strict     INTEGER NOT NULL DEFAULT 0,
+    cluster        TEXT,
+    cpus_ran       TEXT
 );
 CREATE INDEX cells_run ON cells(run_id, started);
 CREATE INDEX cells_model ON cells(model, recipe, test);

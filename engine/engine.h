@@ -142,6 +142,30 @@ typedef void (*engine_task_fn)(void *arg, int ith, int nth);
 int engine_pool_create(int n_threads, engine_pool_t **out);
 void engine_pool_destroy(engine_pool_t *pool); /* NULL: no-op */
 int engine_pool_threads(const engine_pool_t *pool);
+
+/* Pinning: the CPUs the pool's threads may run on, a plain list of CPU
+ * numbers (0 .. ENGINE_MAX_CPUS-1). Strict: thread i (0 = the caller) runs
+ * on cpus[i % n_cpus] alone, wrapping round-robin when there are more
+ * threads than CPUs (as llama-bench's --cpu-strict 1); otherwise every
+ * thread may run on any CPU of the list. The caller's own affinity is set
+ * too (it works as thread 0) and put back by engine_pool_destroy when that
+ * is called from the same thread. Each thread's affinity is read back from
+ * the kernel: a CPU refused (offline, outside this process's cpuset) makes
+ * create fail with MB_EINVAL and a message naming the thread and CPUs,
+ * never a silently unpinned pool. n_cpus = 0 (or pin NULL): no pinning. */
+#define ENGINE_MAX_CPUS 1024 /* glibc's CPU_SETSIZE */
+#define ENGINE_CPU_WORDS (ENGINE_MAX_CPUS / 64)
+typedef struct {
+    const int *cpus;
+    int n_cpus;
+    bool strict;
+} engine_pin_t;
+int engine_pool_create_pinned(int n_threads, const engine_pin_t *pin, engine_pool_t **out);
+/* The CPUs thread ith (0 = the caller) was seen running on, sampled with
+ * sched_getcpu() each time it wakes for a run (a claimed run it does not get
+ * into counts: it ran there): bit c of bits[c / 64], words beyond n_words
+ * dropped. */
+int engine_pool_cpus_seen(const engine_pool_t *pool, int ith, uint64_t *bits, int n_words);
 void engine_pool_run(engine_pool_t *pool, engine_task_fn fn, void *arg);
 /* NULL pool: runs fn(arg, 0, 1) on the caller. */
 

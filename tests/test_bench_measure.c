@@ -53,7 +53,8 @@ static int fake_truncate(void *impl, int n)
 
 static bench_workload_t workload(fake_t *f)
 {
-    return (bench_workload_t){f, f->n_ctx, 1000, fake_eval, fake_reset, fake_truncate, NULL};
+    return (bench_workload_t){.impl = f, .n_ctx = f->n_ctx, .n_vocab = 1000, .eval = fake_eval,
+                              .reset = fake_reset, .truncate = fake_truncate};
 }
 
 /* Fake sensors: 2000 MHz, 1600 MHz once the fake workload slows down. */

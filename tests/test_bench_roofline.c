@@ -276,7 +276,8 @@ Test(roofline, depth_filled_once_per_cell, .init = setup, .fini = teardown, .tim
     bench_result_init(&r, &c);
     cr_assert_eq(open_cell(&e, &c, &w, &r.info), MB_OK, "%s", mb_err_msg());
     count_t k = {.inner = w};
-    bench_workload_t cw = {&k, w.n_ctx, w.n_vocab, c_eval, c_reset, c_truncate, NULL};
+    bench_workload_t cw = {.impl = &k, .n_ctx = w.n_ctx, .n_vocab = w.n_vocab, .eval = c_eval,
+                           .reset = c_reset, .truncate = c_truncate};
     bench_ceilings_t ceil;
     cr_assert_eq(bench_ceilings_parse(CEIL, strlen(CEIL), &ceil), MB_OK);
     bench_clock_t clk = bench_clock_real();

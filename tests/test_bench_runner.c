@@ -61,7 +61,8 @@ static int fake_open(void *ctx, const bench_cell_t *c, bench_workload_t *w, benc
     spin_t *s = calloc(1, sizeof *s);
     s->n_ctx = 4096;
     s->ns_per_token = !strcmp(c->model, "sleepy") ? 200000000ull : 20000ull;
-    *w = (bench_workload_t){s, 4096, 32000, spin_eval, spin_reset, spin_truncate, spin_close};
+    *w = (bench_workload_t){.impl = s, .n_ctx = 4096, .n_vocab = 32000, .eval = spin_eval,
+                            .reset = spin_reset, .truncate = spin_truncate, .close = spin_close};
     return 0;
 }
 

@@ -339,6 +339,10 @@ int db_open(const char *path, unsigned flags, db_t **out)
                          "check its permissions, or choose another file with --db", path);
         goto err;
     }
+    /* Before any pragma that writes (WAL mode rewrites the header): a
+     * version we cannot read leaves the file byte for byte as it was. */
+    if ((err = db_schema_precheck(db->h, path)))
+        goto err;
     if (!ro) {
         char mode[16];
         /* Switching a file to WAL takes an exclusive lock and SQLite does not

@@ -33,6 +33,10 @@ int db_sqlite_err(sqlite3 *h, const char *path, int rc, const char *what);
 int db_fail(db_t *db, int rc, const char *what);
 /* Version check, creation and upgrades (db_schema.c). */
 int db_schema_apply(sqlite3 *h, const char *path, bool readonly);
+/* The version check alone, before anything else touches the file (WAL mode
+ * rewrites the header): MB_EVERSION / MB_EFORMAT for a version outside
+ * 1..DB_SCHEMA_VERSION (0 only on an empty file). */
+int db_schema_precheck(sqlite3 *h, const char *path);
 /* Compares the live schema with the one this build creates: 0 same, 1
  * different (first difference in diff), negative on error. */
 int db_schema_compare(sqlite3 *h, char *diff, size_t diff_len);

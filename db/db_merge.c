@@ -117,6 +117,10 @@ static int snapshot(const char *other, const char *tmp)
         goto out;
     }
     sqlite3_busy_timeout(src, DB_BUSY_TIMEOUT_MS);
+    sqlite3_extended_result_codes(src, 1);
+    /* Refuse a version outside our range before copying a byte of it. */
+    if ((err = db_schema_precheck(src, other)))
+        goto out;
     rc = sqlite3_open_v2(tmp, &dst, SQLITE_OPEN_READWRITE, NULL);
     if (rc != SQLITE_OK) {
         err = db_sqlite_err(dst, tmp, rc, "creating a temporary copy for the merge");

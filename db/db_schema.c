@@ -248,20 +248,61 @@ static int exec(sqlite3 *h, const char *path, const char *sql, const char *what)
     return rc == SQLITE_OK ? 0 : db_sqlite_err(h, path, rc, what);
 }
 
+/* Refuses a version no step can start from: above ours (a newer mobench),
+ * below 1 (no mobench writes that: a damaged or foreign file; MIGRATIONS[v-1]
+ * would read outside the table), or 0 on a file that already has tables (a
+ * SQLite file that is not a mobench store). 0 on an empty file is a new
+ * store. Reads the header only: nothing is written. */
+static int version_check(sqlite3 *h, const char *path, int v)
+{
+    if (v > DB_SCHEMA_VERSION)
+        return mb_err_set(MB_EVERSION,
+                          "%s has schema version %d, newer than the version %d this mobench "
+                          "(%s) knows (it supports 1 to %d): it was written by a newer mobench; "
+                          "use that version (the file was left untouched)",
+                          path, v, DB_SCHEMA_VERSION, mb_version(), DB_SCHEMA_VERSION);
+    if (v < 0)
+        return mb_err_set(MB_EVERSION,
+                          "%s has schema version %d, outside the range this mobench (%s) "
+                          "supports (1 to %d): no mobench writes such a version, so the file "
+                          "is damaged or not a mobench store; it was left untouched: restore "
+                          "it from a copy, or choose another file with --db",
+                          path, v, mb_version(), DB_SCHEMA_VERSION);
+    if (v == 0) {
+        int64_t n = 0;
+        int err = count_objects(h, path, &n);
+        if (err)
+            return err;
+        if (n > 0)
+            return mb_err_set(MB_EFORMAT,
+                              "%s is a SQLite database but not a mobench one: it has tables "
+                              "but schema version 0, outside the range this mobench supports "
+                              "(1 to %d); it was left untouched: choose another file with --db",
+                              path, DB_SCHEMA_VERSION);
+    }
+    return 0;
+}
+
+int db_schema_precheck(sqlite3 *h, const char *path)
+{
+    int v = 0;
+    int err = read_user_version(h, path, &v);
+    return err ? err : version_check(h, path, v);
+}
+
 int db_schema_apply(sqlite3 *h, const char *path, bool readonly)
 {
     int v = 0;
     int err = read_user_version(h, path, &v);
     if (err)
         return err;
-    if (v > DB_SCHEMA_VERSION)
-        return mb_err_set(MB_EVERSION,
-                          "%s has schema version %d, newer than the version %d this mobench "
-                          "(%s) knows: it was written by a newer mobench; use that version "
-                          "(the file was left untouched)",
-                          path, v, DB_SCHEMA_VERSION, mb_version());
+    if ((err = version_check(h, path, v)))
+        return err;
     if (v == DB_SCHEMA_VERSION)
         return 0;
+    if (readonly && v == 0)
+        return mb_err_set(MB_EFORMAT, "%s is an empty SQLite file, not yet a mobench store "
+                          "(schema version 0): run a benchmark into it first", path);
     if (readonly)
         return mb_err_set(MB_EVERSION,
                           "%s has schema version %d, older than %d, and was opened read-only: "
@@ -275,21 +316,10 @@ int db_schema_apply(sqlite3 *h, const char *path, bool readonly)
         return err;
     if ((err = read_user_version(h, path, &v)))
         goto err;
-    if (v > DB_SCHEMA_VERSION) {
-        err = mb_err_set(MB_EVERSION, "%s was upgraded to schema version %d by a newer "
-                         "mobench meanwhile; use that version", path, v);
+    /* Another process may have changed it between the two reads. */
+    if ((err = version_check(h, path, v)))
         goto err;
-    }
     if (v == 0) {
-        int64_t n = 0;
-        if ((err = count_objects(h, path, &n)))
-            goto err;
-        if (n > 0) {
-            err = mb_err_set(MB_EFORMAT, "%s is a SQLite database but not a mobench one "
-                             "(it has tables but no mobench schema version): choose another "
-                             "file with --db", path);
-            goto err;
-        }
         if ((err = exec(h, path, SCHEMA_SQL, "creating the schema")))
             goto err;
     } else {

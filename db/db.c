@@ -324,7 +324,12 @@ int db_open(const char *path, unsigned flags, db_t **out)
         goto err;
     if (uri)
         oflags |= SQLITE_OPEN_URI;
-    int rc = sqlite3_open_v2(uri ? uri : path, &db->h, oflags, NULL);
+    const char *vfs = NULL;
+    if ((err = db_fault_vfs(&vfs))) {
+        free(uri);
+        goto err;
+    }
+    int rc = sqlite3_open_v2(uri ? uri : path, &db->h, oflags, vfs);
     free(uri);
     if (rc != SQLITE_OK) {
         err = db_fail(db, rc, "opening");

@@ -52,6 +52,12 @@ int db_begin(db_t *db, const char *what);
 int db_commit(db_t *db, const char *what);
 void db_rollback(db_t *db);
 
+/* Fault injection for tests (db_fault.c): with MOBENCH_DB_FAULT set, *name is
+ * the shim VFS that fails one write (NULL when unset); MB_EINVAL for a bad
+ * spec. db_fault_cell_begin() marks the start of a cell's transaction. */
+int db_fault_vfs(const char **name);
+void db_fault_cell_begin(void);
+
 /* Binding helpers: NULL strings, NAN doubles and negative sizes become NULL. */
 void db_bind_text(sqlite3_stmt *st, int i, const char *s);
 void db_bind_real(sqlite3_stmt *st, int i, double v);

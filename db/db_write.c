@@ -245,6 +245,7 @@ int db_cell_commit(db_t *db, db_cell_t *c, const db_rep_t *reps, size_t n_reps,
 
     if ((err = db_begin(db, what)))
         return err;
+    db_fault_cell_begin();
     int64_t rid = 0;
     if ((err = run_id(db, c->run_uuid, &rid)))
         goto err;

@@ -632,6 +632,8 @@ static void make_clusters(probes_device_t *dev, bool x86)
         } else {
             snprintf(cl->cpus + l, sizeof cl->cpus - l, "%d", k->cpu);
         }
+        if (k->cpu >= 0 && k->cpu < PROBES_MAX_CPUS)
+            cl->mask[k->cpu / 64] |= (uint64_t)1 << (k->cpu % 64);
         if (!cl->ncpus) {
             cl->max_mhz = k->max_mhz;
             cl->capacity = k->capacity;
@@ -643,18 +645,15 @@ static void make_clusters(probes_device_t *dev, bool x86)
     }
     for (size_t i = 0; i < nk; i++) {
         probes_cluster_t *cl = &dev->cpu.clusters[i];
+        /* Ordered smallest first: the ends are little and big, the rest mid
+         * (x86 hybrid: efficiency cores little, performance cores big), so
+         * --cluster names the same cores on every device. */
         const char *role;
-        if (cl->core_name.ok && !strcmp(cl->core_name.v, "performance"))
-            role = "performance";
-        else if (cl->core_name.ok && !strcmp(cl->core_name.v, "efficiency"))
-            role = "efficiency";
-        else if (nk == 1)
+        if (nk == 1)
             role = "uniform";
         else if (i == 0)
             role = "little";
         else if (i == nk - 1)
-            role = (nk >= 3 && cl->ncpus <= 2) ? "prime" : "big";
-        else if (i == nk - 2 && nk >= 3 && dev->cpu.clusters[nk - 1].ncpus <= 2)
             role = "big";
         else
             role = "mid";
@@ -1095,20 +1094,32 @@ static void probe_system(const pr_ctx_t *c, probes_device_t *dev, const ci_t *ci
     probes_str_t *andr[] = {&dev->system.android_manufacturer, &dev->system.android_model,
                             &dev->system.android_device, &dev->system.android_release,
                             &dev->system.android_sdk, &dev->system.android_soc,
-                            &dev->system.android_platform, &dev->system.android_build};
+                            &dev->system.android_platform, &dev->system.android_build,
+                            &dev->system.android_soc_manufacturer};
     const char *props[] = {"ro.product.manufacturer", "ro.product.model", "ro.product.device",
                            "ro.build.version.release", "ro.build.version.sdk", "ro.soc.model",
-                           "ro.board.platform", "ro.build.fingerprint"};
-    if (pr_read(c, "system/build.prop", 1u << 20, &text, why) == MB_OK) {
+                           "ro.board.platform", "ro.build.fingerprint", "ro.soc.manufacturer"};
+    /* getprop first (it sees vendor/odm properties too), build.prop for the rest */
+    char *gp = NULL, *bp = NULL;
+    char gp_why[PROBES_WHY_LEN], bp_why[PROBES_WHY_LEN];
+    int gp_rc = pr_getprop_read(c, &gp, gp_why);
+    if (gp_rc != MB_OK && gp_rc != MB_ENOENT)
+        pr_warn(c, "android: %s", gp_why);
+    if (pr_read(c, "system/build.prop", 1u << 20, &bp, bp_why) != MB_OK)
+        bp = NULL;
+    if (gp || bp) {
         dev->system.android = true;
+        snprintf(dev->system.android_source, sizeof dev->system.android_source, "%s",
+                 gp && bp ? "getprop+build.prop" : gp ? "getprop" : "build.prop");
         for (size_t i = 0; i < MB_ARRAY_LEN(props); i++) {
             char v[PROBES_STR_LEN];
-            if (kv_lookup(text, props[i], v, sizeof v))
+            if ((gp && kv_lookup(gp, props[i], v, sizeof v)) || (bp && kv_lookup(bp, props[i], v, sizeof v)))
                 pr_str_set(andr[i], v);
             else
-                pr_why(andr[i]->why, "system/build.prop has no %s", props[i]);
+                pr_why(andr[i]->why, "%s has no %s", dev->system.android_source, props[i]);
         }
-        free(text);
+        free(gp);
+        free(bp);
         if (!dev->system.os_name.ok) {
             char v[PROBES_STR_LEN + 16];
             snprintf(v, sizeof v, "Android %s", dev->system.android_release.ok ? dev->system.android_release.v : "");
@@ -1119,7 +1130,7 @@ static void probe_system(const pr_ctx_t *c, probes_device_t *dev, const ci_t *ci
         }
     } else {
         for (size_t i = 0; i < MB_ARRAY_LEN(props); i++)
-            pr_why(andr[i]->why, "not Android (no system/build.prop)");
+            pr_why(andr[i]->why, "not Android (no getprop, no system/build.prop)");
     }
     if (!dev->system.os_name.ok)
         pr_warn(c, "os: %s", dev->system.os_name.why);

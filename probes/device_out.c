@@ -83,6 +83,25 @@ static void j_end(mb_json_t *j, whys_t *w)
     w->n = 0;
 }
 
+/* llama-bench's -C form: hex, CPU 0 = the lowest bit. */
+static void cluster_mask_hex(const probes_cluster_t *cl, char *out, size_t len)
+{
+    size_t l = (size_t)snprintf(out, len, "0x");
+    int top = -1;
+    for (int c = PROBES_MAX_CPUS - 1; c >= 0 && top < 0; c--)
+        if (probes_cluster_has_cpu(cl, c))
+            top = c;
+    if (top < 0) {
+        snprintf(out + l, len - l, "0");
+        return;
+    }
+    for (int nib = top / 4; nib >= 0 && l + 1 < len; nib--) {
+        unsigned v = (unsigned)(cl->mask[nib / 16] >> ((nib % 16) * 4)) & 0xfu;
+        out[l++] = "0123456789abcdef"[v];
+    }
+    out[l] = '\0';
+}
+
 static void j_features(mb_json_t *j, const probes_features_t *f, const probes_features_t *known)
 {
     mb_json_arr_begin(j);
@@ -184,6 +203,16 @@ int probes_device_json_fields(const probes_device_t *d, mb_json_t *j)
         mb_json_str(j, cl->cpus);
         mb_json_key(j, "ncpus");
         mb_json_int(j, cl->ncpus);
+        mb_json_key(j, "cpu_list");
+        mb_json_arr_begin(j);
+        for (int c = 0; c < PROBES_MAX_CPUS; c++)
+            if (probes_cluster_has_cpu(cl, c))
+                mb_json_int(j, c);
+        mb_json_arr_end(j);
+        char hex[PROBES_MAX_CPUS / 4 + 3];
+        cluster_mask_hex(cl, hex, sizeof hex);
+        mb_json_key(j, "mask");
+        mb_json_str(j, hex);
         j_str(j, &w, "core", &cl->core_name);
         j_num(j, &w, "max_mhz", &cl->max_mhz);
         j_int(j, &w, "capacity", &cl->capacity);
@@ -418,10 +447,13 @@ int probes_device_json_fields(const probes_device_t *d, mb_json_t *j)
         j_str(j, &w, "soc", &d->system.android_soc);
         j_str(j, &w, "platform", &d->system.android_platform);
         j_str(j, &w, "build", &d->system.android_build);
+        j_str(j, &w, "soc_manufacturer", &d->system.android_soc_manufacturer);
+        mb_json_key(j, "source");
+        mb_json_str(j, d->system.android_source);
         j_end(j, &w);
     } else {
         mb_json_null(j);
-        why_add(&ws, "android", "not Android (no system/build.prop)");
+        why_add(&ws, "android", "not Android (no getprop, no system/build.prop)");
     }
     j_end(j, &ws);
     return MB_OK;

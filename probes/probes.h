@@ -122,14 +122,26 @@ typedef struct {
     int cluster;                        /* index into clusters */
 } probes_core_t;
 
+/* Logical CPU numbers a cluster's mask can hold (Linux's default NR_CPUS for arm64). */
+#define PROBES_MAX_CPUS 1024
 typedef struct {
     int ncpus;
-    char cpus[96];           /* "4-6" */
+    char cpus[96];           /* "4-6" (compact list) */
+    uint64_t mask[PROBES_MAX_CPUS / 64]; /* bit i of word i/64 set = CPU i is in the cluster */
     probes_num_t max_mhz;
     probes_int_t capacity;
     probes_str_t core_name;  /* "Cortex-A76", "performance" */
-    char role[16];           /* "prime", "big", "little", "mid", "uniform" */
+    /* "little" (smallest cores), "big" (biggest), "mid" (every cluster in
+     * between), or "uniform" (one cluster). Clusters are ordered by
+     * cpu_capacity, then max MHz (x86 hybrid: efficiency before performance),
+     * so `--cluster big|mid|little` resolves to the union of the clusters
+     * with that role. */
+    char role[16];
 } probes_cluster_t;
+static inline bool probes_cluster_has_cpu(const probes_cluster_t *cl, int cpu)
+{
+    return cpu >= 0 && cpu < PROBES_MAX_CPUS && ((cl->mask[cpu / 64] >> (cpu % 64)) & 1u);
+}
 
 typedef struct {
     int level;
@@ -236,7 +248,8 @@ typedef struct {
         probes_str_t os_name, os_id, os_version;
         bool android;
         probes_str_t android_manufacturer, android_model, android_device, android_release,
-            android_sdk, android_soc, android_platform, android_build;
+            android_sdk, android_soc, android_platform, android_build, android_soc_manufacturer;
+        char android_source[32]; /* "getprop", "build.prop", "getprop+build.prop" */
         probes_int_t hypervisor; /* 0/1 */
         probes_str_t hypervisor_vendor;
     } system;

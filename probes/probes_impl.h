@@ -69,6 +69,11 @@ bool pr_cpuid_hybrid_types(int ncpus, int *types);
 void pr_libcpuid_source(probes_cpu_source_t *src);
 void pr_hwcap_source(probes_cpu_source_t *src);
 
+/* Every Android property from getprop (android.c), as "key=value" lines in
+ * *out (free it). MB_ENOENT when there is no getprop; MB_EIO when it fails,
+ * hangs (killed after a few seconds) or prints nothing usable; why says which. */
+int pr_getprop_read(const pr_ctx_t *c, char **out, char why[PROBES_WHY_LEN]);
+
 /* Microarchitecture from x86 vendor/family/model (NULL if not in the table). */
 const char *pr_x86_uarch(const char *vendor, int family, int model);
 

@@ -32,7 +32,7 @@ Test(probes_device, android_three_clusters)
     cr_assert(!d.cpu.model.ok && d.cpu.model.why[0], "ARM has no x86 model; null with a reason");
 
     cr_assert_eq(d.cpu.n_clusters, 3);
-    const char *roles[] = {"little", "big", "prime"}, *cpus[] = {"0-3", "4-6", "7"};
+    const char *roles[] = {"little", "mid", "big"}, *cpus[] = {"0-3", "4-6", "7"};
     const char *names[] = {"Cortex-A55", "Cortex-A78", "Cortex-X1"};
     int n[] = {4, 3, 1}, cap[] = {235, 871, 1024};
     double mhz[] = {1804.8, 2419.2, 2841.6};
@@ -159,10 +159,10 @@ Test(probes_device, x86_laptop_hybrid)
     cr_assert_eq(d.cpu.threads.v, 16);
     cr_assert_eq(d.cpu.n_disagreements, 0, "cpuinfo and sysfs agree on this tree");
     cr_assert_eq(d.cpu.n_clusters, 2);
-    cr_assert_str_eq(d.cpu.clusters[0].role, "efficiency");
+    cr_assert_str_eq(d.cpu.clusters[0].role, "little");
     cr_assert_str_eq(d.cpu.clusters[0].cpus, "8-15");
     cr_assert(near(d.cpu.clusters[0].max_mhz.v, 3400.0));
-    cr_assert_str_eq(d.cpu.clusters[1].role, "performance");
+    cr_assert_str_eq(d.cpu.clusters[1].role, "big");
     cr_assert_str_eq(d.cpu.clusters[1].cpus, "0-7");
     cr_assert(near(d.cpu.clusters[1].max_mhz.v, 4700.0));
     cr_assert_str_eq(d.cpu.cores_list[0].driver.v, "intel_pstate");
@@ -373,7 +373,7 @@ Test(probes_device, json_has_schema_and_reasons)
     v = to_json(&d);
     cr_assert_str_eq(mb_jv_path(v, "schema")->str, "mobench.probe/1");
     cr_assert(near(mb_jv_path(v, "thermal.zones.1.temp_c")->num, 52.3));
-    cr_assert_str_eq(mb_jv_path(v, "cpu.clusters.2.role")->str, "prime");
+    cr_assert_str_eq(mb_jv_path(v, "cpu.clusters.2.role")->str, "big");
     cr_assert_str_eq(mb_jv_path(v, "system.android.model")->str, "SM-G991U");
     cr_assert_eq(mb_jv_path(v, "cpu.sources.cpuinfo.available")->b, true);
     mb_jv_free(v);

@@ -416,6 +416,10 @@ int bench_sweep_parse(const char *text, const char *name, const bench_names_t *n
 void bench_sweep_free(bench_sweep_t *sw);
 /* Number of cells: models x recipes x tests x depths x threads x pins x stricts. */
 size_t bench_sweep_n_cells(const bench_sweep_t *sw);
+/* The most cells one sweep file may expand to: far above any real sweep (a
+ * nightly sweep is hundreds), low enough that expansion, --dry-run and the
+ * store stay quick. A file past it is refused with the axes' product. */
+#define BENCH_SWEEP_MAX_CELLS 100000
 
 /* ==== 6. runner ============================================================ */
 /* Where models come from: the catalog/GGUF loader over the engine

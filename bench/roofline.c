@@ -320,6 +320,7 @@ static char *ceilings_json(const probes_ceilings_t *pc)
     return buf;
 }
 
+#define SEEN_MAX 4096 /* thread counts tracked by the bitmap below; sweeps allow up to 1024 */
 int bench_ceilings_for_run(bench_store_t *s, const bench_cell_t *cells, size_t n_cells, bool measure,
                            bench_ceilings_t *out, bool *have)
 {
@@ -334,13 +335,17 @@ int bench_ceilings_for_run(bench_store_t *s, const bench_cell_t *cells, size_t n
         memset(out, 0, sizeof *out);
     }
     int missing[PROBES_MAX_THREAD_COUNTS], n_missing = 0, n_threads = 0;
+    /* Thread counts seen so far, as a bitmap: linear in the cells (a scan
+     * of the earlier cells made a 10^5-cell sweep quadratic). */
+    uint64_t seen_bits[(SEEN_MAX + 64) / 64] = {0};
     for (size_t i = 0; i < n_cells; i++) {
         int t = cells[i].n_threads;
-        bool seen = false;
-        for (size_t k = 0; k < i && !seen; k++)
-            seen = cells[k].n_threads == t;
-        if (seen)
-            continue;
+        if (t >= 0 && t <= SEEN_MAX) {
+            uint64_t bit = 1ull << (t % 64);
+            if (seen_bits[t / 64] & bit)
+                continue;
+            seen_bits[t / 64] |= bit;
+        }
         n_threads++;
         if (!covered(out, t) && n_missing < PROBES_MAX_THREAD_COUNTS && t <= 256)
             missing[n_missing++] = t;

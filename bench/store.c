@@ -9,6 +9,26 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* One earlier cell's duration; sorted by key so that a look-up is a
+ * binary search (a linear scan per cell made --dry-run quadratic). */
+typedef struct {
+    char *key;
+    double seconds;
+    size_t order; /* position in the store's order (by run start): the latest wins */
+} bench_eta_t;
+
+static int cmp_key_ptr(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static int cmp_eta(const void *a, const void *b)
+{
+    const bench_eta_t *x = a, *y = b;
+    int c = strcmp(x->key, y->key);
+    return c ? c : x->order < y->order ? -1 : x->order > y->order;
+}
+
 struct bench_store {
     db_t *db;
     bench_store_opts_t o;
@@ -17,8 +37,8 @@ struct bench_store {
     char run_uuid[DB_UUID_LEN];
     char **done_keys; /* finished cells of the resumed run */
     size_t n_done;
-    db_cell_t *hist;  /* earlier ok cells, for ETAs (loaded on first use) */
-    size_t n_hist;
+    bench_eta_t *eta; /* earlier ok cells' durations by key, sorted, for ETAs (loaded on first use) */
+    size_t n_eta;
     bool hist_loaded;
 };
 
@@ -93,7 +113,9 @@ void bench_store_close(bench_store_t *s)
     if (!s)
         return;
     mb_strv_free(s->done_keys, s->n_done);
-    db_cells_free(s->hist, s->n_hist);
+    for (size_t i = 0; i < s->n_eta; i++)
+        free(s->eta[i].key);
+    free(s->eta);
     db_close(s->db);
     free(s);
 }
@@ -143,6 +165,10 @@ static int st_run_begin(void *ctx, const char *resume)
         db_cells_free(cells, n);
         if (!s->done_keys)
             return mb_err_set(MB_ENOMEM, "out of memory reading the finished cells");
+        for (size_t i = 0; i < s->n_done; i++)
+            if (!s->done_keys[i])
+                return mb_err_set(MB_ENOMEM, "out of memory reading the finished cells");
+        qsort(s->done_keys, s->n_done, sizeof *s->done_keys, cmp_key_ptr);
         MB_INFO("resuming run %s: %zu cells finished earlier", s->run_uuid, s->n_done);
         return db_run_status_set(s->db, s->run_uuid, DB_RUN_RUNNING);
     }
@@ -164,12 +190,8 @@ static int st_cell_done(void *ctx, const bench_cell_t *cell, bool *done)
     bench_store_t *s = ctx;
     char key[400];
     bench_cell_key(cell, key, sizeof key);
-    *done = false;
-    for (size_t i = 0; i < s->n_done; i++)
-        if (s->done_keys[i] && !strcmp(s->done_keys[i], key)) {
-            *done = true;
-            break;
-        }
+    const char *k = key;
+    *done = s->n_done && bsearch(&k, s->done_keys, s->n_done, sizeof *s->done_keys, cmp_key_ptr);
     return MB_OK;
 }
 
@@ -300,20 +322,40 @@ static int st_eta_hint(void *ctx, const bench_cell_t *cell, double *seconds)
     if (!s->hist_loaded) {
         s->hist_loaded = true;
         db_filter_t f = {.status_mask = DB_CELL_MASK(DB_CELL_OK)};
-        if (db_cells_get(s->db, &f, &s->hist, &s->n_hist)) {
-            s->hist = NULL;
-            s->n_hist = 0;
+        db_cell_t *hist = NULL;
+        size_t n = 0;
+        if (db_cells_get(s->db, &f, &hist, &n) == MB_OK && n &&
+            (s->eta = calloc(n, sizeof *s->eta))) {
+            for (size_t i = 0; i < n; i++) {
+                double d = hist[i].ended - hist[i].started;
+                char k2[400];
+                if (!isfinite(d))
+                    continue;
+                db_cell_key(&hist[i], k2, sizeof k2);
+                if (!(s->eta[s->n_eta].key = mb_strdup(k2)))
+                    break; /* fewer hints, never a wrong one */
+                s->eta[s->n_eta].seconds = d;
+                s->eta[s->n_eta].order = i;
+                s->n_eta++;
+            }
+            qsort(s->eta, s->n_eta, sizeof *s->eta, cmp_eta);
         }
+        db_cells_free(hist, n);
     }
-    char key[400], k2[400];
+    char key[400];
     bench_cell_key(cell, key, sizeof key);
-    /* The latest earlier run of the same cell (cells come by run start). */
-    for (size_t i = s->n_hist; i-- > 0;) {
-        db_cell_key(&s->hist[i], k2, sizeof k2);
-        if (!strcmp(key, k2) && isfinite(s->hist[i].ended - s->hist[i].started)) {
-            *seconds = s->hist[i].ended - s->hist[i].started;
-            return MB_OK;
-        }
+    /* The latest earlier run of the same cell: the last of its equal keys. */
+    size_t lo = 0, hi = s->n_eta;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (strcmp(s->eta[mid].key, key) <= 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    if (lo && !strcmp(s->eta[lo - 1].key, key)) {
+        *seconds = s->eta[lo - 1].seconds;
+        return MB_OK;
     }
     return MB_ENOENT;
 }

@@ -58,6 +58,39 @@ static const struct {
     {"quality", "enabled, reference, tokens, text"},
 };
 
+/* "[sweep], [models], ..." for messages, and the plain names for hints. */
+static void section_lists(char *brackets, size_t blen, char *plain, size_t plen)
+{
+    size_t bk = 0, pk = 0;
+    brackets[0] = plain[0] = '\0';
+    for (size_t i = 0; i < MB_ARRAY_LEN(known); i++) {
+        bk += (size_t)snprintf(brackets + bk, bk < blen ? blen - bk : 0, "%s[%s]", i ? ", " : "",
+                               known[i].section);
+        pk += (size_t)snprintf(plain + pk, pk < plen ? plen - pk : 0, "%s%s", i ? ", " : "",
+                               known[i].section);
+    }
+}
+
+static int unknown_section(const char *file, int line, const char *name)
+{
+    char brackets[256], plain[256];
+    section_lists(brackets, sizeof brackets, plain, sizeof plain);
+    const char *near = mb_near_miss(name, plain);
+    char hint[96] = "";
+    if (near)
+        snprintf(hint, sizeof hint, " (did you mean [%s]?)", near);
+    return mb_err_set(MB_EFORMAT, "%s:%d: unknown section [%s]%s; expected one of: %s", file, line,
+                      name, hint, brackets);
+}
+
+static int check_section(const char *file, const mb_ini_section_t *h)
+{
+    for (size_t i = 0; i < MB_ARRAY_LEN(known); i++)
+        if (!strcmp(known[i].section, h->name))
+            return MB_OK;
+    return unknown_section(file, h->line, h->name);
+}
+
 static int check_key(const char *file, const mb_ini_entry_t *e)
 {
     for (size_t i = 0; i < MB_ARRAY_LEN(known); i++) {
@@ -69,14 +102,17 @@ static int check_key(const char *file, const mb_ini_entry_t *e)
         for (const char *p = strstr(k, e->key); p; p = strstr(p + 1, e->key))
             if ((p == k || (p - k >= 2 && p[-2] == ',')) && (p[n] == ',' || p[n] == '\0'))
                 return MB_OK;
-        return mb_err_set(MB_EFORMAT, "%s:%d: unknown key '%s' in [%s]; expected one of: %s", file,
-                          e->line, e->key, e->section, known[i].keys);
+        const char *near = mb_near_miss(e->key, known[i].keys);
+        char hint[96] = "";
+        if (near)
+            snprintf(hint, sizeof hint, " (did you mean '%s'?)", near);
+        return mb_err_set(MB_EFORMAT, "%s:%d: unknown key '%s' in [%s]%s; expected one of: %s", file,
+                          e->line, e->key, e->section, hint, known[i].keys);
     }
     if (!*e->section)
         return mb_err_set(MB_EFORMAT, "%s:%d: key '%s' before any section; expected a section "
                           "header such as [sweep] first", file, e->line, e->key);
-    return mb_err_set(MB_EFORMAT, "%s:%d: unknown section [%s]; expected one of: [sweep], [models], "
-                      "[tests], [reps], [limits], [cooldown], [quality]", file, e->line, e->section);
+    return unknown_section(file, e->line, e->section);
 }
 
 static int parse_bool(const char *s, bool *out)
@@ -386,6 +422,9 @@ static int from_ini(const mb_ini_t *ini, const bench_names_t *names, bench_sweep
     const char *f = sw->path;
     int rc;
     bool threads_set = false, depth_set = false;
+    for (size_t i = 0; i < ini->n_sections; i++)
+        if ((rc = check_section(f, &ini->sections[i])))
+            return rc;
     for (size_t i = 0; i < ini->n; i++) {
         const mb_ini_entry_t *e = &ini->entries[i];
         if ((rc = check_key(f, e)))
@@ -407,6 +446,18 @@ static int from_ini(const mb_ini_t *ini, const bench_names_t *names, bench_sweep
         return mb_err_set(MB_EFORMAT, "%s: no recipes: expected 'recipes = Q4_0, Q4_K_M, ...' in [models]", f);
     if (!sw->n_tests)
         return mb_err_set(MB_EFORMAT, "%s: no tests: expected 'pp = N', 'tg = N' or 'pg = P,N' in [tests]", f);
+    /* The product in floating point: axes of up to 10^6 each must not wrap
+     * a size_t before the cap is checked. */
+    double cells = (double)sw->n_models * (double)sw->n_recipes * (double)sw->n_threads *
+                   (double)sw->n_depths * (double)sw->n_tests * (double)MB_MAX(sw->n_pins, 1) *
+                   (double)MB_MAX(sw->n_stricts, 1);
+    if (cells > BENCH_SWEEP_MAX_CELLS)
+        return mb_err_set(MB_ERANGE, "%s: models %zu x recipes %zu x threads %zu x depths %zu x "
+                          "tests %zu x pinnings %zu x cpu_strict %zu = %.0f cells; the most one sweep "
+                          "file may expand to is %d: split it into several files or shorten a list",
+                          f, sw->n_models, sw->n_recipes, sw->n_threads, sw->n_depths, sw->n_tests,
+                          MB_MAX(sw->n_pins, 1), MB_MAX(sw->n_stricts, 1), cells,
+                          BENCH_SWEEP_MAX_CELLS);
     const mb_ini_entry_t *e, *ec = first_in(ini, "tests", "clusters"), *em = first_in(ini, "tests", "cpu_mask");
     if (ec && em)
         return mb_err_set(MB_EFORMAT, "%s:%d: clusters and cpu_mask (line %d) both given: expected one "

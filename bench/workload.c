@@ -169,6 +169,15 @@ static int estimate_catalog(const bench_engine_t *e, const bench_cell_t *cell, b
     return MB_OK;
 }
 
+/* A file that cannot be a model is a failed cell, never a skipped one
+ * (skipped is for valid cells that do not fit): the reader's and loader's
+ * "unsupported" (a big-endian file, an unknown architecture, a type with no
+ * kernels) become a failure with the same reason. */
+static int unloadable(int rc)
+{
+    return rc == MB_EUNSUPPORTED ? MB_EFORMAT : rc;
+}
+
 /* A GGUF file: its tensors' bytes, and the KV cache from its metadata. */
 static int estimate_file(const bench_engine_t *e, const bench_cell_t *cell, bench_model_info_t *info)
 {
@@ -178,7 +187,11 @@ static int estimate_file(const bench_engine_t *e, const bench_cell_t *cell, benc
     models_gguf_t *g;
     int rc = models_gguf_open(cell->model, &g);
     if (rc)
-        return rc;
+        return unloadable(rc);
+    if ((rc = models_gguf_model_check(g, NULL))) {
+        models_gguf_close(g);
+        return unloadable(rc);
+    }
     memset(info, 0, sizeof *info);
     uint64_t bytes = 0, params = 0;
     for (int64_t i = 0; i < models_gguf_n_tensors(g); i++) {
@@ -371,7 +384,7 @@ static int load_file(const char *path, models_gguf_t **g, engine_model_t **m)
         models_gguf_close(*g);
         *g = NULL;
     }
-    return rc;
+    return unloadable(rc);
 }
 
 static int be_open(void *ctx, const bench_cell_t *cell, bench_workload_t *out, bench_model_info_t *info)

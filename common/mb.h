@@ -89,7 +89,8 @@ const char *mb_build_commit(void); /* short git hash, "-dirty" suffix, or "unkno
 
 /* ---- files ----------------------------------------------------------------- */
 /* Reads a whole file into a NUL-terminated malloc'd buffer (*len without the NUL).
- * max_bytes caps the read (0 = 64 MiB) so a runaway file cannot exhaust memory. */
+ * max_bytes caps the read (0 = 64 MiB) so a runaway file cannot exhaust memory; a
+ * longer file is MB_ERANGE and nothing is returned (never a truncated file). */
 int mb_file_read(const char *path, size_t max_bytes, char **out, size_t *len);
 /* Writes data to path atomically (temp file + fsync + rename). */
 int mb_file_write_atomic(const char *path, const void *data, size_t len);
@@ -155,9 +156,16 @@ typedef struct {
 } mb_ini_entry_t;
 
 typedef struct {
+    char *name;    /* as written between the brackets, trimmed */
+    int line;      /* where its header is */
+} mb_ini_section_t;
+
+typedef struct {
     char *path;
     mb_ini_entry_t *entries;
     size_t n;
+    mb_ini_section_t *sections; /* every header, in file order, empty ones too */
+    size_t n_sections;
 } mb_ini_t;
 
 /* Parses a file. A malformed line is MB_EFORMAT with "FILE:LINE: ..." */
@@ -167,6 +175,10 @@ void mb_ini_free(mb_ini_t *ini);
 /* Last value for section/key, or NULL. */
 const mb_ini_entry_t *mb_ini_find(const mb_ini_t *ini, const char *section, const char *key);
 const char *mb_ini_get(const mb_ini_t *ini, const char *section, const char *key, const char *dflt);
+/* The closest of the comma-separated words in `choices` to `word` when it is
+ * a likely typo (edit distance at most 2, less than half its length), else
+ * NULL; the result points into a static buffer. For "did you mean" hints. */
+const char *mb_near_miss(const char *word, const char *choices);
 
 /* ---- SHA-256 ----------------------------------------------------------------- */
 typedef struct {

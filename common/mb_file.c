@@ -26,8 +26,26 @@ int mb_file_read(const char *path, size_t max_bytes, char **out, size_t *len)
     }
     for (;;) {
         if (n == cap) {
-            if (cap >= max_bytes)
-                break;
+            if (cap >= max_bytes) {
+                /* Never hand back part of a file: one byte past the limit
+                 * means the file is too big, and the caller gets nothing. */
+                char extra;
+                ssize_t r;
+                while ((r = read(fd, &extra, 1)) < 0 && errno == EINTR)
+                    ;
+                if (r == 0)
+                    break;
+                int e = errno;
+                free(buf);
+                close(fd);
+                if (r < 0)
+                    return mb_err_set(mb_err_from_errno(e), "cannot read %s: %s", path, strerror(e));
+                char lim[32];
+                mb_fmt_bytes(max_bytes, lim, sizeof lim);
+                return mb_err_set(MB_ERANGE, "%s: larger than %s (%zu bytes), the most this file "
+                                  "may hold; nothing was read: expected a smaller file", path, lim,
+                                  max_bytes);
+            }
             size_t ncap = MB_MIN(cap * 2, max_bytes);
             char *nb = realloc(buf, ncap + 1);
             if (!nb) {

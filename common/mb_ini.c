@@ -26,6 +26,9 @@ void mb_ini_free(mb_ini_t *ini)
         free(ini->entries[i].value);
     }
     free(ini->entries);
+    for (size_t i = 0; i < ini->n_sections; i++)
+        free(ini->sections[i].name);
+    free(ini->sections);
     free(ini->path);
     free(ini);
 }
@@ -37,7 +40,7 @@ int mb_ini_parse(const char *text, const char *name, mb_ini_t **out)
     char *copy = mb_strdup(text);
     char *section = mb_strdup("");
     int rc = MB_OK;
-    size_t cap = 0;
+    size_t cap = 0, scap = 0;
     if (!ini || !copy || !section || !(ini->path = mb_strdup(name))) {
         rc = mb_err_set(MB_ENOMEM, "out of memory parsing %s", name);
         goto err;
@@ -69,6 +72,24 @@ int mb_ini_parse(const char *text, const char *name, mb_ini_t **out)
                 rc = mb_err_set(MB_ENOMEM, "out of memory parsing %s", name);
                 goto err;
             }
+            /* Headers are kept too, so that a reader can refuse an unknown
+             * section even when it holds no key. */
+            if (ini->n_sections == scap) {
+                scap = scap ? scap * 2 : 8;
+                mb_ini_section_t *ns = realloc(ini->sections, scap * sizeof *ns);
+                if (!ns) {
+                    rc = mb_err_set(MB_ENOMEM, "out of memory parsing %s", name);
+                    goto err;
+                }
+                ini->sections = ns;
+            }
+            mb_ini_section_t *hs = &ini->sections[ini->n_sections];
+            if (!(hs->name = mb_strdup(sec))) {
+                rc = mb_err_set(MB_ENOMEM, "out of memory parsing %s", name);
+                goto err;
+            }
+            hs->line = lineno;
+            ini->n_sections++;
             continue;
         }
         char *eq = strchr(s, '=');
@@ -158,4 +179,46 @@ const char *mb_ini_get(const mb_ini_t *ini, const char *section, const char *key
 {
     const mb_ini_entry_t *e = mb_ini_find(ini, section, key);
     return e ? e->value : dflt;
+}
+
+/* Levenshtein distance, capped: words here are short identifiers. */
+static size_t edit_distance(const char *a, const char *b, size_t blen)
+{
+    size_t alen = strlen(a);
+    if (alen > 63 || blen > 63)
+        return (size_t)-1;
+    size_t prev[64], cur[64];
+    for (size_t j = 0; j <= blen; j++)
+        prev[j] = j;
+    for (size_t i = 1; i <= alen; i++) {
+        cur[0] = i;
+        for (size_t j = 1; j <= blen; j++) {
+            size_t sub = prev[j - 1] + (tolower((unsigned char)a[i - 1]) != tolower((unsigned char)b[j - 1]));
+            size_t del = prev[j] + 1, ins = cur[j - 1] + 1;
+            cur[j] = MB_MIN(sub, MB_MIN(del, ins));
+        }
+        memcpy(prev, cur, (blen + 1) * sizeof *prev);
+    }
+    return prev[blen];
+}
+
+const char *mb_near_miss(const char *word, const char *choices)
+{
+    static char best[64];
+    size_t best_d = (size_t)-1, wl = strlen(word);
+    for (const char *p = choices; *p;) {
+        while (*p == ',' || *p == ' ')
+            p++;
+        size_t n = strcspn(p, ", ");
+        if (n && n < sizeof best) {
+            size_t d = edit_distance(word, p, n);
+            if (d < best_d) {
+                best_d = d;
+                memcpy(best, p, n);
+                best[n] = '\0';
+            }
+        }
+        p += n;
+    }
+    return best_d <= 2 && best_d * 2 < MB_MAX(wl, 2) ? best : NULL;
 }

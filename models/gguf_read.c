@@ -121,7 +121,44 @@ static int cur_u64(cur_t *c, uint64_t *v, const char *what)
     return MB_OK;
 }
 
-/* A string: length checked against the remaining bytes. */
+/* Offset of the first byte that breaks UTF-8 (overlong forms, surrogates
+ * and code points past U+10FFFF included), or n if the bytes are valid. */
+static size_t utf8_bad_at(const uint8_t *s, size_t n)
+{
+    size_t i = 0;
+    while (i < n) {
+        uint8_t b = s[i];
+        if (b < 0x80) {
+            i++;
+            continue;
+        }
+        size_t k;
+        uint32_t cp, min;
+        if ((b & 0xe0) == 0xc0)
+            k = 1, cp = b & 0x1f, min = 0x80;
+        else if ((b & 0xf0) == 0xe0)
+            k = 2, cp = b & 0x0f, min = 0x800;
+        else if ((b & 0xf8) == 0xf0)
+            k = 3, cp = b & 0x07, min = 0x10000;
+        else
+            return i;
+        if (n - i <= k)
+            return i;
+        for (size_t j = 1; j <= k; j++) {
+            if ((s[i + j] & 0xc0) != 0x80)
+                return i;
+            cp = cp << 6 | (s[i + j] & 0x3f);
+        }
+        if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+            return i;
+        i += k + 1;
+    }
+    return n;
+}
+
+/* A string: length checked against the remaining bytes, and UTF-8 as the
+ * format requires (a name or value that is not text is never printed raw
+ * by anything downstream). */
 static int cur_str(cur_t *c, const uint8_t **p, uint64_t *len, const char *what)
 {
     size_t at = c->pos;
@@ -133,6 +170,12 @@ static int cur_str(cur_t *c, const uint8_t **p, uint64_t *len, const char *what)
                           "%s: %s at offset %zu has length %llu but only %zu bytes remain in "
                           "the file (corrupt or truncated file)",
                           c->name, what, at, (unsigned long long)*len, cur_left(c));
+    size_t bad = utf8_bad_at(c->base + c->pos, (size_t)*len);
+    if (bad < *len)
+        return mb_err_set(MB_EFORMAT,
+                          "%s: %s at offset %zu is not valid UTF-8 (byte 0x%02x at offset %zu); "
+                          "GGUF strings are UTF-8: re-convert the model",
+                          c->name, what, at, c->base[c->pos + bad], c->pos + bad);
     *p = c->base + c->pos;
     c->pos += (size_t)*len;
     return MB_OK;

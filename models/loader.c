@@ -196,6 +196,28 @@ static int hparams_from_gguf(const models_gguf_t *g, engine_hparams_t *hp)
     return MB_OK;
 }
 
+int models_gguf_model_check(const models_gguf_t *g, engine_hparams_t *hp_out)
+{
+    engine_hparams_t hp;
+    int rc = hparams_from_gguf(g, &hp);
+    if (rc)
+        return rc;
+    /* The last layer must have tensors: block_count is what sizes the KV
+     * cache and the layer table, so an impossible one must stop here. */
+    char prefix[32];
+    int n = snprintf(prefix, sizeof prefix, "blk.%d.", hp.n_layer - 1);
+    bool found = false;
+    for (int64_t i = 0; i < models_gguf_n_tensors(g) && !found; i++)
+        found = !strncmp(models_gguf_tensor(g, i)->name, prefix, (size_t)n);
+    if (!found)
+        return mb_err_set(MB_EFORMAT, "%s: block_count is %d but no tensor of layer %d (%s*) is in "
+                          "the file: the metadata does not describe its tensors; re-convert the "
+                          "model", models_gguf_name(g), hp.n_layer, hp.n_layer - 1, prefix);
+    if (hp_out)
+        *hp_out = hp;
+    return MB_OK;
+}
+
 /* ---- dropping the original bytes of repacked tensors ------------------------ */
 
 /* Whether [p, p + n) lies in one read-only, private, file-backed mapping

@@ -366,6 +366,12 @@ int models_cache_get(const models_spec_t *spec, const models_recipe_t *r, uint64
  * llama, qwen3, phi3, smollm3, gemma3n; others MB_EUNSUPPORTED. */
 int models_model_from_gguf(const models_gguf_t *g, engine_model_t **out);
 void models_model_free(engine_model_t *m); /* NULL: no-op; leaves the file open */
+/* Whether g can be a model at all, from its metadata and tensor list alone
+ * (nothing is mapped or allocated by size): a known architecture, valid
+ * hyperparameters, and tensors for every layer block_count names. The
+ * benchmark calls it before estimating memory, so that a file that can never
+ * load fails with this reason instead of "does not fit". *hp may be NULL. */
+int models_gguf_model_check(const models_gguf_t *g, engine_hparams_t *hp);
 
 /* ==== 8. quality of a recipe (models/quality.c) ============================
  * Against the F32 model it is made from, on sequences sampled from that F32

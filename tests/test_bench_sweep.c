@@ -113,8 +113,8 @@ Test(sweep, malformed_files)
 {
     expect_error("bad_pg.ini", MB_EFORMAT, "bad_pg.ini:6:", "one pair 'PROMPT,GEN'");
     expect_error("bad_duration.ini", MB_EFORMAT, "bad_duration.ini:7:", "expected a duration");
-    expect_error("unknown_key.ini", MB_EFORMAT, "unknown_key.ini:6:", "expected one of: pp, tg, pg, depth, threads");
-    expect_error("unknown_section.ini", MB_EFORMAT, "unknown_section.ini:5:", "unknown section [test]");
+    expect_error("unknown_key.ini", MB_EFORMAT, "unknown_key.ini:6:", "(did you mean 'threads'?); expected one of: pp, tg, pg, depth, threads");
+    expect_error("unknown_section.ini", MB_EFORMAT, "unknown_section.ini:4:", "unknown section [test] (did you mean [tests]?)");
     expect_error("bad_header.ini", MB_EFORMAT, "bad_header.ini:1:", "section header");
     expect_error("no_models.ini", MB_EFORMAT, "no_models.ini", "expected a [models] section");
     expect_error("max_below_min.ini", MB_EFORMAT, "max_below_min.ini:8:", "expected max >= min");

@@ -51,6 +51,9 @@ static const bad_case_t bad_cases[] = {
     {"offset-beyond-file.gguf", MB_EFORMAT, {"[1152921504606846976, +64)", "outside the file"}},
     {"overlap.gguf", MB_EFORMAT, {"'a'", "'b'", "overlap"}},
     {"dup-tensor.gguf", MB_EFORMAT, {"duplicate tensor name 'w'"}},
+    {"bad-utf8-name.gguf", MB_EFORMAT, {"tensor name at offset", "not valid UTF-8", "byte 0x80"}},
+    {"bad-utf8-value.gguf", MB_EFORMAT, {"string value at offset", "not valid UTF-8", "byte 0xc0"}},
+    {"big-endian.gguf", MB_EUNSUPPORTED, {"0x03000000", "big-endian"}},
 };
 
 static void check_msg(const bad_case_t *c, int rc, const char *how)

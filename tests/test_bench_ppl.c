@@ -372,7 +372,8 @@ Test(bench_ppl, prompt_ids_are_the_ones_given)
         bench_measure_opts_t o = {.reps = {.min_reps = 2, .max_reps = 2}, .warmup = true,
                                   .seed = 1, .clock = &clk, .prompt = prompt,
                                   .n_prompt_tokens = 12};
-        bench_workload_t w = {&p, 64, 1000, pw_eval, pw_reset, pw_truncate, NULL};
+        bench_workload_t w = {.impl = &p, .n_ctx = 64, .n_vocab = 1000, .eval = pw_eval,
+                              .reset = pw_reset, .truncate = pw_truncate};
         cr_assert_eq(bench_cell_measure(&o, &w, &r), MB_OK, "%s", mb_err_msg());
         cr_assert_eq(r.status, BENCH_CELL_OK);
         cr_assert_eq(p.prompts, 3, "warm-up and two reps");

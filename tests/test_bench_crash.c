@@ -91,6 +91,15 @@ static int count_cb(void *ctx, const db_cell_t *c)
     return 0;
 }
 
+/* SQLite creates the file at open (and may write its header when the
+ * journal mode is set) before the schema's transaction commits: a kill in
+ * between leaves a file at schema version 0 with no tables, which is no
+ * store yet, and which a read-only open refuses as such. */
+static bool not_yet_a_store(int rc)
+{
+    return rc == MB_EFORMAT && strstr(mb_err_msg(), "not yet a mobench store");
+}
+
 /* Integrity and the finished cells of one run (NULL: every run). */
 static void check_db(const char *path, const char *run, cells_t *k)
 {
@@ -98,12 +107,15 @@ static void check_db(const char *path, const char *run, cells_t *k)
     if (access(path, F_OK))
         return; /* killed before the database was created */
     db_t *db;
-    cr_assert_eq(db_open(path, DB_OPEN_READONLY, &db), 0, "%s", mb_err_msg());
+    int rc = db_open(path, DB_OPEN_READONLY, &db);
+    if (not_yet_a_store(rc))
+        return;
+    cr_assert_eq(rc, 0, "%s", mb_err_msg());
     db_check_t chk;
     cr_assert_eq(db_check(db, &chk), 0, "%s", mb_err_msg());
     cr_assert(chk.ok, "integrity: %s, fk violations %lld", chk.integrity, (long long)chk.fk_violations);
     db_filter_t f = {.run = run};
-    int rc = db_cells_each(db, &f, count_cb, k);
+    rc = db_cells_each(db, &f, count_cb, k);
     cr_assert(rc == 0 || rc == MB_ENOENT, "%s", mb_err_msg());
     db_close(db);
 }
@@ -113,7 +125,10 @@ static int n_runs(const char *path)
     if (access(path, F_OK))
         return 0;
     db_t *db;
-    cr_assert_eq(db_open(path, DB_OPEN_READONLY, &db), 0, "%s", mb_err_msg());
+    int rc = db_open(path, DB_OPEN_READONLY, &db);
+    if (not_yet_a_store(rc))
+        return 0;
+    cr_assert_eq(rc, 0, "%s", mb_err_msg());
     db_counts_t c;
     cr_assert_eq(db_counts(db, &c), 0);
     db_close(db);

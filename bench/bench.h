@@ -248,7 +248,7 @@ typedef struct {
     uint64_t n_params;
     char weights[16];      /* "synthetic" | "file" */
     char weights_sha256[65]; /* GGUF file hash ("" for synthetic) */
-    char kernel[32];       /* kernel variant bound */
+    char kernel[64];       /* kernel variant bound, and its fallbacks: "avx512 (BF16: avx2)" */
     uint64_t kv_bytes;     /* KV cache for the cell's context */
     uint64_t scratch_bytes;
     int n_ctx_max;         /* longest context the model supports */

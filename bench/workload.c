@@ -412,7 +412,9 @@ static int be_open(void *ctx, const bench_cell_t *cell, bench_workload_t *out, b
     engine_mem_t mem = engine_ctx_memory(w->ctx);
     info->kv_bytes = mem.kv;
     info->scratch_bytes = mem.scratch;
-    snprintf(info->kernel, sizeof info->kernel, "%s", engine_kernels_name());
+    bool used[ENGINE_TYPE_COUNT];
+    engine_model_types(w->m, used);
+    engine_kernels_describe(used, info->kernel, sizeof info->kernel);
     bench_roofline_info(w->m, info);
     *out = (bench_workload_t){w, n_ctx, w->m->hp.n_vocab, ew_eval, ew_reset, ew_truncate, ew_close,
                               ew_cpus_ran};

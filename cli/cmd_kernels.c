@@ -182,17 +182,84 @@ static void kb_usage(FILE *f)
             "  --gemv-mb MB   size of the GEMV matrix (default 512, at least 64)\n"
             "  --json         JSON on stdout instead of the table\n"
             "  --list         list the kernel variants, whether this CPU can run them and\n"
-            "                 which formats each has its own code for (others: reference)\n");
+            "                 which formats each has its own code for (others: reference),\n"
+            "                 then the plan dispatch binds: per format the variant that runs\n"
+            "                 it (* = a fallback from the chosen one), repacking, quantizer\n"
+            "  --isa LIST     with --list: for a CPU with these features instead of this\n"
+            "                 one, e.g. avx2,fma,f16c,avx512f (names as in probe's JSON)\n");
 }
 
-/* --list: every compiled-in variant, capable or not, and its own formats. */
-static int kb_list(void)
+/* --list [--isa LIST] [--kernel V]: every compiled-in variant and whether a
+ * CPU with those features (default: this one) can run it, then the plan
+ * dispatch would bind there: per weight format the variant whose matmul
+ * runs it (marked when it falls back from the chosen variant), whether it
+ * is repacked, and its activation quantizer. */
+static int kb_list(const char *isa, const char *kernel, bool json)
 {
     probes_features_t feat;
-    probes_features_detect(&feat);
+    if (isa) {
+        if (probes_features_parse(isa, &feat)) {
+            fprintf(stderr, "mobench kernels: --isa: %s\n", mb_err_msg());
+            return MB_EXIT_USAGE;
+        }
+    } else {
+        probes_features_detect(&feat);
+    }
+    engine_kernels_plan_t plan;
+    if (engine_kernels_plan(&feat, kernel, &plan)) {
+        fprintf(stderr, "mobench kernels: %s\n", mb_err_msg());
+        return MB_EXIT_USAGE;
+    }
     const char *names[16];
     bool capable[16];
     int n = engine_kernels_list(names, 16, &feat, capable);
+    if (json) {
+        mb_json_t j;
+        mb_json_init(&j, stdout, true);
+        mb_json_obj_begin(&j);
+        mb_json_key(&j, "cpu");
+        mb_json_str(&j, isa ? "given" : "this");
+        mb_json_key(&j, "variants");
+        mb_json_arr_begin(&j);
+        for (int i = 0; i < n && i < 16; i++) {
+            mb_json_obj_begin(&j);
+            mb_json_key(&j, "name");
+            mb_json_str(&j, names[i]);
+            mb_json_key(&j, "capable");
+            mb_json_bool(&j, capable[i]);
+            mb_json_obj_end(&j);
+        }
+        mb_json_arr_end(&j);
+        mb_json_key(&j, "chosen");
+        mb_json_str(&j, plan.variant);
+        mb_json_key(&j, "ops");
+        mb_json_str(&j, plan.ops);
+        mb_json_key(&j, "formats");
+        mb_json_arr_begin(&j);
+        for (int t = 0; t < ENGINE_TYPE_COUNT; t++) {
+            const engine_type_traits_t *tr = engine_type_traits((engine_type_t)t);
+            if (!plan.mm[t] || !tr)
+                continue;
+            mb_json_obj_begin(&j);
+            mb_json_key(&j, "format");
+            mb_json_str(&j, tr->name);
+            mb_json_key(&j, "matmul");
+            mb_json_str(&j, plan.mm[t]);
+            mb_json_key(&j, "fallback");
+            mb_json_bool(&j, plan.fallback[t]);
+            mb_json_key(&j, "repacked");
+            mb_json_bool(&j, plan.packed[t]);
+            mb_json_key(&j, "activation");
+            mb_json_str(&j, engine_type_name(tr->vec_dot_type));
+            mb_json_key(&j, "quantizer");
+            mb_json_str(&j, plan.act[tr->vec_dot_type] ? plan.act[tr->vec_dot_type] : "reference");
+            mb_json_obj_end(&j);
+        }
+        mb_json_arr_end(&j);
+        mb_json_obj_end(&j);
+        putchar('\n');
+        return MB_EXIT_OK;
+    }
     printf("%-8s %-8s %s\n", "variant", "capable", "own code for (the rest run the scalar reference)");
     for (int i = 0; i < n && i < 16; i++) {
         printf("%-8s %-8s", names[i], capable[i] ? "yes" : "no");
@@ -204,6 +271,27 @@ static int kb_list(void)
         }
         printf("\n");
     }
+    printf("\nchosen on %s: %s (attention and activations: %s)\n",
+           isa ? "a CPU with the --isa features" : "this CPU", plan.variant, plan.ops);
+    printf("%-8s %-10s %-9s %-10s %s\n", "format", "matmul", "repacked", "activation",
+           "quantizer");
+    bool any = false;
+    for (int t = 0; t < ENGINE_TYPE_COUNT; t++) {
+        const engine_type_traits_t *tr = engine_type_traits((engine_type_t)t);
+        if (!plan.mm[t] || !tr)
+            continue;
+        char mm[24];
+        snprintf(mm, sizeof mm, "%s%s", plan.mm[t], plan.fallback[t] ? " *" : "");
+        any |= plan.fallback[t];
+        printf("%-8s %-10s %-9s %-10s %s\n", tr->name, mm, plan.packed[t] ? "yes" : "no",
+               engine_type_name(tr->vec_dot_type),
+               tr->vec_dot_type == ENGINE_TYPE_F32 ? "(copy)"
+               : plan.act[tr->vec_dot_type]        ? plan.act[tr->vec_dot_type]
+                                                   : "reference");
+    }
+    if (any)
+        printf("* fallback: %s has no kernel for the format that this CPU can run\n",
+               plan.variant);
     return MB_EXIT_OK;
 }
 
@@ -211,8 +299,9 @@ int cmd_kernels(int argc, char **argv)
 {
     const char *formats = NULL, *kernel = NULL;
     int64_t threads = 0, reps = 7, gemv_mb = 512;
-    bool json = false;
-    enum { OPT_JSON = 1000, OPT_LIST, OPT_FORMAT, OPT_KERNEL, OPT_THREADS, OPT_REPS, OPT_GEMV };
+    const char *isa = NULL;
+    bool json = false, list = false;
+    enum { OPT_JSON = 1000, OPT_LIST, OPT_ISA, OPT_FORMAT, OPT_KERNEL, OPT_THREADS, OPT_REPS, OPT_GEMV };
     static const struct option longopts[] = {
         {"format", required_argument, NULL, OPT_FORMAT},
         {"kernel", required_argument, NULL, OPT_KERNEL},
@@ -221,6 +310,7 @@ int cmd_kernels(int argc, char **argv)
         {"gemv-mb", required_argument, NULL, OPT_GEMV},
         {"json", no_argument, NULL, OPT_JSON},
         {"list", no_argument, NULL, OPT_LIST},
+        {"isa", required_argument, NULL, OPT_ISA},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -234,7 +324,8 @@ int cmd_kernels(int argc, char **argv)
             kb_usage(stdout);
             return MB_EXIT_OK;
         case OPT_JSON: json = true; break;
-        case OPT_LIST: return kb_list();
+        case OPT_LIST: list = true; break;
+        case OPT_ISA: isa = v; break;
         case OPT_FORMAT: formats = v; break;
         case OPT_KERNEL: kernel = v; break;
         case OPT_THREADS:
@@ -255,6 +346,11 @@ int cmd_kernels(int argc, char **argv)
             return cli_opts_error(&op, "kernels", oc);
         }
     }
+    if (isa && !list)
+        return cli_usage_error("kernels", "--isa goes with --list (it asks about another CPU; "
+                               "nothing is measured there)");
+    if (list)
+        return kb_list(isa, kernel, json);
 
     engine_type_t types[ENGINE_TYPE_COUNT];
     int nt = 0;

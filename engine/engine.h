@@ -216,6 +216,31 @@ int engine_kernels_list(const char **names, int max, const probes_features_t *fe
  * reference for that type, or the variant/type is unknown). */
 bool engine_kernels_specialized(const char *variant, engine_type_t type);
 
+/* What dispatch would run on a CPU with these features (NULL: this one),
+ * with force as for engine_kernels_init: the chosen variant; per weight type
+ * the variant whose matmul runs it ("scalar" = the reference), whether it
+ * uses repacked tiles, and whether that is a fallback from the chosen
+ * variant (it lacks a kernel for the type, or the type's kernel needs a
+ * feature the CPU lacks, e.g. avx512's BF16 without AVX512_BF16); per
+ * activation type the variant of its quantizer (NULL: the reference).
+ * Nothing is bound. Errors as engine_kernels_init. */
+typedef struct {
+    const char *variant;
+    const char *ops;                    /* attention and activation ops */
+    const char *mm[ENGINE_TYPE_COUNT];  /* NULL: not a weight type */
+    bool packed[ENGINE_TYPE_COUNT];
+    bool fallback[ENGINE_TYPE_COUNT];
+    const char *act[ENGINE_TYPE_COUNT];
+    char note[256];                     /* the fallbacks, "BF16: avx2"; "" none */
+} engine_kernels_plan_t;
+int engine_kernels_plan(const probes_features_t *features, const char *force,
+                        engine_kernels_plan_t *out);
+
+/* The bound variant as recorded with a result: its name, and the weight
+ * types among used[] (NULL: all) that fall back to another variant, e.g.
+ * "avx512 (BF16: avx2)". Always NUL-terminated. */
+void engine_kernels_describe(const bool used[ENGINE_TYPE_COUNT], char *buf, size_t len);
+
 /* Checks shape/type/alignment and, if the bound variant wins from it, builds a
  * repacked copy. Loaders call it once per weight matrix. */
 int engine_tensor_prepare(engine_tensor_t *t);
@@ -380,6 +405,8 @@ int engine_model_prepare_drop(engine_model_t *m, void (*drop)(void *arg, const e
  * repacked copies (counted at their rows' bytes; the padding of the last
  * tile is not). A model prepared and dropped holds each matrix once. */
 size_t engine_model_weight_bytes(const engine_model_t *m);
+/* used[t] = some weight matrix of m has type t. */
+void engine_model_types(const engine_model_t *m, bool used[ENGINE_TYPE_COUNT]);
 
 typedef struct {
     int n_ctx;   /* KV cache positions (max sequence length), <= 1<<20 */

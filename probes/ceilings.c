@@ -63,11 +63,27 @@ typedef struct {
     read_fn read_pf; /* read with a software prefetch (ceil_kernels.h) */
 } bw_kernels_t;
 
+/* ceil_avx512.c is compiled with AVX-512 F/BW/VL/DQ/VNNI (the *_avx512.c
+ * flags): the compiler may use any of them anywhere in it, so all must be
+ * present, not only AVX512F (a Xeon Phi has F without BW/VL). */
+#if defined(__x86_64__) || defined(__i386__)
+static bool ceil_avx512_ok(const probes_features_t *f)
+{
+    static const probes_feature_t need[] = {PROBES_FEAT_AVX512F, PROBES_FEAT_AVX512BW,
+                                            PROBES_FEAT_AVX512VL, PROBES_FEAT_AVX512DQ,
+                                            PROBES_FEAT_AVX512_VNNI};
+    for (size_t i = 0; i < sizeof need / sizeof need[0]; i++)
+        if (!probes_features_has(f, need[i]))
+            return false;
+    return true;
+}
+#endif
+
 static bw_kernels_t pick_bw(const probes_features_t *f)
 {
     bw_kernels_t k = {"scalar", ceil_read_scalar, ceil_copy_scalar, ceil_triad_scalar, ceil_read_pf_scalar};
 #if defined(__x86_64__) || defined(__i386__)
-    if (probes_features_has(f, PROBES_FEAT_AVX512F))
+    if (ceil_avx512_ok(f))
         return (bw_kernels_t){"avx512", ceil_read_avx512, ceil_copy_avx512, ceil_triad_avx512,
                               ceil_read_pf_avx512};
     if (probes_features_has(f, PROBES_FEAT_AVX2) && probes_features_has(f, PROBES_FEAT_FMA))
@@ -410,6 +426,10 @@ int probes_ceilings_measure(const probes_ceilings_opts_t *opts, probes_ceilings_
     for (const peak_def_t *d = peak_defs; d->name && out->n_peaks < PROBES_MAX_PEAKS; d++) {
         if (!probes_features_has(&f, d->need) || !probes_features_has(&f, d->need2))
             continue;
+#if defined(__x86_64__) || defined(__i386__)
+        if (strstr(d->name, "_avx512") && !ceil_avx512_ok(&f)) /* ceil_avx512.c's flags */
+            continue;
+#endif
         probes_peak_t *pk = &out->peaks[out->n_peaks++];
         pr_copy(pk->name, sizeof pk->name, d->name);
         pr_copy(pk->kind, sizeof pk->kind, d->kind);

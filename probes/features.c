@@ -4,6 +4,10 @@
  * Never from libcpuid (which lags new CPUs, see docs/probe.md). */
 #include "probes.h"
 
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
 #if defined(__x86_64__) || defined(__i386__)
 #include <cpuid.h>
 #elif defined(__aarch64__)
@@ -41,6 +45,48 @@ const char *probes_feature_name(probes_feature_t feat)
     if ((int)feat < 0 || feat >= PROBES_FEAT_COUNT)
         return "unknown";
     return feature_names[feat];
+}
+
+int probes_features_parse(const char *list, probes_features_t *out)
+{
+    if (!list || !out)
+        return mb_err_set(MB_EINVAL, "probes_features_parse: no list or no output");
+    out->bits = 0;
+    char choices[512];
+    size_t off = 0;
+    for (int i = 0; i < PROBES_FEAT_COUNT && off < sizeof choices; i++) {
+        int w = snprintf(choices + off, sizeof choices - off, "%s%s", i ? ", " : "",
+                         feature_names[i]);
+        off = w > 0 ? off + (size_t)w : off;
+    }
+    const char *p = list;
+    while (*p) {
+        while (*p == ',' || *p == ' ')
+            p++;
+        if (!*p)
+            break;
+        size_t n = strcspn(p, ", ");
+        char word[32];
+        if (n >= sizeof word)
+            return mb_err_set(MB_EINVAL, "CPU feature '%.*s...' is too long; features: %s", 20, p,
+                              choices);
+        memcpy(word, p, n);
+        word[n] = '\0';
+        int found = -1;
+        for (int i = 0; i < PROBES_FEAT_COUNT; i++)
+            if (!strcasecmp(word, feature_names[i]))
+                found = i;
+        if (found < 0) {
+            const char *near = mb_near_miss(word, choices);
+            if (near)
+                return mb_err_set(MB_EINVAL, "unknown CPU feature '%s' (did you mean '%s'?); "
+                                  "features: %s", word, near, choices);
+            return mb_err_set(MB_EINVAL, "unknown CPU feature '%s'; features: %s", word, choices);
+        }
+        probes_features_add(out, (probes_feature_t)found);
+        p += n;
+    }
+    return 0;
 }
 
 #if defined(__x86_64__) || defined(__i386__)

@@ -62,6 +62,10 @@ static inline void probes_features_add(probes_features_t *f, probes_feature_t fe
 }
 /* "avx2", "avx512_vnni", "dotprod", ... (the names used in JSON and --kernel help). */
 const char *probes_feature_name(probes_feature_t feat);
+/* A feature set from a list of those names ("avx2,fma,f16c,avx512f"; commas
+ * or blanks between, case ignored), for asking dispatch about another CPU.
+ * Unknown name: MB_EINVAL naming it, a near miss and the known names. */
+int probes_features_parse(const char *list, probes_features_t *out);
 
 /* ---- root: every sysfs/procfs/etc read goes below it ------------------------
  * "/" probes this machine; a fixture tree holds proc/cpuinfo, sys/..., etc/...

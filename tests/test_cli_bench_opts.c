@@ -103,6 +103,8 @@ Test(cli_opts, usage_errors_exit_2)
     expect_usage("kernels --bogus", "unknown option '--bogus'");
     expect_usage("kernels --threads", "--threads: missing value");
     expect_usage("kernels --reps 2", "--reps '2'");
+    expect_usage("kernels --isa avx2", "--isa goes with --list");
+    expect_usage("kernels --list --isa avx2,fmaa", "did you mean 'fma'");
     expect_usage("models build tiny-llama --quant", "--quant: missing value");
     expect_usage("models build tiny-llama --quant Q4_0 --frob", "unknown option '--frob'");
     expect_usage("models build a b --quant Q4_0", "one model at a time");
@@ -187,4 +189,33 @@ Test(cli_opts, one_default_seed_shared_cache)
     cr_assert_eq(run("quality --help", false, &out), 0);
     cr_expect(strstr(out, "default 1 "), "%s", out);
     free(out);
+}
+
+/* kernels --list --isa: the plan for another CPU, fallbacks marked. */
+Test(cli_opts, kernels_list_for_another_cpu)
+{
+    char *out;
+    int rc = run("kernels --list", false, &out);
+    cr_assert_eq(rc, 0, "%s", out);
+    cr_assert(strstr(out, "chosen on this CPU:"), "%s", out);
+    free(out);
+#if defined(__x86_64__)
+    rc = run("kernels --list --isa avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512dq,avx512_vnni",
+             false, &out);
+    cr_assert_eq(rc, 0, "%s", out);
+    cr_assert(strstr(out, "chosen on a CPU with the --isa features: avx512"), "%s", out);
+    cr_assert(strstr(out, "BF16     avx2 *"), "%s", out);
+    cr_assert(strstr(out, "Q4_0     avx512     yes"), "%s", out);
+    cr_assert(strstr(out, "* fallback:"), "%s", out);
+    free(out);
+    rc = run("kernels --list --isa avx2,fma,f16c,avx512f --json", false, &out);
+    cr_assert_eq(rc, 0, "%s", out);
+    cr_assert(strstr(out, "\"chosen\": \"avx2\""), "%s", out);
+    cr_assert(!strstr(out, "\"fallback\": true"), "%s", out);
+    free(out);
+    rc = run("kernels --list --isa avx2,fma,f16c --kernel avx512", true, &out);
+    cr_assert_eq(rc, 2, "%s", out);
+    cr_assert(strstr(out, "needs CPU features"), "%s", out);
+    free(out);
+#endif
 }

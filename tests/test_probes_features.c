@@ -71,3 +71,19 @@ Test(probes_features, arm_has_asimd)
         cr_assert(!probes_features_has(&f, (probes_feature_t)i));
 }
 #endif
+
+Test(probes_features, parse_names)
+{
+    probes_features_t f;
+    cr_assert_eq(probes_features_parse("avx2, FMA,f16c", &f), 0);
+    cr_assert(probes_features_has(&f, PROBES_FEAT_AVX2) && probes_features_has(&f, PROBES_FEAT_FMA) &&
+              probes_features_has(&f, PROBES_FEAT_F16C));
+    cr_assert_eq(__builtin_popcountll(f.bits), 3);
+    cr_assert_eq(probes_features_parse("", &f), 0);
+    cr_assert_eq(f.bits, 0);
+    cr_assert_eq(probes_features_parse("avx2,avx512vnni", &f), MB_EINVAL);
+    cr_assert(strstr(mb_err_msg(), "'avx512vnni'") && strstr(mb_err_msg(), "avx512_vnni"), "%s",
+              mb_err_msg());
+    cr_assert_eq(probes_features_parse("avx2,qqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqq", &f), MB_EINVAL);
+    cr_assert_eq(probes_features_parse(NULL, &f), MB_EINVAL);
+}

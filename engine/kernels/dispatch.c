@@ -26,15 +26,29 @@ static const kern_variant_t *const kern_variants[] = {
 };
 #define N_VARIANTS ((int)MB_ARRAY_LEN(kern_variants))
 
-/* The bound variant with its per-type functions resolved (NULL mm = scalar). */
+/* The chosen variant and, per weight type, the variant whose matmul runs it
+ * (its packing too), per activation type the quantizer; resolved once by
+ * plan_make and kept (g_vt[t] NULL: the scalar reference). */
 static const kern_variant_t *g_variant;
+static const kern_variant_t *g_vt[ENGINE_TYPE_COUNT];
 static kern_mm_fn g_mm[ENGINE_TYPE_COUNT];
 static kern_mm_fn g_mm_packed[ENGINE_TYPE_COUNT];
 static kern_quant_fn g_quant[ENGINE_TYPE_COUNT];
+static char g_fallback_note[256]; /* "BF16: avx2" for the bound plan, "" none */
 
 static bool type_ok(engine_type_t t)
 {
     return (int)t >= 0 && (int)t < ENGINE_TYPE_COUNT && engine_type_traits(t) != NULL;
+}
+
+static bool has_all(const probes_features_t *f, uint64_t needs)
+{
+    return (f->bits & needs) == needs;
+}
+
+static bool variant_capable(const kern_variant_t *v, const probes_features_t *f)
+{
+    return has_all(f, v->needs);
 }
 
 /* A variant's specialized mm for t, if its activation format agrees with
@@ -49,14 +63,97 @@ static kern_mm_fn variant_mm(const kern_variant_t *v, engine_type_t t)
     return v->mm[t];
 }
 
-static void bind(const kern_variant_t *v)
+/* Whether v can run its own mm for t on a CPU with f. */
+static bool variant_runs(const kern_variant_t *v, engine_type_t t, const probes_features_t *f)
 {
+    return variant_mm(v, t) && variant_capable(v, f) && has_all(f, v->needs_type[t]);
+}
+
+static int variant_index(const kern_variant_t *v)
+{
+    for (int i = 0; i < N_VARIANTS; i++)
+        if (kern_variants[i] == v)
+            return i;
+    return 0;
+}
+
+/* Who runs weight type t when v is chosen: v itself, else the closest
+ * variant below it in the table (plain to best) that can, else NULL (the
+ * scalar reference). Never a variant above v: forcing one means "nothing
+ * newer than this". */
+static const kern_variant_t *provider(const kern_variant_t *v, engine_type_t t,
+                                      const probes_features_t *f)
+{
+    for (int i = variant_index(v); i > 0; i--)
+        if (variant_runs(kern_variants[i], t, f))
+            return kern_variants[i];
+    return NULL;
+}
+
+/* The quantizer of activation type a: v's, else the closest capable one below. */
+static const kern_variant_t *quant_provider(const kern_variant_t *v, engine_type_t a,
+                                            const probes_features_t *f)
+{
+    for (int i = variant_index(v); i > 0; i--)
+        if (kern_variants[i]->quant[a] && variant_capable(kern_variants[i], f))
+            return kern_variants[i];
+    return NULL;
+}
+
+static void plan_make(const kern_variant_t *v, const probes_features_t *f,
+                      engine_kernels_plan_t *p)
+{
+    memset(p, 0, sizeof *p);
+    p->variant = v->name;
+    p->ops = v->ops ? v->name : kern_variant_scalar.name;
+    size_t off = 0;
+    for (int t = 0; t < ENGINE_TYPE_COUNT; t++) {
+        if (!type_ok((engine_type_t)t))
+            continue;
+        const engine_type_traits_t *tr = engine_type_traits((engine_type_t)t);
+        if (tr->vec_dot_ref) {
+            const kern_variant_t *pv = provider(v, (engine_type_t)t, f);
+            p->mm[t] = pv ? pv->name : kern_variant_scalar.name;
+            p->packed[t] = pv && pv->pack[t] && pv->mm_packed[t];
+            p->fallback[t] = pv != v;
+            /* A variant with nothing of its own (scalar) is no fallback. */
+            if (v == &kern_variant_scalar)
+                p->fallback[t] = false;
+            if (p->fallback[t] && off < sizeof p->note) {
+                int w = snprintf(p->note + off, sizeof p->note - off, "%s%s: %s", off ? ", " : "",
+                                 tr->name, p->mm[t]);
+                off = w > 0 ? off + (size_t)w : off;
+            }
+        }
+        const kern_variant_t *qv = quant_provider(v, (engine_type_t)t, f);
+        if (qv)
+            p->act[t] = qv->name;
+    }
+}
+
+static void bind(const kern_variant_t *v, const probes_features_t *f)
+{
+    engine_kernels_plan_t plan;
+    plan_make(v, f, &plan);
     g_variant = v;
     for (int t = 0; t < ENGINE_TYPE_COUNT; t++) {
-        g_mm[t] = variant_mm(v, (engine_type_t)t);
-        g_mm_packed[t] = g_mm[t] && v->pack[t] ? v->mm_packed[t] : NULL;
-        g_quant[t] = type_ok((engine_type_t)t) ? v->quant[t] : NULL;
+        const kern_variant_t *pv = type_ok((engine_type_t)t) && engine_type_traits(t)->vec_dot_ref
+                                       ? provider(v, (engine_type_t)t, f)
+                                       : NULL;
+        g_vt[t] = pv;
+        g_mm[t] = pv ? variant_mm(pv, (engine_type_t)t) : NULL;
+        g_mm_packed[t] = pv && pv->pack[t] ? pv->mm_packed[t] : NULL;
+        const kern_variant_t *qv =
+            type_ok((engine_type_t)t) ? quant_provider(v, (engine_type_t)t, f) : NULL;
+        g_quant[t] = qv ? qv->quant[t] : NULL;
     }
+    /* Logged once per binding that falls back, and recorded with every
+     * result (engine_kernels_describe). */
+    if (plan.note[0] && strcmp(plan.note, g_fallback_note))
+        mb_log(MB_LOG_WARN, "kernel variant %s has no kernel this CPU can run for some formats; "
+               "they run another variant (format: variant): %s. mobench kernels --list shows "
+               "the plan", v->name, plan.note);
+    snprintf(g_fallback_note, sizeof g_fallback_note, "%s", plan.note);
 }
 
 static void variant_names(char *buf, size_t len, const probes_features_t *f)
@@ -65,11 +162,41 @@ static void variant_names(char *buf, size_t len, const probes_features_t *f)
     buf[0] = '\0';
     for (int i = 0; i < N_VARIANTS && off < len; i++) {
         int w = snprintf(buf + off, len - off, "%s%s%s", i ? ", " : "", kern_variants[i]->name,
-                         kern_variants[i]->capable(f) ? "" : " (not capable here)");
+                         variant_capable(kern_variants[i], f) ? "" : " (not capable here)");
         if (w < 0)
             break;
         off += (size_t)w;
     }
+}
+
+/* The variant force names (NULL/"": the best capable one) for f. */
+static int choose(const probes_features_t *f, const char *force, const kern_variant_t **out)
+{
+    char names[256];
+    if (force && *force) {
+        for (int i = 0; i < N_VARIANTS; i++) {
+            if (strcasecmp(kern_variants[i]->name, force))
+                continue;
+            if (!variant_capable(kern_variants[i], f)) {
+                variant_names(names, sizeof names, f);
+                return mb_err_set(MB_EUNSUPPORTED,
+                                  "kernel variant '%s' needs CPU features this machine lacks; "
+                                  "variants: %s",
+                                  force, names);
+            }
+            *out = kern_variants[i];
+            return 0;
+        }
+        variant_names(names, sizeof names, f);
+        return mb_err_set(MB_EINVAL, "unknown kernel variant '%s'; variants: %s", force, names);
+    }
+    /* The table is ordered from plain to best: the last capable one wins. */
+    const kern_variant_t *best = &kern_variant_scalar;
+    for (int i = 0; i < N_VARIANTS; i++)
+        if (variant_capable(kern_variants[i], f))
+            best = kern_variants[i];
+    *out = best;
+    return 0;
 }
 
 int engine_kernels_init(const probes_features_t *features, const char *force)
@@ -79,30 +206,29 @@ int engine_kernels_init(const probes_features_t *features, const char *force)
         probes_features_detect(&detected);
         features = &detected;
     }
-    char names[256];
-    if (force && *force) {
-        for (int i = 0; i < N_VARIANTS; i++) {
-            if (strcasecmp(kern_variants[i]->name, force))
-                continue;
-            if (!kern_variants[i]->capable(features)) {
-                variant_names(names, sizeof names, features);
-                return mb_err_set(MB_EUNSUPPORTED,
-                                  "kernel variant '%s' needs CPU features this machine lacks; "
-                                  "variants: %s",
-                                  force, names);
-            }
-            bind(kern_variants[i]);
-            return 0;
-        }
-        variant_names(names, sizeof names, features);
-        return mb_err_set(MB_EINVAL, "unknown kernel variant '%s'; variants: %s", force, names);
+    const kern_variant_t *v;
+    int rc = choose(features, force, &v);
+    if (rc)
+        return rc;
+    bind(v, features);
+    return 0;
+}
+
+int engine_kernels_plan(const probes_features_t *features, const char *force,
+                        engine_kernels_plan_t *out)
+{
+    if (!out)
+        return mb_err_set(MB_EINVAL, "engine_kernels_plan: out is NULL");
+    probes_features_t detected;
+    if (!features) {
+        probes_features_detect(&detected);
+        features = &detected;
     }
-    /* The table is ordered from plain to best: the last capable one wins. */
-    const kern_variant_t *best = &kern_variant_scalar;
-    for (int i = 0; i < N_VARIANTS; i++)
-        if (kern_variants[i]->capable(features))
-            best = kern_variants[i];
-    bind(best);
+    const kern_variant_t *v;
+    int rc = choose(features, force, &v);
+    if (rc)
+        return rc;
+    plan_make(v, features, out);
     return 0;
 }
 
@@ -124,6 +250,32 @@ const char *engine_kernels_name(void)
     return g_variant->name;
 }
 
+void engine_kernels_describe(const bool used[ENGINE_TYPE_COUNT], char *buf, size_t len)
+{
+    ensure_bound();
+    if (!buf || !len)
+        return;
+    size_t off = (size_t)snprintf(buf, len, "%s", g_variant->name);
+    bool first = true;
+    for (int t = 0; t < ENGINE_TYPE_COUNT && off < len; t++) {
+        if (used && !used[t])
+            continue;
+        if (!type_ok((engine_type_t)t) || !engine_type_traits(t)->vec_dot_ref ||
+            g_variant == &kern_variant_scalar || g_vt[t] == g_variant)
+            continue;
+        int w = snprintf(buf + off, len - off, "%s%s: %s", first ? " (" : ", ",
+                         engine_type_traits(t)->name, g_vt[t] ? g_vt[t]->name : "scalar");
+        if (w < 0 || (size_t)w >= len - off) {
+            off = len;
+            break;
+        }
+        off += (size_t)w;
+        first = false;
+    }
+    if (!first && off + 1 < len)
+        snprintf(buf + off, len - off, ")");
+}
+
 int engine_kernels_list(const char **names, int max, const probes_features_t *features,
                         bool *capable)
 {
@@ -136,7 +288,7 @@ int engine_kernels_list(const char **names, int max, const probes_features_t *fe
         if (names)
             names[i] = kern_variants[i]->name;
         if (capable)
-            capable[i] = kern_variants[i]->capable(features);
+            capable[i] = variant_capable(kern_variants[i], features);
     }
     return N_VARIANTS;
 }
@@ -222,14 +374,16 @@ static const kern_variant_t *layout_variant(int layout)
  * so only by the variant that packed it. */
 static int check_dropped(const engine_tensor_t *t, const char *what)
 {
-    if (t->data || t->packed_layout == g_variant->packed_layout)
+    const kern_variant_t *pv = g_vt[t->type];
+    if (t->data || (pv && t->packed_layout == pv->packed_layout))
         return 0;
     const kern_variant_t *v = layout_variant(t->packed_layout);
     return mb_err_set(MB_EUNSUPPORTED,
                       "%s: tensor %s was repacked for kernel variant %s and its original data "
-                      "released; the bound variant is %s: choose the kernel variant before "
+                      "released; that format now runs variant %s: choose the kernel variant before "
                       "loading the model",
-                      what, t->name ? t->name : "(unnamed)", v ? v->name : "?", g_variant->name);
+                      what, t->name ? t->name : "(unnamed)", v ? v->name : "?",
+                      pv ? pv->name : "scalar");
 }
 
 int engine_tensor_prepare(engine_tensor_t *t)
@@ -244,8 +398,8 @@ int engine_tensor_prepare(engine_tensor_t *t)
     /* Row-interleaved tiles where the bound variant has kernels for them:
      * one activation broadcast feeds pack_rows rows per instruction and the
      * results land in lanes in row order (docs/PERFORMANCE.md, "Kernels"). */
-    const kern_variant_t *v = g_variant;
-    if (!g_mm_packed[t->type] || t->ne[0] > v->pack_max_k)
+    const kern_variant_t *v = g_vt[t->type];
+    if (!v || !g_mm_packed[t->type] || t->ne[0] > v->pack_max_k)
         return 0;
     int64_t tiles = (t->ne[1] + v->pack_rows - 1) / v->pack_rows;
     size_t bytes = engine_row_size(t->type, t->ne[0]) * (size_t)v->pack_rows * (size_t)tiles;
@@ -553,12 +707,13 @@ static void mm_mat_init(mm_mat_t *mt, const engine_tensor_t *w, int64_t m, int n
     int pack_rows = 1;
     /* The repacked copy, if it was made for the bound variant (a re-bind
      * after prepare falls back to the rows in place). */
-    if (w->packed && w->packed_layout == g_variant->packed_layout && g_mm_packed[w->type] &&
-        k <= g_variant->pack_max_k) {
+    const kern_variant_t *pv = g_vt[w->type];
+    if (w->packed && pv && w->packed_layout == pv->packed_layout && g_mm_packed[w->type] &&
+        k <= pv->pack_max_k) {
         mt->mm = g_mm_packed[w->type];
         mt->w = w->packed;
         mt->packed = true;
-        pack_rows = g_variant->pack_rows;
+        pack_rows = pv->pack_rows;
     }
     if (m == 1) {
         /* GEMV: chunks of about the same bytes in every matrix of the run

@@ -21,9 +21,20 @@ typedef void (*kern_mm_fn)(int64_t k, const void *w, size_t wstride, int64_t nr,
 /* Activation row quantizer (x: k floats -> one row of the vec_dot_type). */
 typedef void (*kern_quant_fn)(const float *x, void *y, int64_t k);
 
+/* A CPU feature as a bit of probes_features_t.bits (variant needs below). */
+#define KERN_FEAT(x) ((uint64_t)1 << PROBES_FEAT_##x)
+
 typedef struct {
     const char *name;
-    bool (*capable)(const probes_features_t *f);
+    /* The CPU features the variant's files are compiled for (their flags in
+     * CMakeLists.txt): the compiler may use any of them anywhere in those
+     * files, so every one must be present. Data, not code, so that dispatch
+     * can be asked about any feature set (mobench kernels --list --isa). */
+    uint64_t needs;
+    /* Extra features one weight type's kernel needs (its own file, own
+     * flags); without them that type falls back, explicitly, to the next
+     * variant below that has it (dispatch.c). */
+    uint64_t needs_type[ENGINE_TYPE_COUNT];
     /* Per weight type; NULL = the variant does not specialize it and the
      * scalar reference is used (engine_kernels_specialized says so). */
     kern_mm_fn mm[ENGINE_TYPE_COUNT];

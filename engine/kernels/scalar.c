@@ -6,13 +6,7 @@
  */
 #include "kernels.h"
 
-static bool scalar_capable(const probes_features_t *f)
-{
-    (void)f;
-    return true;
-}
-
 const kern_variant_t kern_variant_scalar = {
     .name = "scalar",
-    .capable = scalar_capable,
+    .needs = 0,
 };

@@ -197,3 +197,17 @@ size_t engine_model_weight_bytes(const engine_model_t *m)
     for_each((engine_model_t *)m, bytes_one, &w);
     return w.bytes;
 }
+
+static void types_one(engine_tensor_t *t, bool matrix, void *arg)
+{
+    bool *used = arg;
+    if (matrix && (t->data || t->packed) && (int)t->type >= 0 && (int)t->type < ENGINE_TYPE_COUNT)
+        used[t->type] = true;
+}
+
+void engine_model_types(const engine_model_t *m, bool used[ENGINE_TYPE_COUNT])
+{
+    memset(used, 0, sizeof(bool) * ENGINE_TYPE_COUNT);
+    if (m)
+        for_each((engine_model_t *)m, types_one, used);
+}

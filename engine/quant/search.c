@@ -191,8 +191,7 @@ static void lanes_bind(void)
         probes_features_has(&f, PROBES_FEAT_AVX512BW) &&
         probes_features_has(&f, PROBES_FEAT_AVX512VL) &&
         probes_features_has(&f, PROBES_FEAT_AVX512DQ) &&
-        probes_features_has(&f, PROBES_FEAT_AVX512_VNNI) &&
-        probes_features_has(&f, PROBES_FEAT_AVX512_BF16)) {
+        probes_features_has(&f, PROBES_FEAT_AVX512_VNNI)) { /* search_avx512.c's flags */
         g_lanes.name = "avx512";
         g_lanes.sym16 = quant_search_sym_16x16_avx512;
         g_lanes.aff16 = quant_search_affine_16x16_avx512;

@@ -12,11 +12,6 @@
 #define RT 4
 #define CT 2
 
-static bool dotprod_capable(const probes_features_t *f)
-{
-    return probes_features_has(f, PROBES_FEAT_ASIMD) && probes_features_has(f, PROBES_FEAT_DOTPROD);
-}
-
 AI float f16(engine_f16_t h)
 {
     __fp16 v;
@@ -46,7 +41,7 @@ DEFINE_MM(q5_K, ENGINE_QK_K)
 
 const kern_variant_t kern_variant_dotprod = {
     .name = "dotprod",
-    .capable = dotprod_capable,
+    .needs = KERN_FEAT(ASIMD) | KERN_FEAT(DOTPROD) | KERN_FEAT(ARM_FP16),
     .ops = &kern_ops_neon,
     .mm =
         {

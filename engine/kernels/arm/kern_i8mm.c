@@ -15,12 +15,6 @@
 #define RT 4
 #define CT 2
 
-static bool i8mm_capable(const probes_features_t *f)
-{
-    return probes_features_has(f, PROBES_FEAT_ASIMD) && probes_features_has(f, PROBES_FEAT_DOTPROD) &&
-           probes_features_has(f, PROBES_FEAT_I8MM);
-}
-
 AI float f16(engine_f16_t h)
 {
     __fp16 v;
@@ -160,7 +154,8 @@ DEFINE_MM_I8MM(iq4_nl, B32_IQ4_NL)
 
 const kern_variant_t kern_variant_i8mm = {
     .name = "i8mm",
-    .capable = i8mm_capable,
+    .needs = KERN_FEAT(ASIMD) | KERN_FEAT(DOTPROD) | KERN_FEAT(ARM_FP16) | KERN_FEAT(I8MM) |
+             KERN_FEAT(ARM_BF16),
     .ops = &kern_ops_neon,
     .mm =
         {

@@ -13,11 +13,6 @@
 #define RT 4
 #define CT 2
 
-static bool neon_capable(const probes_features_t *f)
-{
-    return probes_features_has(f, PROBES_FEAT_ASIMD);
-}
-
 AI float f16(engine_f16_t h)
 {
     __fp16 v; /* fcvt h -> s is baseline AArch64 */
@@ -48,7 +43,7 @@ DEFINE_MM(q5_K, ENGINE_QK_K)
 
 const kern_variant_t kern_variant_neon = {
     .name = "neon",
-    .capable = neon_capable,
+    .needs = KERN_FEAT(ASIMD),
     .ops = &kern_ops_neon,
     .mm =
         {

@@ -12,12 +12,6 @@
 
 #include <string.h>
 
-static bool avx2_capable(const probes_features_t *f)
-{
-    return probes_features_has(f, PROBES_FEAT_AVX2) && probes_features_has(f, PROBES_FEAT_FMA) &&
-           probes_features_has(f, PROBES_FEAT_F16C);
-}
-
 AI void q8_0_tile(int rt, int ct, int64_t nb, const uint8_t *w, size_t wstride,
                   const uint8_t *a, size_t astride, float *y, int64_t ldy)
 {
@@ -239,7 +233,7 @@ DEFINE_MM(q6_K, ENGINE_QK_K)
  * act_avx2.c (declared in avx2.h). */
 const kern_variant_t kern_variant_avx2 = {
     .name = "avx2",
-    .capable = avx2_capable,
+    .needs = KERN_FEAT(AVX2) | KERN_FEAT(FMA) | KERN_FEAT(F16C),
     .ops = &kern_ops_avx2,
     .mm =
         {

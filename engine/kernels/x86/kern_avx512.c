@@ -1,5 +1,6 @@
 /*
- * kern_avx512.c: the "avx512" variant (AVX-512 F/BW/VL/DQ + VNNI + BF16).
+ * kern_avx512.c: the "avx512" variant (AVX-512 F/BW/VL/DQ + VNNI; its BF16
+ * kernel alone needs AVX512_BF16: bf16_avx512bf16.c, F32/F16: fl_avx512.c).
  * Integer dot products with 512-bit vpdpbusd (u8 x s8 -> s32). Weight
  * quants are made unsigned (offset +8 for Q4_0, +128 for Q8_0, 0..63 for
  * Q6_K), and the offset times the activation block sum is folded in
@@ -10,6 +11,7 @@
  */
 #include "../kernels.h"
 #include "act_x86.h"
+#include "avx512.h"
 
 #include <immintrin.h>
 #include <string.h>
@@ -22,18 +24,6 @@
  * row has an odd number of 32-blocks: scale 0, quants 0, so they add 0. */
 static const engine_block_q8_0 zero_q8_0;
 static const engine_block_q4_0 zero_q4_0;
-
-static bool avx512_capable(const probes_features_t *f)
-{
-    return probes_features_has(f, PROBES_FEAT_AVX2) && probes_features_has(f, PROBES_FEAT_FMA) &&
-           probes_features_has(f, PROBES_FEAT_F16C) &&
-           probes_features_has(f, PROBES_FEAT_AVX512F) &&
-           probes_features_has(f, PROBES_FEAT_AVX512BW) &&
-           probes_features_has(f, PROBES_FEAT_AVX512VL) &&
-           probes_features_has(f, PROBES_FEAT_AVX512DQ) &&
-           probes_features_has(f, PROBES_FEAT_AVX512_VNNI) &&
-           probes_features_has(f, PROBES_FEAT_AVX512_BF16);
-}
 
 /* Two f16 scales -> 16 float lanes following the lane pattern idx. */
 AI __m512 scale2(engine_f16_t d0, engine_f16_t d1, __m512i idx)
@@ -521,82 +511,6 @@ AI void q2_K_tile(int rt, int ct, int64_t nb, const uint8_t *w, size_t wstride,
 #pragma GCC unroll 4
         for (int c = 0; c < ct; c++)
             y[c * ldy + r] = hsum(acc[r][c]);
-}
-
-/* ---- F32, F16, BF16 (activations in the same type) -----------------------------
- * 16 values per step (32 for BF16 with vdpbf16ps); the tail of a row that is
- * not a multiple of 16 is read with masked loads (zeros add nothing). */
-enum { FL_F32, FL_F16, FL_BF16 };
-
-AI __m512 fl_load(int kind, const uint8_t *p, int64_t i, __mmask16 m)
-{
-    if (kind == FL_F32)
-        return _mm512_maskz_loadu_ps(m, (const float *)p + i);
-    return _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(m, (const uint16_t *)p + i));
-}
-
-AI void fl_tile(int kind, int rt, int ct, int64_t k, const uint8_t *w, size_t wstride,
-                const uint8_t *a, size_t astride, float *y, int64_t ldy)
-{
-    __m512 acc[RT][CT];
-#pragma GCC unroll 4
-    for (int r = 0; r < rt; r++)
-#pragma GCC unroll 4
-        for (int c = 0; c < ct; c++)
-            acc[r][c] = _mm512_setzero_ps();
-    if (kind == FL_BF16) {
-        for (int64_t i = 0; i < k; i += 32) {
-            const __mmask32 m = k - i >= 32 ? 0xffffffffu : (__mmask32)((1u << (k - i)) - 1);
-            __m512i A[CT];
-#pragma GCC unroll 4
-            for (int c = 0; c < ct; c++)
-                A[c] = _mm512_maskz_loadu_epi16(m, (const uint16_t *)(a + c * astride) + i);
-#pragma GCC unroll 4
-            for (int r = 0; r < rt; r++) {
-                __m512i W = _mm512_maskz_loadu_epi16(m, (const uint16_t *)(w + r * wstride) + i);
-#pragma GCC unroll 4
-                for (int c = 0; c < ct; c++)
-                    acc[r][c] = _mm512_dpbf16_ps(acc[r][c], (__m512bh)W, (__m512bh)A[c]);
-            }
-        }
-    } else {
-        for (int64_t i = 0; i < k; i += 16) {
-            const __mmask16 m = k - i >= 16 ? 0xffff : (__mmask16)((1u << (k - i)) - 1);
-            __m512 A[CT];
-#pragma GCC unroll 4
-            for (int c = 0; c < ct; c++)
-                A[c] = fl_load(kind, a + c * astride, i, m);
-#pragma GCC unroll 4
-            for (int r = 0; r < rt; r++) {
-                __m512 W = fl_load(kind, w + r * wstride, i, m);
-#pragma GCC unroll 4
-                for (int c = 0; c < ct; c++)
-                    acc[r][c] = _mm512_fmadd_ps(W, A[c], acc[r][c]);
-            }
-        }
-    }
-#pragma GCC unroll 4
-    for (int r = 0; r < rt; r++)
-#pragma GCC unroll 4
-        for (int c = 0; c < ct; c++)
-            y[c * ldy + r] = hsum(acc[r][c]);
-}
-
-/* nb is k for these (block size 1) */
-AI void f32_tile(int rt, int ct, int64_t k, const uint8_t *w, size_t ws, const uint8_t *a,
-                 size_t as, float *y, int64_t ldy)
-{
-    fl_tile(FL_F32, rt, ct, k, w, ws, a, as, y, ldy);
-}
-AI void f16_tile(int rt, int ct, int64_t k, const uint8_t *w, size_t ws, const uint8_t *a,
-                 size_t as, float *y, int64_t ldy)
-{
-    fl_tile(FL_F16, rt, ct, k, w, ws, a, as, y, ldy);
-}
-AI void bf16_tile(int rt, int ct, int64_t k, const uint8_t *w, size_t ws, const uint8_t *a,
-                  size_t as, float *y, int64_t ldy)
-{
-    fl_tile(FL_BF16, rt, ct, k, w, ws, a, as, y, ldy);
 }
 
 /* ---- the other 32-blocks: Q4_1, Q5_0, Q5_1, IQ4_NL ------------------------------
@@ -1393,13 +1307,13 @@ DEFINE_MM(iq4_nl, ENGINE_QK4_NL)
 DEFINE_MM(q5_K, ENGINE_QK_K)
 DEFINE_MM(q3_K, ENGINE_QK_K)
 DEFINE_MM(q2_K, ENGINE_QK_K)
-DEFINE_MM(f32, 1)
-DEFINE_MM(f16, 1)
-DEFINE_MM(bf16, 1)
 
 const kern_variant_t kern_variant_avx512 = {
     .name = "avx512",
-    .capable = avx512_capable,
+    .needs = KERN_FEAT(AVX2) | KERN_FEAT(FMA) | KERN_FEAT(F16C) | KERN_FEAT(AVX512F) |
+             KERN_FEAT(AVX512BW) | KERN_FEAT(AVX512VL) | KERN_FEAT(AVX512DQ) |
+             KERN_FEAT(AVX512_VNNI),
+    .needs_type = {[ENGINE_TYPE_BF16] = KERN_FEAT(AVX512_BF16)},
     .mm =
         {
             [ENGINE_TYPE_Q8_0] = mm_q8_0,
@@ -1413,9 +1327,9 @@ const kern_variant_t kern_variant_avx512 = {
             [ENGINE_TYPE_Q5_K] = mm_q5_K,
             [ENGINE_TYPE_Q3_K] = mm_q3_K,
             [ENGINE_TYPE_Q2_K] = mm_q2_K,
-            [ENGINE_TYPE_F32] = mm_f32,
-            [ENGINE_TYPE_F16] = mm_f16,
-            [ENGINE_TYPE_BF16] = mm_bf16,
+            [ENGINE_TYPE_F32] = kern_avx512_mm_f32,
+            [ENGINE_TYPE_F16] = kern_avx512_mm_f16,
+            [ENGINE_TYPE_BF16] = kern_avx512_mm_bf16,
         },
     .act_type =
         {

@@ -208,36 +208,24 @@ const char *db_schema_sql(void)
     return SCHEMA_SQL;
 }
 
-static int read_user_version(sqlite3 *h, const char *path, int *out)
+/* The schema version and the number of schema objects, read by one
+ * statement: one snapshot. Two statements outside a transaction could see
+ * version 0 before another process's schema commit and its tables after it
+ * ("tables but version 0": a fresh store taken for a foreign file). */
+static int read_header(sqlite3 *h, const char *path, int *version, int64_t *objects)
 {
     sqlite3_stmt *st = NULL;
-    int rc = sqlite3_prepare_v2(h, "PRAGMA user_version", -1, &st, NULL);
-    if (rc == SQLITE_OK) {
-        rc = sqlite3_step(st);
-        if (rc == SQLITE_ROW) {
-            *out = sqlite3_column_int(st, 0);
-            rc = SQLITE_OK;
-        }
-    }
-    if (rc != SQLITE_OK) {
-        int e = db_sqlite_err(h, path, rc, "reading the schema version");
-        sqlite3_finalize(st);
-        return e;
-    }
-    sqlite3_finalize(st);
-    return 0;
-}
-
-static int count_objects(sqlite3 *h, const char *path, int64_t *out)
-{
-    sqlite3_stmt *st = NULL;
-    int rc = sqlite3_prepare_v2(h, "SELECT count(*) FROM sqlite_master", -1, &st, NULL);
+    int rc = sqlite3_prepare_v2(h,
+                                "SELECT (SELECT user_version FROM pragma_user_version), "
+                                "(SELECT count(*) FROM sqlite_master)",
+                                -1, &st, NULL);
     if (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
-        *out = sqlite3_column_int64(st, 0);
+        *version = sqlite3_column_int(st, 0);
+        *objects = sqlite3_column_int64(st, 1);
         sqlite3_finalize(st);
         return 0;
     }
-    int e = db_sqlite_err(h, path, rc, "reading the schema");
+    int e = db_sqlite_err(h, path, rc, "reading the schema version");
     sqlite3_finalize(st);
     return e;
 }
@@ -253,7 +241,7 @@ static int exec(sqlite3 *h, const char *path, const char *sql, const char *what)
  * would read outside the table), or 0 on a file that already has tables (a
  * SQLite file that is not a mobench store). 0 on an empty file is a new
  * store. Reads the header only: nothing is written. */
-static int version_check(sqlite3 *h, const char *path, int v)
+static int version_check(const char *path, int v, int64_t n)
 {
     if (v > DB_SCHEMA_VERSION)
         return mb_err_set(MB_EVERSION,
@@ -269,10 +257,6 @@ static int version_check(sqlite3 *h, const char *path, int v)
                           "it from a copy, or choose another file with --db",
                           path, v, mb_version(), DB_SCHEMA_VERSION);
     if (v == 0) {
-        int64_t n = 0;
-        int err = count_objects(h, path, &n);
-        if (err)
-            return err;
         if (n > 0)
             return mb_err_set(MB_EFORMAT,
                               "%s is a SQLite database but not a mobench one: it has tables "
@@ -286,17 +270,19 @@ static int version_check(sqlite3 *h, const char *path, int v)
 int db_schema_precheck(sqlite3 *h, const char *path)
 {
     int v = 0;
-    int err = read_user_version(h, path, &v);
-    return err ? err : version_check(h, path, v);
+    int64_t n = 0;
+    int err = read_header(h, path, &v, &n);
+    return err ? err : version_check(path, v, n);
 }
 
 int db_schema_apply(sqlite3 *h, const char *path, bool readonly)
 {
     int v = 0;
-    int err = read_user_version(h, path, &v);
+    int64_t n = 0;
+    int err = read_header(h, path, &v, &n);
     if (err)
         return err;
-    if ((err = version_check(h, path, v)))
+    if ((err = version_check(path, v, n)))
         return err;
     if (v == DB_SCHEMA_VERSION)
         return 0;
@@ -314,10 +300,10 @@ int db_schema_apply(sqlite3 *h, const char *path, bool readonly)
      * and the second one sees the first one's work when it re-reads. */
     if ((err = exec(h, path, "BEGIN IMMEDIATE", "locking the database to set up its schema")))
         return err;
-    if ((err = read_user_version(h, path, &v)))
+    if ((err = read_header(h, path, &v, &n)))
         goto err;
     /* Another process may have changed it between the two reads. */
-    if ((err = version_check(h, path, v)))
+    if ((err = version_check(path, v, n)))
         goto err;
     if (v == 0) {
         if ((err = exec(h, path, SCHEMA_SQL, "creating the schema")))

@@ -30,8 +30,10 @@ static int writer(int id, int go_fd)
     if (read(go_fd, &ch, 1) != 1)
         return 10;
     db_t *db = NULL;
-    if (db_open(path, 0, &db))
+    if (db_open(path, 0, &db)) {
+        fprintf(stderr, "writer %d open: %s\n", id, mb_err_msg());
         return 11;
+    }
     db_device_t d = {.fingerprint = "fp-shared", .label = "lab box"};
     if (db_device_upsert(db, &d))
         return 12;

@@ -44,13 +44,34 @@ Test(probes_sampler, laptop_values_appear)
     probes_sampler_destroy(s);
 }
 
+/* A phone: 4 zones (two CPU clusters at 45.2 and 52.3 C, battery 31.0,
+ * skin 36.5), 8 CPUs in three clusters at their own frequencies. The
+ * hottest is the 52.3 C cluster zone, not the first or the last zone read;
+ * each CPU's MHz is its own policy's (1094.4 little, 1286.4 mid, 2841.6 X1). */
 Test(probes_sampler, android_hottest_zone)
 {
     probes_sampler_t *s;
-    cr_assert_eq(probes_sampler_create(5, 0, TREE("android-3cluster"), &s), MB_OK);
+    cr_assert_eq(probes_sampler_create(5, 8, TREE("android-3cluster"), &s), MB_OK);
+    int nt, nf;
+    probes_sampler_sensors(s, &nt, &nf);
+    cr_assert_eq(nt, 4, "4 thermal zones, no hwmon");
+    cr_assert_eq(nf, 8);
     cr_assert_eq(probes_sampler_start(s), MB_OK);
-    wait_count(s, 1);
-    probes_sampler_destroy(s); /* stops the thread itself */
+    wait_count(s, 2);
+    cr_assert_eq(probes_sampler_stop(s), MB_OK);
+    probes_sample_t buf[8];
+    size_t n;
+    cr_assert_eq(probes_sampler_read(s, buf, 8, &n), MB_OK);
+    cr_assert_geq(n, 2);
+    for (size_t i = 0; i < n; i++) {
+        cr_assert(fabsf(buf[i].hottest_c - 52.3f) < 1e-3f, "hottest %g, want 52.3 (cpu-1-0-usr)",
+                  buf[i].hottest_c);
+        cr_assert_eq(buf[i].ncpus, 8);
+        cr_assert(fabsf(buf[i].mhz[0] - 1094.4f) < 1e-2f, "cpu0 %g MHz", buf[i].mhz[0]);
+        cr_assert(fabsf(buf[i].mhz[4] - 1286.4f) < 1e-2f, "cpu4 %g MHz", buf[i].mhz[4]);
+        cr_assert(fabsf(buf[i].mhz[7] - 2841.6f) < 1e-2f, "cpu7 %g MHz", buf[i].mhz[7]);
+    }
+    probes_sampler_destroy(s);
 }
 
 Test(probes_sampler, broken_values_are_nan)

@@ -40,12 +40,6 @@ double bench_percentile(const double *sorted, size_t n, double p)
     return sorted[lo] + (h - (double)lo) * (sorted[lo + 1] - sorted[lo]);
 }
 
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
 int bench_stats_compute(const double *x, size_t n, bench_stats_t *out)
 {
     memset(out, 0, sizeof *out);
@@ -58,7 +52,7 @@ int bench_stats_compute(const double *x, size_t n, bench_stats_t *out)
     if (!s)
         return mb_err_set(MB_ENOMEM, "out of memory sorting %zu samples", n);
     memcpy(s, x, n * sizeof *s);
-    qsort(s, n, sizeof *s, cmp_double);
+    qsort(s, n, sizeof *s, mb_cmp_double);
 
     /* Two-pass mean and variance: exact enough for benchmark samples. */
     double sum = 0;

@@ -492,12 +492,6 @@ static int all_logits(bench_engine_t *e, const models_spec_t *spec, const models
     return rc;
 }
 
-static int cmp_dbl(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
 int bench_quality_measure(bench_engine_t *e, const char *model, const char *recipe,
                           const char *ref_recipe, int n_tokens, int n_threads, bench_quality_t *out)
 {
@@ -550,7 +544,7 @@ int bench_quality_measure(bench_engine_t *e, const char *model, const char *reci
     double sum = 0;
     for (int p = 0; p < n_tokens; p++)
         sum += kld[p];
-    qsort(kld, (size_t)n_tokens, sizeof *kld, cmp_dbl);
+    qsort(kld, (size_t)n_tokens, sizeof *kld, mb_cmp_double);
     snprintf(out->model, sizeof out->model, "%s", spec->name);
     snprintf(out->recipe, sizeof out->recipe, "%s", r->name);
     snprintf(out->ref_recipe, sizeof out->ref_recipe, "%s", rr->name);

@@ -24,15 +24,9 @@ static const engine_type_t kb_default_formats[] = {
     ENGINE_TYPE_Q5_K, ENGINE_TYPE_F16, ENGINE_TYPE_BF16, ENGINE_TYPE_F32,
 };
 
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
 static double median(double *v, int n)
 {
-    qsort(v, (size_t)n, sizeof *v, cmp_double);
+    qsort(v, (size_t)n, sizeof *v, mb_cmp_double);
     return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
 }
 

@@ -180,6 +180,21 @@ const char *mb_ini_get(const mb_ini_t *ini, const char *section, const char *key
  * NULL; the result points into a static buffer. For "did you mean" hints. */
 const char *mb_near_miss(const char *word, const char *choices);
 
+/* ---- PRNG and sorting (mb_rng.c) -------------------------------------------
+ * One seeded generator for everything reproducible (synthetic weights,
+ * bootstrap/permutation statistics): xoshiro256** seeded by splitmix64. */
+typedef struct {
+    uint64_t s[4];
+} mb_rng_t;
+void mb_rng_seed(mb_rng_t *r, uint64_t seed);
+/* One splitmix64 step: advances *x, returns a well-mixed 64-bit value. */
+uint64_t mb_splitmix64(uint64_t *x);
+uint64_t mb_rng_next(mb_rng_t *r);
+double mb_rng_uniform(mb_rng_t *r); /* [0,1), 53 bits */
+double mb_rng_normal(mb_rng_t *r);  /* N(0,1), Box-Muller */
+/* qsort comparator for doubles, ascending (NaN compares equal to all). */
+int mb_cmp_double(const void *a, const void *b);
+
 /* ---- SHA-256 ----------------------------------------------------------------- */
 typedef struct {
     uint32_t h[8];

@@ -167,12 +167,6 @@ static void log_softmax(const float *x, int n, double *out)
         out[i] = x[i] - lz;
 }
 
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
 int models_quality_run(const models_spec_t *spec, const engine_model_t *f32,
                        const models_recipe_t *const *recipes, int n_recipes,
                        const models_quality_opts_t *o, engine_pool_t *pool,
@@ -264,7 +258,7 @@ int models_quality_run(const models_spec_t *spec, const engine_model_t *f32,
                 nll_q -= lq[seq[t + 1]];
             }
         }
-        qsort(klds, (size_t)np, sizeof *klds, cmp_double);
+        qsort(klds, (size_t)np, sizeof *klds, mb_cmp_double);
         q->n_positions = np;
         q->kld_mean = kl_sum / np;
         q->kld_p99 = klds[(size_t)MB_MIN(np - 1, (int)ceil(0.99 * np) - 1)];

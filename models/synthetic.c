@@ -57,44 +57,7 @@ static void t5_init(void)
     }
 }
 
-/* ---- PRNG: splitmix64 to seed, xoshiro256** to draw ------------------------ */
-
-typedef struct {
-    uint64_t s[4];
-} rng_t;
-
-static uint64_t splitmix64(uint64_t *x)
-{
-    uint64_t z = (*x += 0x9E3779B97F4A7C15ull);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    return z ^ (z >> 31);
-}
-
-static void rng_seed(rng_t *r, uint64_t seed)
-{
-    for (int i = 0; i < 4; i++)
-        r->s[i] = splitmix64(&seed);
-}
-
-static uint64_t rotl(uint64_t x, int k)
-{
-    return (x << k) | (x >> (64 - k));
-}
-
-static uint64_t rng_next(rng_t *r)
-{
-    uint64_t *s = r->s;
-    uint64_t out = rotl(s[1] * 5, 7) * 9;
-    uint64_t t = s[1] << 17;
-    s[2] ^= s[0];
-    s[3] ^= s[1];
-    s[1] ^= s[2];
-    s[0] ^= s[3];
-    s[2] ^= t;
-    s[3] = rotl(s[3], 45);
-    return out;
-}
+/* ---- PRNG: common's mb_rng_t (xoshiro256** seeded by splitmix64) ---------- */
 
 /* uniform 32 bits -> unit-variance t5 (table with linear interpolation) */
 static float t5_draw(uint32_t u)
@@ -104,10 +67,10 @@ static float t5_draw(uint32_t u)
     return t5_table[idx] + (t5_table[idx + 1] - t5_table[idx]) * frac;
 }
 
-static double rng_normal(rng_t *r)
+static double rng_normal(mb_rng_t *r)
 {
-    double u1 = ((rng_next(r) >> 11) + 0.5) * (1.0 / 9007199254740992.0);
-    double u2 = ((rng_next(r) >> 11) + 0.5) * (1.0 / 9007199254740992.0);
+    double u1 = ((mb_rng_next(r) >> 11) + 0.5) * (1.0 / 9007199254740992.0);
+    double u2 = ((mb_rng_next(r) >> 11) + 0.5) * (1.0 / 9007199254740992.0);
     return sqrt(-2.0 * log(u1)) * cos(2.0 * M_PI * u2);
 }
 
@@ -125,7 +88,7 @@ static uint64_t tensor_seed(const models_spec_t *spec, uint64_t seed, const char
     uint64_t h = fnv1a(0xCBF29CE484222325ull, spec->name);
     h = fnv1a(h ^ 0xFF, name);
     uint64_t x = h ^ (seed * 0xD1B54A32D192ED03ull);
-    return splitmix64(&x);
+    return mb_splitmix64(&x);
 }
 
 /* ---- parameters of the generator ------------------------------------------- */
@@ -200,7 +163,7 @@ static bool is_outlier_channel(const models_spec_t *spec, uint64_t seed, int64_t
     int n = (int)MB_MAX(1, E / 256);
     uint64_t x = fnv1a(0x84222325CBF29CE4ull, spec->name) ^ (seed * 0x9E3779B97F4A7C15ull);
     for (int k = 0; k < n; k++)
-        if ((int64_t)(splitmix64(&x) % (uint64_t)E) == i)
+        if ((int64_t)(mb_splitmix64(&x) % (uint64_t)E) == i)
             return true;
     return false;
 }
@@ -246,8 +209,8 @@ int models_synth_rows(const models_spec_t *spec, uint64_t seed, const models_ten
     }
     if (is_norm(t)) {
         /* one row: positive, log-normal around the role's value */
-        rng_t r;
-        rng_seed(&r, ts);
+        mb_rng_t r;
+        mb_rng_seed(&r, ts);
         double c = norm_center(spec, t);
         for (int64_t i = 0; i < cols * nrows; i++)
             out[i] = (float)(c * exp(0.1 * rng_normal(&r)));
@@ -273,8 +236,8 @@ int models_synth_rows(const models_spec_t *spec, uint64_t seed, const models_ten
             colg[i] = is_outlier_channel(spec, seed, i) ? (float)OUTLIER_COL_GAIN : 1.0f;
     }
     for (int64_t r = row0; r < row0 + nrows; r++) {
-        rng_t g;
-        rng_seed(&g, ts ^ ((uint64_t)(r + 1) * 0xA24BAED4963EE407ull));
+        mb_rng_t g;
+        mb_rng_seed(&g, ts ^ ((uint64_t)(r + 1) * 0xA24BAED4963EE407ull));
         double rs = std * exp(ROW_SIGMA * rng_normal(&g) - 0.5 * ROW_SIGMA * ROW_SIGMA);
         if (writes_resid && is_outlier_channel(spec, seed, r))
             rs *= OUTLIER_ROW_GAIN;
@@ -282,12 +245,12 @@ int models_synth_rows(const models_spec_t *spec, uint64_t seed, const models_ten
         float *o = out + (r - row0) * cols;
         int64_t i = 0;
         for (; i + 1 < cols; i += 2) {
-            uint64_t u = rng_next(&g);
+            uint64_t u = mb_rng_next(&g);
             o[i] = s * t5_draw((uint32_t)u);
             o[i + 1] = s * t5_draw((uint32_t)(u >> 32));
         }
         if (i < cols)
-            o[i] = s * t5_draw((uint32_t)rng_next(&g));
+            o[i] = s * t5_draw((uint32_t)mb_rng_next(&g));
         if (colg)
             for (int64_t j = 0; j < cols; j++)
                 o[j] *= colg[j];

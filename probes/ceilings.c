@@ -239,12 +239,6 @@ static void *worker_main(void *arg)
     return NULL;
 }
 
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
 /* Runs `passes` passes of the job on n threads; *best gets the fastest pass and
  * *median the median, in seconds. */
 static int team_run2(team_t *t, int n, int passes, double *best, double *median)
@@ -287,7 +281,7 @@ static int team_run2(team_t *t, int n, int passes, double *best, double *median)
     for (int i = 1; i < n; i++)
         pthread_join(th[i], NULL);
     pthread_barrier_destroy(&t->bar);
-    qsort(times, (size_t)passes, sizeof *times, cmp_double);
+    qsort(times, (size_t)passes, sizeof *times, mb_cmp_double);
     *best = times[0];
     *median = passes % 2 ? times[passes / 2] : 0.5 * (times[passes / 2 - 1] + times[passes / 2]);
     return MB_OK;

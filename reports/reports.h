@@ -148,12 +148,7 @@ int reports_run_resolve(const reports_data_t *d, const char *spec, char out[64])
 
 /* ---- statistics -------------------------------------------------------------- */
 
-/* Seeded PRNG (splitmix64 seeding a xoshiro256**): reproducible verdicts. */
-typedef struct { uint64_t s[4]; } reports_rng_t;
-void reports_rng_seed(reports_rng_t *r, uint64_t seed);
-uint64_t reports_rng_next(reports_rng_t *r);
-double reports_rng_uniform(reports_rng_t *r); /* [0,1) */
-double reports_rng_normal(reports_rng_t *r);  /* N(0,1) */
+/* Reproducible verdicts use common's seeded PRNG (mb_rng_t, mb.h). */
 
 /* Median of x[0..n) (x is not modified); NaN if n == 0. */
 double reports_median(const double *x, size_t n);

@@ -6,51 +6,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* ---- PRNG: xoshiro256** seeded through splitmix64 ------------------------- */
-
-static uint64_t splitmix64(uint64_t *x)
-{
-    uint64_t z = (*x += 0x9e3779b97f4a7c15ULL);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-    return z ^ (z >> 31);
-}
-
-void reports_rng_seed(reports_rng_t *r, uint64_t seed)
-{
-    for (int i = 0; i < 4; i++)
-        r->s[i] = splitmix64(&seed);
-}
-
-static uint64_t rotl(uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
-
-uint64_t reports_rng_next(reports_rng_t *r)
-{
-    uint64_t *s = r->s;
-    uint64_t res = rotl(s[1] * 5, 7) * 9;
-    uint64_t t = s[1] << 17;
-    s[2] ^= s[0];
-    s[3] ^= s[1];
-    s[1] ^= s[2];
-    s[0] ^= s[3];
-    s[2] ^= t;
-    s[3] = rotl(s[3], 45);
-    return res;
-}
-
-double reports_rng_uniform(reports_rng_t *r)
-{
-    return (double)(reports_rng_next(r) >> 11) * 0x1.0p-53;
-}
-
-double reports_rng_normal(reports_rng_t *r)
-{
-    /* Box-Muller; u1 in (0,1] so log() is finite. */
-    double u1 = 1.0 - reports_rng_uniform(r);
-    double u2 = reports_rng_uniform(r);
-    return sqrt(-2.0 * log(u1)) * cos(2.0 * M_PI * u2);
-}
-
 /* ---- median ------------------------------------------------------------------ */
 
 static void sort_small(double *x, size_t n)
@@ -66,18 +21,12 @@ static void sort_small(double *x, size_t n)
     }
 }
 
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
 static void sort_doubles(double *x, size_t n)
 {
     if (n <= 32)
         sort_small(x, n);
     else
-        qsort(x, n, sizeof *x, cmp_double);
+        qsort(x, n, sizeof *x, mb_cmp_double);
 }
 
 /* Median of a scratch buffer (sorted in place). */
@@ -213,14 +162,14 @@ int reports_bootstrap_ratio_ci(const double *a, size_t na, const double *b, size
         free(ratios);
         return mb_err_set(MB_ENOMEM, "bootstrap: out of memory for %d resamples", n_boot);
     }
-    reports_rng_t rng;
-    reports_rng_seed(&rng, seed);
+    mb_rng_t rng;
+    mb_rng_seed(&rng, seed);
     int k = 0;
     for (int i = 0; i < n_boot; i++) {
         for (size_t j = 0; j < na; j++)
-            ra[j] = a[reports_rng_next(&rng) % na];
+            ra[j] = a[mb_rng_next(&rng) % na];
         for (size_t j = 0; j < nb; j++)
-            rb[j] = b[reports_rng_next(&rng) % nb];
+            rb[j] = b[mb_rng_next(&rng) % nb];
         double ma = median_inplace(ra, na), mbv = median_inplace(rb, nb);
         if (ma > 0 && isfinite(mbv))
             ratios[k++] = mbv / ma;

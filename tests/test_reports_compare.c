@@ -15,11 +15,11 @@ typedef enum { NOISE_GAUSS, NOISE_UNIFORM } noise_t;
 
 /* n samples around mean with relative noise: Gaussian sd = rel, or
  * uniform in [-rel, +rel]. */
-static void draw(reports_rng_t *r, double *x, int n, double mean, double rel, noise_t kind)
+static void draw(mb_rng_t *r, double *x, int n, double mean, double rel, noise_t kind)
 {
     for (int i = 0; i < n; i++) {
-        double e = kind == NOISE_GAUSS ? reports_rng_normal(r) * rel
-                                       : (2.0 * reports_rng_uniform(r) - 1.0) * rel;
+        double e = kind == NOISE_GAUSS ? mb_rng_normal(r) * rel
+                                       : (2.0 * mb_rng_uniform(r) - 1.0) * rel;
         x[i] = mean * (1.0 + e);
     }
 }
@@ -32,8 +32,8 @@ static void trials(int n, double rel, noise_t kind, double shift, uint64_t seed,
     reports_compare_opts_t o;
     reports_compare_opts_default(&o);
     o.n_boot = 200; /* enough for the CI's threshold check; keeps the suite fast */
-    reports_rng_t rng;
-    reports_rng_seed(&rng, seed);
+    mb_rng_t rng;
+    mb_rng_seed(&rng, seed);
     double a[32], b[32];
     *regressed = *improved = 0;
     for (int t = 0; t < TRIALS; t++) {

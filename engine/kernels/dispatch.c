@@ -199,19 +199,25 @@ static int choose(const probes_features_t *f, const char *force, const kern_vari
     return 0;
 }
 
+/* The variant for force on features (NULL: this CPU's, copied to *f). */
+static int resolve(const probes_features_t *features, const char *force, probes_features_t *f,
+                   const kern_variant_t **v)
+{
+    if (features)
+        *f = *features;
+    else
+        probes_features_detect(f);
+    return choose(f, force, v);
+}
+
 int engine_kernels_init(const probes_features_t *features, const char *force)
 {
-    probes_features_t detected;
-    if (!features) {
-        probes_features_detect(&detected);
-        features = &detected;
-    }
+    probes_features_t f;
     const kern_variant_t *v;
-    int rc = choose(features, force, &v);
-    if (rc)
-        return rc;
-    bind(v, features);
-    return 0;
+    int rc = resolve(features, force, &f, &v);
+    if (!rc)
+        bind(v, &f);
+    return rc;
 }
 
 int engine_kernels_plan(const probes_features_t *features, const char *force,
@@ -219,17 +225,12 @@ int engine_kernels_plan(const probes_features_t *features, const char *force,
 {
     if (!out)
         return mb_err_set(MB_EINVAL, "engine_kernels_plan: out is NULL");
-    probes_features_t detected;
-    if (!features) {
-        probes_features_detect(&detected);
-        features = &detected;
-    }
+    probes_features_t f;
     const kern_variant_t *v;
-    int rc = choose(features, force, &v);
-    if (rc)
-        return rc;
-    plan_make(v, features, out);
-    return 0;
+    int rc = resolve(features, force, &f, &v);
+    if (!rc)
+        plan_make(v, &f, out);
+    return rc;
 }
 
 static void ensure_bound(void)

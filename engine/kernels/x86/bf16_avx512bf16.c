@@ -8,9 +8,6 @@
 #include "../kernels.h"
 #include "avx512.h"
 
-#define AI static inline __attribute__((always_inline))
-#define RT 4 /* weight rows per register tile */
-#define CT 4 /* activation rows per register tile */
 
 /* nb is k (block size 1) */
 AI void bf16_tile(int rt, int ct, int64_t k, const uint8_t *w, size_t wstride, const uint8_t *a,
@@ -40,7 +37,7 @@ AI void bf16_tile(int rt, int ct, int64_t k, const uint8_t *w, size_t wstride, c
     for (int r = 0; r < rt; r++)
 #pragma GCC unroll 4
         for (int c = 0; c < ct; c++)
-            y[c * ldy + r] = _mm512_reduce_add_ps(acc[r][c]);
+            y[c * ldy + r] = hsum(acc[r][c]);
 }
 
 #include "../mm_driver.h"

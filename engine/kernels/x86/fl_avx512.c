@@ -7,9 +7,6 @@
 #include "../kernels.h"
 #include "avx512.h"
 
-#define AI static inline __attribute__((always_inline))
-#define RT 4 /* weight rows per register tile */
-#define CT 4 /* activation rows per register tile */
 
 enum { FL_F32, FL_F16 };
 
@@ -47,7 +44,7 @@ AI void fl_tile(int kind, int rt, int ct, int64_t k, const uint8_t *w, size_t ws
     for (int r = 0; r < rt; r++)
 #pragma GCC unroll 4
         for (int c = 0; c < ct; c++)
-            y[c * ldy + r] = _mm512_reduce_add_ps(acc[r][c]);
+            y[c * ldy + r] = hsum(acc[r][c]);
 }
 
 /* nb is k for these (block size 1) */

@@ -23,43 +23,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-/* A parsed metadata value. Payloads stay in the mapping. */
-typedef struct gguf_node {
-    uint32_t type;
-    uint32_t elem_type;      /* ARR */
-    uint64_t n;              /* ARR: elements; STR: bytes */
-    const uint8_t *p;        /* STR bytes / ARR elements (fixed-size types) */
-    models_gguf_value_t val; /* scalars decoded */
-    struct gguf_node *items; /* ARR of ARR: one node per element */
-    uint64_t *offs;          /* ARR of STR: file offset of each string (8 bytes each, so a
-                              * hostile count costs at most the file's size) */
-    char *cstr;              /* top-level STR: NUL-terminated copy */
-} gguf_node_t;
+#include "gguf_int.h"
 
-typedef struct {
-    char *key;
-    uint64_t offset; /* file offset of the key, for messages */
-    gguf_node_t node;
-} gguf_kv_t;
-
-struct models_gguf {
-    char *name;
-    unsigned flags;
-    const uint8_t *base;
-    size_t size;
-    bool mapped;
-    uint32_t version;
-    uint32_t alignment;
-    uint64_t data_offset;
-    gguf_kv_t *kv;
-    int64_t n_kv;
-    int64_t *kv_sorted; /* indexes sorted by key */
-    models_gguf_tensor_t *tensors;
-    int64_t n_tensors;
-    int64_t *t_sorted; /* indexes sorted by name */
-    bool have_sha;
-    char sha[65];
-};
 
 /* Appends " (context)" to the current message (mb_err_msg() is the target
  * buffer of mb_err_set, so it is copied first). */
@@ -99,7 +64,7 @@ static uint32_t rd_u32(const uint8_t *p)
     return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
 }
 
-static uint64_t rd_u64(const uint8_t *p) { return (uint64_t)rd_u32(p) | (uint64_t)rd_u32(p + 4) << 32; }
+uint64_t gguf_rd_u64(const uint8_t *p) { return (uint64_t)rd_u32(p) | (uint64_t)rd_u32(p + 4) << 32; }
 
 static int cur_u32(cur_t *c, uint32_t *v, const char *what)
 {
@@ -116,7 +81,7 @@ static int cur_u64(cur_t *c, uint64_t *v, const char *what)
     int rc = cur_need(c, 8, what);
     if (rc)
         return rc;
-    *v = rd_u64(c->base + c->pos);
+    *v = gguf_rd_u64(c->base + c->pos);
     c->pos += 8;
     return MB_OK;
 }
@@ -233,7 +198,7 @@ static bool ggml_layout(uint32_t id, int64_t *block, size_t *bytes)
 }
 
 /* Decodes one fixed-size element at p into v. */
-static void decode_scalar(uint32_t type, const uint8_t *p, models_gguf_value_t *v)
+void gguf_decode_scalar(uint32_t type, const uint8_t *p, models_gguf_value_t *v)
 {
     memset(v, 0, sizeof *v);
     v->type = (models_gguf_vtype_t)type;
@@ -250,10 +215,10 @@ static void decode_scalar(uint32_t type, const uint8_t *p, models_gguf_value_t *
         break;
     }
     case MODELS_GGUF_BOOL: v->v.b = p[0] != 0; break;
-    case MODELS_GGUF_U64: v->v.u64 = rd_u64(p); break;
-    case MODELS_GGUF_I64: v->v.i64 = (int64_t)rd_u64(p); break;
+    case MODELS_GGUF_U64: v->v.u64 = gguf_rd_u64(p); break;
+    case MODELS_GGUF_I64: v->v.i64 = (int64_t)gguf_rd_u64(p); break;
     case MODELS_GGUF_F64: {
-        uint64_t u = rd_u64(p);
+        uint64_t u = gguf_rd_u64(p);
         memcpy(&v->v.f64, &u, 8);
         break;
     }
@@ -294,7 +259,7 @@ static int parse_value(cur_t *c, uint32_t type, gguf_node_t *n, const char *key,
         if (type == MODELS_GGUF_BOOL && n->p[0] > 1)
             return mb_err_set(MB_EFORMAT, "%s: key '%s': bool value %u at offset %zu is not 0 or 1",
                               c->name, key, n->p[0], at);
-        decode_scalar(type, n->p, &n->val);
+        gguf_decode_scalar(type, n->p, &n->val);
         c->pos += esz;
         return MB_OK;
     }
@@ -409,9 +374,10 @@ static void sort_idx(const models_gguf_t *g, int64_t *idx, int64_t n,
     qsort(idx, (size_t)n, sizeof *idx, cmp);
 }
 
-static int parse_header(models_gguf_t *g)
+/* Magic, version and the two counts, each count checked against the bytes
+ * left (a hostile count cannot make us allocate). */
+static int parse_preamble(models_gguf_t *g, cur_t *c, uint64_t *nt, uint64_t *nkv)
 {
-    cur_t c = {g->base, g->size, 0, g->name};
     if (g->size < 4)
         return mb_err_set(MB_EFORMAT,
                           "%s: truncated header: %zu bytes, a GGUF file starts with the 4-byte "
@@ -430,8 +396,8 @@ static int parse_header(models_gguf_t *g)
                           "expected \"GGUF\" (47 47 55 46)%s",
                           g->name, m[0], m[1], m[2], m[3], hint);
     }
-    c.pos = 4;
-    int rc = cur_u32(&c, &g->version, "the version");
+    c->pos = 4;
+    int rc = cur_u32(c, &g->version, "the version");
     if (rc)
         return mb_err_set(MB_EFORMAT, "%s: truncated header: the file ends at %zu bytes, inside "
                                       "the 24-byte GGUF header",
@@ -451,24 +417,30 @@ static int parse_header(models_gguf_t *g)
                           "%s: GGUF version %u is newer than this mobench understands (2 and 3); "
                           "update mobench",
                           g->name, g->version);
-    uint64_t nt, nkv;
-    if (cur_u64(&c, &nt, "the tensor count") || cur_u64(&c, &nkv, "the metadata count"))
+    if (cur_u64(c, nt, "the tensor count") || cur_u64(c, nkv, "the metadata count"))
         return mb_err_set(MB_EFORMAT, "%s: truncated header: the file ends at %zu bytes, inside "
                                       "the 24-byte GGUF header",
                           g->name, g->size);
     /* each kv takes at least 13 bytes (key length, type, u8), each tensor info 24 */
-    if (nkv > cur_left(&c) / 13)
+    if (*nkv > cur_left(c) / 13)
         return mb_err_set(MB_EFORMAT,
                           "%s: header at offset 16 claims %llu metadata entries, more than the "
                           "%zu remaining bytes can hold (corrupt file)",
-                          g->name, (unsigned long long)nkv, cur_left(&c));
-    if (nt > cur_left(&c) / 24)
+                          g->name, (unsigned long long)*nkv, cur_left(c));
+    if (*nt > cur_left(c) / 24)
         return mb_err_set(MB_EFORMAT,
                           "%s: header at offset 8 claims %llu tensors, more than the %zu "
                           "remaining bytes can hold (corrupt file)",
-                          g->name, (unsigned long long)nt, cur_left(&c));
+                          g->name, (unsigned long long)*nt, cur_left(c));
 
-    /* metadata */
+    return MB_OK;
+}
+
+/* The nkv metadata entries: keys copied, values indexed in the mapping;
+ * then sorted by key, and a duplicate key refused. */
+static int parse_metadata(models_gguf_t *g, cur_t *c, uint64_t nkv)
+{
+    int rc;
     g->kv = calloc(nkv ? (size_t)nkv : 1, sizeof *g->kv);
     g->kv_sorted = calloc(nkv ? (size_t)nkv : 1, sizeof *g->kv_sorted);
     if (!g->kv || !g->kv_sorted)
@@ -476,10 +448,10 @@ static int parse_header(models_gguf_t *g)
                           (unsigned long long)nkv);
     for (uint64_t i = 0; i < nkv; i++) {
         gguf_kv_t *kv = &g->kv[i];
-        kv->offset = c.pos;
+        kv->offset = c->pos;
         const uint8_t *kp;
         uint64_t klen;
-        if ((rc = cur_str(&c, &kp, &klen, "metadata key")))
+        if ((rc = cur_str(c, &kp, &klen, "metadata key")))
             return err_ctx(rc, "metadata entry %llu", (unsigned long long)i);
         kv->key = malloc((size_t)klen + 1);
         if (!kv->key)
@@ -492,9 +464,9 @@ static int parse_header(models_gguf_t *g)
                               (unsigned long long)i, (unsigned long long)kv->offset,
                               klen ? "not text (contains a NUL byte)" : "empty");
         uint32_t type;
-        if ((rc = cur_u32(&c, &type, "a metadata value type")))
+        if ((rc = cur_u32(c, &type, "a metadata value type")))
             return err_ctx(rc, "key '%s'", kv->key);
-        if ((rc = parse_value(&c, type, &kv->node, kv->key, 0)))
+        if ((rc = parse_value(c, type, &kv->node, kv->key, 0)))
             return rc;
         if (type == MODELS_GGUF_STR) {
             kv->node.cstr = malloc((size_t)kv->node.n + 1);
@@ -516,7 +488,12 @@ static int parse_header(models_gguf_t *g)
                               (unsigned long long)g->kv[g->kv_sorted[i - 1]].offset,
                               (unsigned long long)g->kv[g->kv_sorted[i]].offset);
 
-    /* alignment */
+    return MB_OK;
+}
+
+/* general.alignment: a u32 power of two up to 64 KiB, else the default. */
+static int parse_alignment(models_gguf_t *g)
+{
     g->alignment = MODELS_GGUF_DEFAULT_ALIGNMENT;
     int64_t ai = models_gguf_find_key(g, "general.alignment");
     if (ai >= 0) {
@@ -534,7 +511,13 @@ static int parse_header(models_gguf_t *g)
         g->alignment = (uint32_t)a;
     }
 
-    /* tensor infos: read all, then validate each */
+    return MB_OK;
+}
+
+/* The nt tensor infos, read as they are (validated by check_tensor_data). */
+static int parse_tensor_infos(models_gguf_t *g, cur_t *c, uint64_t nt)
+{
+    int rc;
     g->tensors = calloc(nt ? (size_t)nt : 1, sizeof *g->tensors);
     g->t_sorted = calloc(nt ? (size_t)nt : 1, sizeof *g->t_sorted);
     if (!g->tensors || !g->t_sorted)
@@ -546,10 +529,10 @@ static int parse_header(models_gguf_t *g)
                           (unsigned long long)nt);
     for (uint64_t i = 0; i < nt; i++) {
         models_gguf_tensor_t *t = &g->tensors[i];
-        t->info_offset = c.pos;
+        t->info_offset = c->pos;
         const uint8_t *np;
         uint64_t nlen;
-        if ((rc = cur_str(&c, &np, &nlen, "tensor name")))
+        if ((rc = cur_str(c, &np, &nlen, "tensor name")))
             goto tinfo_err;
         char *name = malloc((size_t)nlen + 1);
         if (!name) {
@@ -569,7 +552,7 @@ static int parse_header(models_gguf_t *g)
                             MODELS_GGUF_MAX_NAME);
             goto tinfo_err;
         }
-        if ((rc = cur_u32(&c, &t->n_dims, "tensor n_dims")))
+        if ((rc = cur_u32(c, &t->n_dims, "tensor n_dims")))
             goto tinfo_named_err;
         if (t->n_dims == 0 || t->n_dims > MODELS_GGUF_MAX_DIMS) {
             rc = mb_err_set(MB_EFORMAT,
@@ -582,7 +565,7 @@ static int parse_header(models_gguf_t *g)
             t->ne[d] = 1;
         for (uint32_t d = 0; d < t->n_dims; d++) {
             uint64_t ne;
-            if ((rc = cur_u64(&c, &ne, "a tensor dimension")))
+            if ((rc = cur_u64(c, &ne, "a tensor dimension")))
                 goto tinfo_named_err;
             if (ne == 0 || ne > (uint64_t)INT64_MAX) {
                 rc = mb_err_set(MB_EFORMAT,
@@ -594,8 +577,8 @@ static int parse_header(models_gguf_t *g)
             }
             t->ne[d] = (int64_t)ne;
         }
-        if ((rc = cur_u32(&c, &raw_type[i], "tensor type")) ||
-            (rc = cur_u64(&c, &t->offset, "tensor data offset")))
+        if ((rc = cur_u32(c, &raw_type[i], "tensor type")) ||
+            (rc = cur_u64(c, &t->offset, "tensor data offset")))
             goto tinfo_named_err;
         t->type = (engine_type_t)raw_type[i];
         g->t_sorted[i] = (int64_t)i;
@@ -609,9 +592,15 @@ static int parse_header(models_gguf_t *g)
     free(raw_type);
     raw_type = NULL;
 
-    /* data section */
+    return MB_OK;
+}
+
+/* Each tensor's type, shape and data range against the data section that
+ * starts at the first aligned offset after the infos (end: c->pos). */
+static int check_tensor_data(models_gguf_t *g, const cur_t *c, uint64_t nt)
+{
     uint64_t a = g->alignment;
-    g->data_offset = ((uint64_t)c.pos + a - 1) / a * a;
+    g->data_offset = ((uint64_t)c->pos + a - 1) / a * a;
     if (nt > 0 && g->data_offset > g->size)
         return mb_err_set(MB_EFORMAT,
                           "%s: truncated: the data section should start at offset %llu but the "
@@ -677,6 +666,13 @@ static int parse_header(models_gguf_t *g)
         t->data = g->base + g->data_offset + t->offset;
     }
 
+    return MB_OK;
+}
+
+/* Tensor names are unique, and tensor data ranges do not overlap. */
+static int check_tensor_layout(models_gguf_t *g)
+{
+    int rc;
     /* duplicate names */
     sort_idx(g, g->t_sorted, g->n_tensors, cmp_tname);
     for (int64_t i = 1; i < g->n_tensors; i++) {
@@ -714,6 +710,18 @@ static int parse_header(models_gguf_t *g)
         }
         free(by_off);
     }
+    return MB_OK;
+}
+
+static int parse_header(models_gguf_t *g)
+{
+    cur_t c = {g->base, g->size, 0, g->name};
+    uint64_t nt = 0, nkv = 0;
+    int rc;
+    if ((rc = parse_preamble(g, &c, &nt, &nkv)) || (rc = parse_metadata(g, &c, nkv)) ||
+        (rc = parse_alignment(g)) || (rc = parse_tensor_infos(g, &c, nt)) ||
+        (rc = check_tensor_data(g, &c, nt)) || (rc = check_tensor_layout(g)))
+        return rc;
     return MB_OK;
 }
 
@@ -821,311 +829,3 @@ void models_gguf_close(models_gguf_t *g)
     free(g);
 }
 
-/* ---- accessors -------------------------------------------------------------- */
-const char *models_gguf_name(const models_gguf_t *g) { return g->name; }
-uint32_t models_gguf_version(const models_gguf_t *g) { return g->version; }
-uint32_t models_gguf_alignment(const models_gguf_t *g) { return g->alignment; }
-uint64_t models_gguf_data_offset(const models_gguf_t *g) { return g->data_offset; }
-uint64_t models_gguf_file_size(const models_gguf_t *g) { return g->size; }
-
-int models_gguf_sha256(models_gguf_t *g, char hex[65])
-{
-    if (!g->have_sha) {
-        mb_sha256_hex(g->base, g->size, g->sha);
-        g->have_sha = true;
-    }
-    memcpy(hex, g->sha, 65);
-    return MB_OK;
-}
-
-int64_t models_gguf_n_kv(const models_gguf_t *g) { return g->n_kv; }
-
-const char *models_gguf_kv_key(const models_gguf_t *g, int64_t i)
-{
-    return i >= 0 && i < g->n_kv ? g->kv[i].key : NULL;
-}
-
-int models_gguf_kv_value(const models_gguf_t *g, int64_t i, models_gguf_value_t *out)
-{
-    if (i < 0 || i >= g->n_kv)
-        return mb_err_set(MB_ERANGE, "%s: metadata index %lld out of range (0..%lld)", g->name,
-                          (long long)i, (long long)g->n_kv - 1);
-    *out = g->kv[i].node.val;
-    return MB_OK;
-}
-
-int64_t models_gguf_find_key(const models_gguf_t *g, const char *key)
-{
-    int64_t lo = 0, hi = g->n_kv - 1;
-    while (lo <= hi) {
-        int64_t mid = lo + (hi - lo) / 2;
-        int c = strcmp(g->kv[g->kv_sorted[mid]].key, key);
-        if (!c)
-            return g->kv_sorted[mid];
-        if (c < 0)
-            lo = mid + 1;
-        else
-            hi = mid - 1;
-    }
-    return -1;
-}
-
-static int get_node(const models_gguf_t *g, const char *key, const models_gguf_value_t **v)
-{
-    int64_t i = models_gguf_find_key(g, key);
-    if (i < 0)
-        return mb_err_set(MB_ENOENT, "%s: metadata key '%s' not found", g->name, key);
-    *v = &g->kv[i].node.val;
-    return MB_OK;
-}
-
-static int wrong_type(const models_gguf_t *g, const char *key, const models_gguf_value_t *v,
-                      const char *want)
-{
-    return mb_err_set(MB_EFORMAT, "%s: metadata key '%s' has type %s, expected %s", g->name, key,
-                      models_gguf_vtype_name(v->type), want);
-}
-
-/* Integer value as signed/unsigned with a flag telling which is valid. */
-static int value_int(const models_gguf_value_t *v, bool *is_signed, uint64_t *u, int64_t *s)
-{
-    switch (v->type) {
-    case MODELS_GGUF_U8: case MODELS_GGUF_U16: case MODELS_GGUF_U32: case MODELS_GGUF_U64:
-        *is_signed = false;
-        *u = v->v.u64;
-        return MB_OK;
-    case MODELS_GGUF_I8: case MODELS_GGUF_I16: case MODELS_GGUF_I32: case MODELS_GGUF_I64:
-        *is_signed = true;
-        *s = v->v.i64;
-        return MB_OK;
-    default:
-        return MB_EFORMAT;
-    }
-}
-
-static int get_int(const models_gguf_t *g, const char *key, int64_t lo, uint64_t hi,
-                   const char *want, bool *neg, uint64_t *mag)
-{
-    const models_gguf_value_t *v = NULL;
-    int rc = get_node(g, key, &v);
-    if (rc)
-        return rc;
-    bool sg;
-    uint64_t u = 0;
-    int64_t s = 0;
-    if (value_int(v, &sg, &u, &s))
-        return wrong_type(g, key, v, want);
-    if (sg && s < 0) {
-        if (s < lo)
-            goto range;
-        *neg = true;
-        *mag = (uint64_t)s; /* two's complement bits; caller casts back */
-        return MB_OK;
-    }
-    u = sg ? (uint64_t)s : u;
-    if (u > hi)
-        goto range;
-    *neg = false;
-    *mag = u;
-    return MB_OK;
-range:
-    return mb_err_set(MB_ERANGE, "%s: metadata key '%s' = %s%llu does not fit in %s", g->name,
-                      key, sg && s < 0 ? "-" : "",
-                      sg && s < 0 ? (unsigned long long)(-(s + 1)) + 1ull : (unsigned long long)u,
-                      want);
-}
-
-int models_gguf_get_u32(const models_gguf_t *g, const char *key, uint32_t *out)
-{
-    bool neg = false;
-    uint64_t m = 0;
-    int rc = get_int(g, key, 0, UINT32_MAX, "u32", &neg, &m);
-    if (!rc)
-        *out = (uint32_t)m;
-    return rc;
-}
-
-int models_gguf_get_i32(const models_gguf_t *g, const char *key, int32_t *out)
-{
-    bool neg = false;
-    uint64_t m = 0;
-    int rc = get_int(g, key, INT32_MIN, INT32_MAX, "i32", &neg, &m);
-    if (!rc)
-        *out = (int32_t)(int64_t)m;
-    return rc;
-}
-
-int models_gguf_get_u64(const models_gguf_t *g, const char *key, uint64_t *out)
-{
-    bool neg = false;
-    uint64_t m = 0;
-    int rc = get_int(g, key, 0, UINT64_MAX, "u64", &neg, &m);
-    if (!rc)
-        *out = m;
-    return rc;
-}
-
-int models_gguf_get_i64(const models_gguf_t *g, const char *key, int64_t *out)
-{
-    bool neg = false;
-    uint64_t m = 0;
-    int rc = get_int(g, key, INT64_MIN, INT64_MAX, "i64", &neg, &m);
-    if (!rc)
-        *out = (int64_t)m;
-    return rc;
-}
-
-int models_gguf_get_f64(const models_gguf_t *g, const char *key, double *out)
-{
-    const models_gguf_value_t *v = NULL;
-    int rc = get_node(g, key, &v);
-    if (rc)
-        return rc;
-    if (v->type == MODELS_GGUF_F32)
-        *out = v->v.f32;
-    else if (v->type == MODELS_GGUF_F64)
-        *out = v->v.f64;
-    else
-        return wrong_type(g, key, v, "f32 or f64");
-    return MB_OK;
-}
-
-int models_gguf_get_f32(const models_gguf_t *g, const char *key, float *out)
-{
-    double d = 0;
-    int rc = models_gguf_get_f64(g, key, &d);
-    if (!rc)
-        *out = (float)d;
-    return rc;
-}
-
-int models_gguf_get_bool(const models_gguf_t *g, const char *key, bool *out)
-{
-    const models_gguf_value_t *v = NULL;
-    int rc = get_node(g, key, &v);
-    if (rc)
-        return rc;
-    if (v->type != MODELS_GGUF_BOOL)
-        return wrong_type(g, key, v, "bool");
-    *out = v->v.b;
-    return MB_OK;
-}
-
-int models_gguf_get_str(const models_gguf_t *g, const char *key, const char **out)
-{
-    const models_gguf_value_t *v = NULL;
-    int rc = get_node(g, key, &v);
-    if (rc)
-        return rc;
-    if (v->type != MODELS_GGUF_STR)
-        return wrong_type(g, key, v, "str");
-    *out = v->str;
-    return MB_OK;
-}
-
-int models_gguf_get_arr(const models_gguf_t *g, const char *key, models_gguf_arr_t *out)
-{
-    const models_gguf_value_t *v = NULL;
-    int rc = get_node(g, key, &v);
-    if (rc)
-        return rc;
-    if (v->type != MODELS_GGUF_ARR)
-        return wrong_type(g, key, v, "arr");
-    *out = v->arr;
-    return MB_OK;
-}
-
-int models_gguf_arr_get(const models_gguf_arr_t *a, uint64_t i, models_gguf_value_t *out)
-{
-    if (i >= a->n)
-        return mb_err_set(MB_ERANGE, "array index %llu out of range (%llu elements)",
-                          (unsigned long long)i, (unsigned long long)a->n);
-    const gguf_node_t *n = a->priv;
-    size_t esz = models_gguf_vtype_size(a->type);
-    if (esz) {
-        decode_scalar(a->type, n->p + i * esz, out);
-    } else if (a->type == MODELS_GGUF_STR) {
-        /* checked when the file was opened: length prefix and bytes are inside it */
-        const uint8_t *sp = n->p + n->offs[i];
-        memset(out, 0, sizeof *out);
-        out->type = MODELS_GGUF_STR;
-        out->str_len = (size_t)rd_u64(sp);
-        out->str = (const char *)sp + 8;
-    } else {
-        *out = n->items[i].val;
-    }
-    return MB_OK;
-}
-
-int models_gguf_arr_f64(const models_gguf_arr_t *a, uint64_t i, double *out)
-{
-    models_gguf_value_t v;
-    int rc = models_gguf_arr_get(a, i, &v);
-    if (rc)
-        return rc;
-    switch (v.type) {
-    case MODELS_GGUF_U8: case MODELS_GGUF_U16: case MODELS_GGUF_U32: case MODELS_GGUF_U64:
-        *out = (double)v.v.u64;
-        return MB_OK;
-    case MODELS_GGUF_I8: case MODELS_GGUF_I16: case MODELS_GGUF_I32: case MODELS_GGUF_I64:
-        *out = (double)v.v.i64;
-        return MB_OK;
-    case MODELS_GGUF_F32: *out = v.v.f32; return MB_OK;
-    case MODELS_GGUF_F64: *out = v.v.f64; return MB_OK;
-    case MODELS_GGUF_BOOL: *out = v.v.b; return MB_OK;
-    default:
-        return mb_err_set(MB_EFORMAT, "array element of type %s is not a number",
-                          models_gguf_vtype_name(v.type));
-    }
-}
-
-int models_gguf_arr_i64(const models_gguf_arr_t *a, uint64_t i, int64_t *out)
-{
-    models_gguf_value_t v;
-    int rc = models_gguf_arr_get(a, i, &v);
-    if (rc)
-        return rc;
-    bool sg;
-    uint64_t u = 0;
-    int64_t s = 0;
-    if (v.type == MODELS_GGUF_BOOL) {
-        *out = v.v.b;
-        return MB_OK;
-    }
-    if (value_int(&v, &sg, &u, &s))
-        return mb_err_set(MB_EFORMAT, "array element of type %s is not an integer",
-                          models_gguf_vtype_name(v.type));
-    if (!sg && u > INT64_MAX)
-        return mb_err_set(MB_ERANGE, "array element %llu does not fit in i64",
-                          (unsigned long long)u);
-    *out = sg ? s : (int64_t)u;
-    return MB_OK;
-}
-
-int64_t models_gguf_n_tensors(const models_gguf_t *g) { return g->n_tensors; }
-
-const models_gguf_tensor_t *models_gguf_tensor(const models_gguf_t *g, int64_t i)
-{
-    return i >= 0 && i < g->n_tensors ? &g->tensors[i] : NULL;
-}
-
-const models_gguf_tensor_t *models_gguf_find_tensor(const models_gguf_t *g, const char *name)
-{
-    int64_t lo = 0, hi = g->n_tensors - 1;
-    while (lo <= hi) {
-        int64_t mid = lo + (hi - lo) / 2;
-        int c = strcmp(g->tensors[g->t_sorted[mid]].name, name);
-        if (!c)
-            return &g->tensors[g->t_sorted[mid]];
-        if (c < 0)
-            lo = mid + 1;
-        else
-            hi = mid - 1;
-    }
-    return NULL;
-}
-
-int64_t models_gguf_tensor_nelem(const models_gguf_tensor_t *t)
-{
-    return t->ne[0] * t->ne[1] * t->ne[2] * t->ne[3];
-}
